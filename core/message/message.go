@@ -1,0 +1,103 @@
+// Package message holds the nouns every other rocketsend package speaks: the message a producer
+// sends, the queue it lands on, the result of a send and the stored message a broker returns.
+//
+// It has no behaviour beyond small accessors, so that codec, transport, routing and the plugin host
+// can share these types without depending on one another.
+package message
+
+import (
+	"strings"
+)
+
+// Message is one message to send, in the shape Apache RocketMQ stores it: a topic, an opaque user
+// flag, a body and a set of string properties. Tags, keys and the other well-known attributes live in
+// Properties under the keys of the Property* constants, exactly as the Java client keeps them, so a
+// property set by a plugin and one set through an accessor are the same thing.
+type Message struct {
+	Topic string
+	// Flag is an application-defined integer stored with the message and returned to consumers
+	// untouched; the broker does not interpret it.
+	Flag int32
+	Body []byte
+	// Properties holds user and system properties. Names and values must not contain the
+	// separator characters \x01 and \x02, and empty values are dropped on the wire (Java does the same).
+	Properties map[string]string
+}
+
+// New returns a message for topic with body, ready for SetTags/SetKeys.
+func New(topic string, body []byte) *Message {
+	return &Message{Topic: topic, Body: body}
+}
+
+// Property returns the value of property name, or "" when it is not set.
+func (m *Message) Property(name string) string {
+	return m.Properties[name]
+}
+
+// SetProperty sets property name to value; an empty value removes it, because the wire format cannot
+// carry empty values.
+func (m *Message) SetProperty(name, value string) {
+	if value == "" {
+		delete(m.Properties, name)
+		return
+	}
+	if m.Properties == nil {
+		m.Properties = make(map[string]string, 4)
+	}
+	m.Properties[name] = value
+}
+
+// DelProperty removes property name.
+func (m *Message) DelProperty(name string) { delete(m.Properties, name) }
+
+// Tags returns the message tag (RocketMQ carries one tag per message; the broker hashes it for
+// consumer-side filtering).
+func (m *Message) Tags() string { return m.Properties[PropertyTags] }
+
+// SetTags sets the message tag.
+func (m *Message) SetTags(tags string) { m.SetProperty(PropertyTags, tags) }
+
+// Keys returns the message keys; the broker indexes each one for QueryMessage.
+func (m *Message) Keys() []string {
+	k := m.Properties[PropertyKeys]
+	if k == "" {
+		return nil
+	}
+	return strings.Fields(k)
+}
+
+// SetKeys sets the message keys, joined by a single space as Java does.
+func (m *Message) SetKeys(keys ...string) {
+	m.SetProperty(PropertyKeys, strings.Join(keys, KeySeparator))
+}
+
+// UniqID returns the client-side message id (UNIQ_KEY), or "" before the producer stamps one.
+func (m *Message) UniqID() string { return m.Properties[PropertyUniqClientMessageIDKeyIdx] }
+
+// DelayLevel returns the DELAY property as a level (1..18 on a default broker), or 0 when unset or
+// unparsable.
+func (m *Message) DelayLevel() int {
+	v := m.Properties[PropertyDelayTimeLevel]
+	n := 0
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if c < '0' || c > '9' || n > 1<<20 {
+			return 0
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n
+}
+
+// Clone returns a copy whose Properties map can be changed without affecting m. The body is shared:
+// callers that rewrite the body replace the slice rather than editing it in place.
+func (m *Message) Clone() *Message {
+	c := *m
+	if m.Properties != nil {
+		c.Properties = make(map[string]string, len(m.Properties))
+		for k, v := range m.Properties {
+			c.Properties[k] = v
+		}
+	}
+	return &c
+}

@@ -1,0 +1,53 @@
+package message
+
+import (
+	"reflect"
+	"testing"
+)
+
+func TestAccessorsKeepPropertiesAsJavaDoes(t *testing.T) {
+	m := New("T", []byte("b"))
+	m.SetTags("TagA")
+	m.SetKeys("k1", "k2")
+	if m.Properties["TAGS"] != "TagA" || m.Properties["KEYS"] != "k1 k2" {
+		t.Fatalf("properties %v", m.Properties)
+	}
+	if !reflect.DeepEqual(m.Keys(), []string{"k1", "k2"}) || m.Tags() != "TagA" {
+		t.Fatalf("keys %v tags %q", m.Keys(), m.Tags())
+	}
+	m.SetTags("") // the wire cannot carry an empty value: setting one removes the property
+	if _, ok := m.Properties["TAGS"]; ok {
+		t.Fatal("empty tag kept")
+	}
+	m.SetKeys()
+	if m.Keys() != nil {
+		t.Fatalf("keys %v", m.Keys())
+	}
+}
+
+func TestDelayLevel(t *testing.T) {
+	m := New("T", nil)
+	for v, want := range map[string]int{"": 0, "3": 3, "18": 18, "x": 0, "-1": 0, "99999999999": 0} {
+		m.SetProperty(PropertyDelayTimeLevel, v)
+		if got := m.DelayLevel(); got != want {
+			t.Errorf("DELAY=%q: level %d, want %d", v, got, want)
+		}
+	}
+}
+
+func TestCloneIsIndependent(t *testing.T) {
+	m := New("T", []byte("b"))
+	m.SetProperty("a", "1")
+	c := m.Clone()
+	c.SetProperty("a", "2")
+	c.Topic = "U"
+	if m.Property("a") != "1" || m.Topic != "T" {
+		t.Fatal("clone shares state with the original")
+	}
+}
+
+func TestReserved(t *testing.T) {
+	if !IsReserved("UNIQ_KEY") || !IsReserved("TAGS") || IsReserved("my-prop") {
+		t.Fatal("reserved set wrong")
+	}
+}
