@@ -1,0 +1,235 @@
+package codec
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/rocketsend/rocketsend/core/message"
+)
+
+// Client-side limits (Java Validators, TopicValidator, MessageExtEncoder).
+const (
+	// DefaultMaxMessageSize is maxMessageSize on both producer and broker: 4 MiB of body.
+	DefaultMaxMessageSize = 4 * 1024 * 1024
+	// MaxTopicLength is the longest topic a producer may send to.
+	MaxTopicLength = 127
+	// MaxGroupLength is the longest producer group name.
+	MaxGroupLength = 120
+	// MaxPropertiesLength is the longest encoded property string: its length is a signed short.
+	MaxPropertiesLength = 32767
+)
+
+// topicCharPattern is how Java spells the topic and group charset in its error messages.
+const topicCharPattern = "^[%|a-zA-Z0-9_-]+$"
+
+// ErrValidation is wrapped by every *ValidationError, so callers can tell a refused message from
+// a transport failure with errors.Is(err, codec.ErrValidation).
+var ErrValidation = errors.New("codec: validation failed")
+
+// ValidationError says which rule a topic, group, body or property broke. Sending the same input
+// again cannot succeed, which is why producers must not retry on it.
+type ValidationError struct {
+	// Field is what was checked: "topic", "group", "message body", "property name", ...
+	Field string
+	// Value is the offending value, or "" when printing it would not help (a body).
+	Value string
+	// Rule is the broken rule, phrased to follow Field and Value in a sentence.
+	Rule string
+}
+
+// Error reads as a sentence: field, quoted value (clipped to 64 bytes), rule.
+func (e *ValidationError) Error() string {
+	if e.Value == "" {
+		return e.Field + " " + e.Rule
+	}
+	return e.Field + " " + strconv.Quote(codecClip(e.Value)) + " " + e.Rule
+}
+
+// Is makes errors.Is(err, ErrValidation) hold.
+func (e *ValidationError) Is(target error) bool { return target == ErrValidation }
+
+func newValidationError(field, value, rule string) error {
+	return &ValidationError{Field: field, Value: value, Rule: rule}
+}
+
+// topicCharBitmap is TopicValidator.VALID_CHAR_BIT_MAP: one bit per ASCII byte.
+var topicCharBitmap = func() (m [2]uint64) {
+	for _, c := range []byte("%|_-") {
+		m[c>>6] |= 1 << (c & 63)
+	}
+	for c := byte('0'); c <= '9'; c++ {
+		m[c>>6] |= 1 << (c & 63)
+	}
+	for c := byte('a'); c <= 'z'; c++ {
+		m[c>>6] |= 1 << (c & 63)
+		m[(c-32)>>6] |= 1 << ((c - 32) & 63)
+	}
+	return m
+}()
+
+// hasIllegalTopicChar reports whether s has a byte outside ^[%|a-zA-Z0-9_-]$ (every non-ASCII byte
+// is outside).
+func hasIllegalTopicChar(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 128 || topicCharBitmap[c>>6]&(1<<(c&63)) == 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// notAllowedSendTopics is TopicValidator.NOT_ALLOWED_SEND_TOPIC_SET.
+var notAllowedSendTopics = map[string]struct{}{
+	"SCHEDULE_TOPIC_XXXX":         {},
+	"RMQ_SYS_TRANS_HALF_TOPIC":    {},
+	"RMQ_SYS_TRANS_OP_HALF_TOPIC": {},
+	"TRANS_CHECK_MAX_TIME_TOPIC":  {},
+	"SELF_TEST_TOPIC":             {},
+	"OFFSET_MOVED_EVENT":          {},
+}
+
+func blankString(s string) bool { return strings.TrimSpace(s) == "" }
+
+// ValidateTopic applies Java's Validators.checkTopic and the not-allowed-to-send set, in Java's
+// order: not blank, at most MaxTopicLength bytes, only ^[%|a-zA-Z0-9_-]+$, not a broker-internal
+// topic. Checking on the client gives a clear error where the broker would answer with a bare code.
+func ValidateTopic(topic string) error {
+	if blankString(topic) {
+		return newValidationError("topic", topic, "is blank")
+	}
+	if len(topic) > MaxTopicLength {
+		return newValidationError("topic", topic, fmt.Sprintf("is longer than topic max length %d", MaxTopicLength))
+	}
+	if hasIllegalTopicChar(topic) {
+		return newValidationError("topic", topic, "contains illegal characters, allowing only "+topicCharPattern)
+	}
+	if _, ok := notAllowedSendTopics[topic]; ok {
+		return newValidationError("topic", topic, "is a broker system topic; sending to it is forbidden")
+	}
+	return nil
+}
+
+// ValidateGroup checks a producer group: not blank, at most MaxGroupLength bytes, the topic
+// charset, and not one of the names the Java client reserves (DEFAULT_PRODUCER,
+// CLIENT_INNER_PRODUCER), which would collide with other clients' check-back routing.
+func ValidateGroup(group string) error {
+	if blankString(group) {
+		return newValidationError("group", group, "is blank")
+	}
+	if len(group) > MaxGroupLength {
+		return newValidationError("group", group, fmt.Sprintf("is longer than group max length %d", MaxGroupLength))
+	}
+	if hasIllegalTopicChar(group) {
+		return newValidationError("group", group, "contains illegal characters, allowing only "+topicCharPattern)
+	}
+	if group == "DEFAULT_PRODUCER" || group == "CLIENT_INNER_PRODUCER" {
+		return newValidationError("group", group, "is reserved by the client; choose another producer group")
+	}
+	return nil
+}
+
+// ValidateBody checks a body as Java's Validators.checkMessage does: present, non-empty and at
+// most maxSize bytes (maxSize <= 0 means DefaultMaxMessageSize). The size is that of the
+// uncompressed body, which is what Java checks.
+func ValidateBody(body []byte, maxSize int) error {
+	if maxSize <= 0 {
+		maxSize = DefaultMaxMessageSize
+	}
+	if body == nil {
+		return newValidationError("message body", "", "is nil")
+	}
+	if len(body) == 0 {
+		return newValidationError("message body", "", "length is zero")
+	}
+	if len(body) > maxSize {
+		return newValidationError("message body", "", fmt.Sprintf("size %d is over max value, MAX: %d", len(body), maxSize))
+	}
+	return nil
+}
+
+// ValidatePropertyName checks a property name: not blank, no \x01 or \x02 (they frame the
+// properties on the wire and would corrupt every property after them).
+func ValidatePropertyName(name string) error {
+	if blankString(name) {
+		return newValidationError("property name", name, "is blank")
+	}
+	if strings.ContainsAny(name, "\x01\x02") {
+		return newValidationError("property name", name, `contains a separator character \x01 or \x02`)
+	}
+	return nil
+}
+
+// ValidatePropertyValue checks a property value: not blank, no \x01 or \x02.
+func ValidatePropertyValue(name, value string) error {
+	if blankString(value) {
+		return newValidationError("value of property "+strconv.Quote(codecClip(name)), value, "is blank")
+	}
+	if strings.ContainsAny(value, "\x01\x02") {
+		return newValidationError("value of property "+strconv.Quote(codecClip(name)), value, `contains a separator character \x01 or \x02`)
+	}
+	return nil
+}
+
+// ValidateUserProperty checks a property set by application code, as Java's putUserProperty does:
+// name and value valid and the name not one the client or broker owns (message.IsReserved).
+func ValidateUserProperty(name, value string) error {
+	if err := ValidatePropertyName(name); err != nil {
+		return err
+	}
+	if message.IsReserved(name) {
+		return newValidationError("property name", name, "is used by the system; choose another name")
+	}
+	return ValidatePropertyValue(name, value)
+}
+
+// ValidateProperties checks a message's whole property set, system properties included: no name
+// or value may contain \x01 or \x02, a non-empty value needs a non-empty name (it would be
+// dropped silently), and the encoded form must fit in MaxPropertiesLength bytes. Empty values are
+// allowed: the encoder drops them, as Java's decoder would.
+func ValidateProperties(props map[string]string) error {
+	n := 0
+	for k, v := range props {
+		if v == "" {
+			continue
+		}
+		if k == "" {
+			return newValidationError("property name", "", "is empty (its value "+strconv.Quote(codecClip(v))+" would be dropped)")
+		}
+		if strings.ContainsAny(k, "\x01\x02") {
+			return newValidationError("property name", k, `contains a separator character \x01 or \x02`)
+		}
+		if strings.ContainsAny(v, "\x01\x02") {
+			return newValidationError("value of property "+strconv.Quote(codecClip(k)), v, `contains a separator character \x01 or \x02`)
+		}
+		n += len(k) + len(v) + 2
+	}
+	if n > MaxPropertiesLength {
+		return newValidationError("properties", "", fmt.Sprintf("encode to %d bytes, over max value, MAX: %d", n, MaxPropertiesLength))
+	}
+	return nil
+}
+
+// ValidateMessage runs every client-side check on m before its first send: topic, body against
+// maxSize (<= 0 means DefaultMaxMessageSize), properties, and Java's rule that
+// INNER_MULTI_DISPATCH holds no path separator.
+func ValidateMessage(m *message.Message, maxSize int) error {
+	if m == nil {
+		return newValidationError("message", "", "is nil")
+	}
+	if err := ValidateTopic(m.Topic); err != nil {
+		return err
+	}
+	if err := ValidateBody(m.Body, maxSize); err != nil {
+		return err
+	}
+	if err := ValidateProperties(m.Properties); err != nil {
+		return err
+	}
+	if v := m.Properties["INNER_MULTI_DISPATCH"]; strings.Contains(v, "/") {
+		return newValidationError("value of property \"INNER_MULTI_DISPATCH\"", v, "contains the path separator /")
+	}
+	return nil
+}
