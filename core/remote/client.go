@@ -1,0 +1,301 @@
+// Package remote is rocketsend's RocketMQ transport: one TCP (or TLS) connection per broker
+// address, one reader goroutine per connection, and requests pipelined on it and matched to their
+// responses by opaque.
+//
+// A request costs no goroutine and no timer of its own: deadlines live in one timing wheel per
+// Client, asynchronous callbacks run on the reader goroutine, and concurrent writers share
+// syscalls. When a connection dies every request in flight on it fails at once with an error
+// matching ErrConnClosed, instead of waiting for its timeout.
+package remote
+
+import (
+	"context"
+	"crypto/tls"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/rocketsend/rocketsend/core/codec"
+)
+
+// DefaultTimeout applies when a call passes timeout <= 0 and its context has no deadline.
+const DefaultTimeout = 3 * time.Second
+
+// Client holds the connections to every broker and NameServer a producer talks to. It is safe for
+// concurrent use; create one per producer and Close it when done.
+type Client struct {
+	opts   options
+	wheel  *wheel
+	opaque atomic.Int32
+
+	mu     sync.Mutex
+	conns  map[string]*dialEntry
+	closed bool
+
+	ctx     context.Context // cancelled on Close; handlers see it
+	cancel  context.CancelFunc
+	inbound chan struct{}
+	wg      sync.WaitGroup
+}
+
+type dialEntry struct {
+	ready chan struct{}
+	conn  *conn
+	err   error
+}
+
+// NewClient returns a Client. It dials nothing until the first request to an address.
+func NewClient(opts ...Option) *Client {
+	o := defaultOptions()
+	for _, f := range opts {
+		f(&o)
+	}
+	c := &Client{opts: o, conns: map[string]*dialEntry{}, inbound: make(chan struct{}, max(1, o.maxInbound))}
+	c.ctx, c.cancel = context.WithCancel(context.Background())
+	c.wheel = newWheel(o.tick, c.expire)
+	return c
+}
+
+func (c *Client) expire(p *pending) {
+	if p.conn.claim(p) {
+		p.conn.complete(p, nil, timeoutError(p.conn.addr, p.req.Code, time.Since(p.start).Round(time.Millisecond).String()))
+	}
+}
+
+// Invoke sends req to addr and waits for the response, until timeout (DefaultTimeout when <= 0)
+// or ctx ends, whichever is first. A response with a non-success code is returned as a response,
+// not an error: the caller knows what each code means for its request.
+func (c *Client) Invoke(ctx context.Context, addr string, req *codec.Command, timeout time.Duration) (*codec.Command, error) {
+	cn, p, err := c.prepare(ctx, addr, req, timeout)
+	if err != nil {
+		return nil, err
+	}
+	p.ch = make(chan result, 1)
+	if err := c.send(cn, p); err != nil {
+		return nil, err
+	}
+	select {
+	case r := <-p.ch:
+		return r.resp, r.err
+	case <-ctx.Done():
+		if cn.claim(p) {
+			err := context.Cause(ctx)
+			cn.complete(p, nil, err)
+			<-p.ch
+			return nil, err
+		}
+		r := <-p.ch // completed concurrently; take that outcome
+		return r.resp, r.err
+	}
+}
+
+// InvokeAsync sends req to addr and returns once it is written (or queued behind a write in
+// progress). If it returns an error, cb is never called; otherwise cb is called exactly once, with
+// the response or an error (timeout, cancelled ctx, lost connection). cb runs on the connection's
+// reader goroutine: it must not block, and should hand long work elsewhere.
+func (c *Client) InvokeAsync(ctx context.Context, addr string, req *codec.Command, timeout time.Duration,
+	cb func(resp *codec.Command, err error)) error {
+	cn, p, err := c.prepare(ctx, addr, req, timeout)
+	if err != nil {
+		return err
+	}
+	p.cb = cb
+	if ctx.Done() != nil {
+		p.stopCtx = context.AfterFunc(ctx, func() { cn.fail(p, context.Cause(ctx)) })
+	}
+	if err := c.send(cn, p); err != nil {
+		if p.stopCtx != nil {
+			p.stopCtx()
+		}
+		return err
+	}
+	return nil
+}
+
+// InvokeOneway writes req to addr flagged oneway; the broker sends no response. It returns once the
+// frame is handed to the connection.
+func (c *Client) InvokeOneway(ctx context.Context, addr string, req *codec.Command) error {
+	cn, err := c.conn(ctx, addr)
+	if err != nil {
+		return err
+	}
+	req.Flag |= codec.FlagOneway
+	req.Opaque = c.opaque.Add(1)
+	for _, h := range c.opts.hooks {
+		if err := h.BeforeRequest(addr, req); err != nil {
+			return err
+		}
+	}
+	err = cn.write(req)
+	for _, h := range c.opts.hooks {
+		h.AfterResponse(addr, req, nil, err)
+	}
+	return err
+}
+
+// prepare connects, runs the before-hooks and builds the pending entry of a request.
+func (c *Client) prepare(ctx context.Context, addr string, req *codec.Command, timeout time.Duration) (*conn, *pending, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, nil, err
+	}
+	cn, err := c.conn(ctx, addr)
+	if err != nil {
+		return nil, nil, err
+	}
+	req.Flag &^= codec.FlagOneway | codec.FlagResponse
+	req.Opaque = c.opaque.Add(1)
+	for _, h := range c.opts.hooks {
+		if err := h.BeforeRequest(addr, req); err != nil {
+			return nil, nil, err
+		}
+	}
+	now := time.Now()
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+		if _, ok := ctx.Deadline(); ok {
+			timeout = 24 * time.Hour // the context bounds it
+		}
+	}
+	deadline := now.Add(timeout)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	return cn, &pending{opaque: req.Opaque, conn: cn, req: req, start: now, deadline: deadline}, nil
+}
+
+func (c *Client) send(cn *conn, p *pending) error {
+	if err := cn.register(p); err != nil {
+		return err
+	}
+	c.wheel.add(p)
+	if err := cn.write(p.req); err != nil && cn.claim(p) {
+		// Nothing completed p (an encoding error): the caller gets the error and no completion.
+		// Otherwise the dying connection completed it, and the outcome arrives the usual way.
+		return err
+	}
+	return nil
+}
+
+// conn returns the live connection to addr, dialing it if needed. Concurrent callers share one
+// dial; a dial to one address never waits for another.
+func (c *Client) conn(ctx context.Context, addr string) (*conn, error) {
+	for attempt := 0; attempt < 2; attempt++ {
+		c.mu.Lock()
+		if c.closed {
+			c.mu.Unlock()
+			return nil, ErrClosed
+		}
+		e := c.conns[addr]
+		if e == nil {
+			e = &dialEntry{ready: make(chan struct{})}
+			c.conns[addr] = e
+			c.wg.Add(1)
+			go c.dial(addr, e)
+		}
+		c.mu.Unlock()
+		select {
+		case <-e.ready:
+		case <-ctx.Done():
+			return nil, context.Cause(ctx)
+		}
+		if e.err != nil {
+			return nil, e.err
+		}
+		if !e.conn.isClosed() {
+			return e.conn, nil
+		}
+		c.forget(e.conn) // died between dial and use: dial again once
+	}
+	return nil, &ConnError{Addr: addr, Op: "dial", Err: ErrConnClosed}
+}
+
+func (c *Client) dial(addr string, e *dialEntry) {
+	defer c.wg.Done()
+	ctx, cancel := context.WithTimeout(c.ctx, c.opts.dialTimeout)
+	defer cancel()
+	var d net.Dialer
+	nc, err := d.DialContext(ctx, "tcp", addr)
+	if err == nil && c.opts.tls != nil {
+		cfg := c.opts.tls.Clone()
+		if cfg.ServerName == "" {
+			if host, _, herr := net.SplitHostPort(addr); herr == nil {
+				cfg.ServerName = host
+			}
+		}
+		tc := tls.Client(nc, cfg)
+		if err = tc.HandshakeContext(ctx); err != nil {
+			_ = nc.Close()
+		} else {
+			nc = tc
+		}
+	}
+	if tcp, ok := nc.(*net.TCPConn); ok && err == nil {
+		_ = tcp.SetNoDelay(true)
+	}
+	c.mu.Lock()
+	if err == nil && c.closed {
+		err = ErrClosed
+		_ = nc.Close()
+	}
+	if err != nil {
+		e.err = &ConnError{Addr: addr, Op: "dial", Err: err}
+		if c.conns[addr] == e {
+			delete(c.conns, addr) // the next request dials again
+		}
+	} else {
+		e.conn = newConn(c, addr, nc)
+	}
+	c.mu.Unlock()
+	close(e.ready)
+}
+
+// forget removes a dead connection from the table so the next request dials a new one.
+func (c *Client) forget(cn *conn) {
+	c.mu.Lock()
+	if e := c.conns[cn.addr]; e != nil && e.conn == cn {
+		delete(c.conns, cn.addr)
+	}
+	c.mu.Unlock()
+}
+
+// CloseConn closes the connection to addr, failing its in-flight requests; the next request to
+// addr dials again. Route changes and broker errors use it.
+func (c *Client) CloseConn(addr string) {
+	c.mu.Lock()
+	e := c.conns[addr]
+	c.mu.Unlock()
+	if e == nil {
+		return
+	}
+	<-e.ready
+	if e.conn != nil {
+		e.conn.close(&ConnError{Addr: addr, Op: "close", Err: ErrConnClosed})
+	}
+}
+
+// Close closes every connection, fails every request in flight with ErrClosed and waits until the
+// Client's goroutines (readers, handlers, dialers, the deadline wheel) have exited.
+func (c *Client) Close() error {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return nil
+	}
+	c.closed = true
+	entries := make([]*dialEntry, 0, len(c.conns))
+	for _, e := range c.conns {
+		entries = append(entries, e)
+	}
+	c.mu.Unlock()
+	c.cancel()
+	for _, e := range entries {
+		<-e.ready
+		if e.conn != nil {
+			e.conn.close(ErrClosed)
+		}
+	}
+	c.wg.Wait()
+	c.wheel.close()
+	return nil
+}

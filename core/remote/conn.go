@@ -1,0 +1,274 @@
+package remote
+
+import (
+	"bufio"
+	"errors"
+	"io"
+	"net"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/rocketsend/rocketsend/core/codec"
+)
+
+// result is what a synchronous caller waits for.
+type result struct {
+	resp *codec.Command
+	err  error
+}
+
+// pending is one request awaiting its response. Whoever removes it from its connection's map
+// (the reader, the wheel, a cancelled context, a dying connection) owns its completion, so it
+// completes exactly once.
+type pending struct {
+	opaque   int32
+	conn     *conn
+	req      *codec.Command
+	start    time.Time
+	deadline time.Time
+	ch       chan result                 // sync callers
+	cb       func(*codec.Command, error) // async callers
+	stopCtx  func() bool                 // context.AfterFunc registration, async only
+
+	// wheel links, guarded by the wheel's mutex
+	prev, next *pending
+	tick       int64
+	inWheel    bool
+}
+
+type conn struct {
+	client *Client
+	addr   string
+	nc     net.Conn
+
+	mu       sync.Mutex
+	pending  map[int32]*pending
+	closed   bool
+	closeErr error
+
+	wmu      sync.Mutex
+	wbuf     []byte
+	spare    []byte
+	flushing bool
+
+	done chan struct{} // closed when the reader has exited
+}
+
+func newConn(c *Client, addr string, nc net.Conn) *conn {
+	cn := &conn{client: c, addr: addr, nc: nc, pending: make(map[int32]*pending), done: make(chan struct{})}
+	c.wg.Add(1)
+	go cn.readLoop()
+	return cn
+}
+
+// register adds p to the pending map; it fails when the connection is already closed.
+func (cn *conn) register(p *pending) error {
+	cn.mu.Lock()
+	if cn.closed {
+		err := cn.closeErr
+		cn.mu.Unlock()
+		return err
+	}
+	cn.pending[p.opaque] = p
+	cn.mu.Unlock()
+	return nil
+}
+
+// claim removes p from the map and reports whether the caller now owns its completion.
+func (cn *conn) claim(p *pending) bool {
+	cn.mu.Lock()
+	owned := cn.pending[p.opaque] == p
+	if owned {
+		delete(cn.pending, p.opaque)
+	}
+	cn.mu.Unlock()
+	if owned {
+		cn.client.wheel.remove(p)
+	}
+	return owned
+}
+
+// complete delivers the outcome of a claimed request.
+func (cn *conn) complete(p *pending, resp *codec.Command, err error) {
+	if p.stopCtx != nil {
+		p.stopCtx()
+	}
+	for _, h := range cn.client.opts.hooks {
+		h.AfterResponse(cn.addr, p.req, resp, err)
+	}
+	if p.ch != nil {
+		p.ch <- result{resp, err}
+	} else {
+		p.cb(resp, err)
+	}
+}
+
+// fail completes p with err if nobody else has.
+func (cn *conn) fail(p *pending, err error) {
+	if cn.claim(p) {
+		cn.complete(p, nil, err)
+	}
+}
+
+// write encodes c into the shared write buffer. If no other goroutine is flushing, the caller
+// becomes the flusher and writes everything queued, so concurrent requests share syscalls.
+func (cn *conn) write(c *codec.Command) error {
+	cn.wmu.Lock()
+	n := len(cn.wbuf)
+	var err error
+	cn.wbuf, err = codec.AppendFrame(cn.wbuf, c, cn.client.opts.serialize)
+	if err != nil {
+		cn.wbuf = cn.wbuf[:n]
+		cn.wmu.Unlock()
+		return err
+	}
+	if cn.flushing {
+		cn.wmu.Unlock()
+		return nil
+	}
+	cn.flushing = true
+	for {
+		buf := cn.wbuf
+		cn.wbuf = cn.spare[:0]
+		cn.wmu.Unlock()
+
+		if d := cn.client.opts.writeTimeout; d > 0 {
+			_ = cn.nc.SetWriteDeadline(time.Now().Add(d))
+		}
+		_, werr := cn.nc.Write(buf)
+
+		cn.wmu.Lock()
+		if cap(buf) <= cn.client.opts.writeBufLimit {
+			cn.spare = buf[:0]
+		} else {
+			cn.spare = nil // drop a buffer grown by a burst
+		}
+		if werr != nil {
+			cn.flushing = false
+			cn.wbuf = cn.wbuf[:0]
+			cn.wmu.Unlock()
+			cerr := &ConnError{Addr: cn.addr, Op: "write", Err: werr}
+			cn.close(cerr)
+			return cerr
+		}
+		if len(cn.wbuf) == 0 {
+			cn.flushing = false
+			cn.wmu.Unlock()
+			return nil
+		}
+	}
+}
+
+// close shuts the connection and fails every pending request with err.
+func (cn *conn) close(err error) {
+	cn.mu.Lock()
+	if cn.closed {
+		cn.mu.Unlock()
+		return
+	}
+	cn.closed = true
+	cn.closeErr = err
+	ps := cn.pending
+	cn.pending = make(map[int32]*pending)
+	cn.mu.Unlock()
+
+	_ = cn.nc.Close()
+	cn.client.forget(cn)
+	if !errors.Is(err, ErrClosed) {
+		cn.client.opts.logger.Warn("connection closed", "addr", cn.addr, "err", err, "inflight", len(ps))
+	}
+	for _, p := range ps {
+		cn.client.wheel.remove(p)
+		cn.complete(p, nil, err)
+	}
+}
+
+func (cn *conn) isClosed() bool {
+	cn.mu.Lock()
+	defer cn.mu.Unlock()
+	return cn.closed
+}
+
+func (cn *conn) readLoop() {
+	defer cn.client.wg.Done()
+	defer close(cn.done)
+	br := bufio.NewReaderSize(cn.nc, cn.client.opts.readBufSize)
+	var prefix [4]byte
+	for {
+		if _, err := io.ReadFull(br, prefix[:]); err != nil {
+			cn.close(&ConnError{Addr: cn.addr, Op: "read", Err: err})
+			return
+		}
+		n, err := codec.FrameLength(prefix, cn.client.opts.maxFrame)
+		if err != nil {
+			cn.close(&ConnError{Addr: cn.addr, Op: "read", Err: err})
+			return
+		}
+		frame := make([]byte, n)
+		if _, err := io.ReadFull(br, frame); err != nil {
+			cn.close(&ConnError{Addr: cn.addr, Op: "read", Err: err})
+			return
+		}
+		cmd, err := codec.DecodeFrame(frame)
+		if err != nil {
+			cn.close(&ConnError{Addr: cn.addr, Op: "read", Err: err})
+			return
+		}
+		if cmd.IsResponse() {
+			cn.deliver(cmd)
+		} else {
+			cn.serve(cmd)
+		}
+	}
+}
+
+func (cn *conn) deliver(resp *codec.Command) {
+	cn.mu.Lock()
+	p := cn.pending[resp.Opaque]
+	if p != nil {
+		delete(cn.pending, resp.Opaque)
+	}
+	cn.mu.Unlock()
+	if p == nil {
+		cn.client.opts.logger.Debug("response without request (late or unknown)", "addr", cn.addr,
+			"opaque", resp.Opaque, "code", resp.Code)
+		return
+	}
+	cn.client.wheel.remove(p)
+	cn.complete(p, resp, nil)
+}
+
+// serve dispatches a broker-initiated request to its handler on a goroutine of its own, bounded
+// by maxInbound: the reader waits for a free slot rather than queueing without limit.
+func (cn *conn) serve(req *codec.Command) {
+	c := cn.client
+	h := c.opts.handlers[req.Code]
+	if h == nil {
+		c.opts.logger.Warn("broker request with no handler", "addr", cn.addr, "code", req.Code)
+		if !req.IsOneway() {
+			resp := codec.NewResponse(req, codec.RequestCodeNotSupported,
+				" request type "+strconv.Itoa(int(req.Code))+" not supported")
+			_ = cn.write(resp)
+		}
+		return
+	}
+	select {
+	case c.inbound <- struct{}{}:
+	case <-c.ctx.Done():
+		return
+	}
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		defer func() { <-c.inbound }()
+		resp := h.ServeRemoting(c.ctx, cn.addr, req)
+		if resp != nil && !req.IsOneway() {
+			resp.Opaque = req.Opaque
+			resp.Flag |= codec.FlagResponse
+			if err := cn.write(resp); err != nil {
+				c.opts.logger.Warn("cannot answer broker request", "addr", cn.addr, "code", req.Code, "err", err)
+			}
+		}
+	}()
+}
