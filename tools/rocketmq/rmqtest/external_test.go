@@ -1,0 +1,106 @@
+package rmqtest
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// The RMQ_NAMESRV path needs no Java: a listener stands in for the NameServer.
+func TestExternalClusterFromEnv(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	ns := ln.Addr().String()
+	port := ln.Addr().(*net.TCPAddr).Port
+
+	t.Setenv("RMQ_BROKER_A", "")
+	t.Setenv("RMQ_BROKER_B", "127.0.0.1:1234")
+	c, err := externalCluster(ns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.NameServer() != ns {
+		t.Errorf("NameServer() = %q, want %q", c.NameServer(), ns)
+	}
+	if want := "127.0.0.1:" + strconv.Itoa(port+1035); c.BrokerAddr(BrokerA) != want {
+		t.Errorf("broker-a = %q, want default %q", c.BrokerAddr(BrokerA), want)
+	}
+	if c.BrokerAddr(BrokerB) != "127.0.0.1:1234" {
+		t.Errorf("broker-b = %q, want RMQ_BROKER_B", c.BrokerAddr(BrokerB))
+	}
+	c.Stop() // must not touch a cluster the test command owns
+
+	ln.Close()
+	if _, err := externalCluster(ns); err == nil {
+		t.Error("unreachable RMQ_NAMESRV accepted")
+	}
+	if _, err := externalCluster("nonsense"); err == nil {
+		t.Error("malformed RMQ_NAMESRV accepted")
+	}
+}
+
+// A fake NameServer checks the request framing and answers with a
+// fastjson-style route (unquoted numeric map keys).
+func TestRoutedBrokersAgainstFakeNameServer(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	errc := make(chan error, 1)
+	go func() {
+		conn, err := ln.Accept()
+		if err != nil {
+			errc <- err
+			return
+		}
+		defer conn.Close()
+		var lb [8]byte
+		if _, err := io.ReadFull(conn, lb[:]); err != nil {
+			errc <- err
+			return
+		}
+		total, hl := binary.BigEndian.Uint32(lb[:4]), binary.BigEndian.Uint32(lb[4:])
+		hdr := make([]byte, total-4)
+		if _, err := io.ReadFull(conn, hdr); err != nil {
+			errc <- err
+			return
+		}
+		var req struct {
+			Code      int               `json:"code"`
+			ExtFields map[string]string `json:"extFields"`
+		}
+		if hl != total-4 || json.Unmarshal(hdr, &req) != nil || req.Code != 105 || req.ExtFields["topic"] != "T1" {
+			errc <- fmt.Errorf("bad request: total=%d hl=%d %s", total, hl, hdr)
+			return
+		}
+		rh := []byte(`{"code":0,"flag":1,"language":"JAVA","opaque":1,"serializeTypeCurrentRPC":"JSON","version":479}`)
+		body := []byte(`{"brokerDatas":[{"brokerAddrs":{0:"127.0.0.1:10911"},"brokerName":"broker-a","cluster":"DefaultCluster"}],` +
+			`"queueDatas":[{"brokerName":"broker-a","perm":6,"readQueueNums":4,"topicSysFlag":0,"writeQueueNums":4},` +
+			`{"brokerName":"broker-b","perm":6,"readQueueNums":4,"topicSysFlag":0,"writeQueueNums":4}]}`)
+		out := make([]byte, 8, 8+len(rh)+len(body))
+		binary.BigEndian.PutUint32(out[:4], uint32(4+len(rh)+len(body)))
+		binary.BigEndian.PutUint32(out[4:], uint32(len(rh)))
+		out = append(append(out, rh...), body...)
+		_, err = conn.Write(out)
+		errc <- err
+	}()
+	names, err := routedBrokers(ln.Addr().String(), "T1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(names, ",") != "broker-a,broker-b" {
+		t.Fatalf("routedBrokers = %v, want [broker-a broker-b]", names)
+	}
+}
