@@ -1,0 +1,25 @@
+# The two commands of the README. Everything they need (RocketMQ jars, JDK if missing) is fetched by
+# the project's own scripts into caches outside the repository or gitignored folders.
+
+.PHONY: demo test bench fuzz
+
+## demo: start a local RocketMQ, send a message to each broker, read it back and show it, stop.
+demo:
+	go run ./cmd/rocketsend demo
+
+## test: the whole test suite against a real local RocketMQ (what .ci/run runs).
+test:
+	bash tools/test.sh
+
+## bench: codec and transport benchmarks (figures go to docs/performance.md).
+bench:
+	go test -run='^$$' -bench=. -benchmem ./core/...
+
+## fuzz: run every fuzz target for FUZZTIME each (the seed corpora already run under make test).
+FUZZTIME ?= 30s
+fuzz:
+	@for pkg in ./core/codec; do \
+	  for f in $$(go test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+	    echo "== $$pkg $$f"; go test -run='^$$' -fuzz="^$$f$$" -fuzztime=$(FUZZTIME) $$pkg || exit 1; \
+	  done; \
+	done
