@@ -156,11 +156,20 @@ func (w *wire) view(addr, offsetMsgID string, decompress bool) *message.MessageE
 // pull reads up to max messages of one queue from offset (PULL_MESSAGE), without a consumer.
 func (w *wire) pull(broker, addr, topic string, queue int32, offset int64, max int32) []*message.MessageExt {
 	w.t.Helper()
-	resp := w.invoke(addr, codec.NewRequest(codec.PullMessage, &codec.PullMessageRequestHeader{
-		ConsumerGroup: readGroup, Topic: topic, QueueID: queue, QueueOffset: offset, MaxMsgNums: max,
-		SysFlag: codec.PullSysFlagSubscription, Subscription: "*", SubVersion: time.Now().UnixMilli(),
-		ExpressionType: "TAG", BrokerName: broker,
-	}, nil))
+	// The broker dispatches stored messages to the consume queue asynchronously: right after a
+	// send, a pull may find nothing yet. Poll, bounded, as a consumer would.
+	var resp *codec.Command
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		resp = w.invoke(addr, codec.NewRequest(codec.PullMessage, &codec.PullMessageRequestHeader{
+			ConsumerGroup: readGroup, Topic: topic, QueueID: queue, QueueOffset: offset, MaxMsgNums: max,
+			SysFlag: codec.PullSysFlagSubscription, Subscription: "*", SubVersion: time.Now().UnixMilli(),
+			ExpressionType: "TAG", BrokerName: broker,
+		}, nil))
+		notYet := resp.Code == codec.PullNotFound || resp.Code == codec.PullRetryImmediately
+		if !notYet || time.Now().After(deadline) {
+			break
+		}
+	}
 	if resp.Code != codec.Success {
 		w.t.Fatalf("pull %s/%d@%d: code %d %s", topic, queue, offset, resp.Code, resp.Remark)
 	}
