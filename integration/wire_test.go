@@ -157,34 +157,38 @@ func (w *wire) view(addr, offsetMsgID string, decompress bool) *message.MessageE
 func (w *wire) pull(broker, addr, topic string, queue int32, offset int64, max int32) []*message.MessageExt {
 	w.t.Helper()
 	// The broker dispatches stored messages to the consume queue asynchronously: right after a
-	// send, a pull may find nothing yet. Poll, bounded, as a consumer would.
-	var resp *codec.Command
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		resp = w.invoke(addr, codec.NewRequest(codec.PullMessage, &codec.PullMessageRequestHeader{
-			ConsumerGroup: readGroup, Topic: topic, QueueID: queue, QueueOffset: offset, MaxMsgNums: max,
+	// send, a pull may find nothing yet, or part of a batch. Poll, bounded, as a consumer would.
+	var got []*message.MessageExt
+	for deadline := time.Now().Add(10 * time.Second); int32(len(got)) < max; time.Sleep(50 * time.Millisecond) {
+		from := offset + int64(len(got))
+		resp := w.invoke(addr, codec.NewRequest(codec.PullMessage, &codec.PullMessageRequestHeader{
+			ConsumerGroup: readGroup, Topic: topic, QueueID: queue, QueueOffset: from, MaxMsgNums: max - int32(len(got)),
 			SysFlag: codec.PullSysFlagSubscription, Subscription: "*", SubVersion: time.Now().UnixMilli(),
 			ExpressionType: "TAG", BrokerName: broker,
 		}, nil))
-		notYet := resp.Code == codec.PullNotFound || resp.Code == codec.PullRetryImmediately
-		if !notYet || time.Now().After(deadline) {
-			break
+		switch resp.Code {
+		case codec.Success:
+			ph, err := codec.DecodePullMessageResponseHeader(resp)
+			if err != nil {
+				w.t.Fatal(err)
+			}
+			ms, err := codec.DecodeMessageExts(resp.Body, true)
+			if err != nil {
+				w.t.Fatalf("decode pulled messages: %v", err)
+			}
+			if ph.NextBeginOffset != from+int64(len(ms)) {
+				w.t.Fatalf("nextBeginOffset %d after %d messages from %d", ph.NextBeginOffset, len(ms), from)
+			}
+			got = append(got, ms...)
+		case codec.PullNotFound, codec.PullRetryImmediately:
+		default:
+			w.t.Fatalf("pull %s/%d@%d: code %d %s", topic, queue, from, resp.Code, resp.Remark)
+		}
+		if time.Now().After(deadline) {
+			w.t.Fatalf("pull %s/%d@%d: %d of %d messages after 10 s", topic, queue, offset, len(got), max)
 		}
 	}
-	if resp.Code != codec.Success {
-		w.t.Fatalf("pull %s/%d@%d: code %d %s", topic, queue, offset, resp.Code, resp.Remark)
-	}
-	ph, err := codec.DecodePullMessageResponseHeader(resp)
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	ms, err := codec.DecodeMessageExts(resp.Body, true)
-	if err != nil {
-		w.t.Fatalf("decode pulled messages: %v", err)
-	}
-	if ph.NextBeginOffset != offset+int64(len(ms)) {
-		w.t.Fatalf("nextBeginOffset %d after %d messages from %d", ph.NextBeginOffset, len(ms), offset)
-	}
-	return ms
+	return got
 }
 
 // same compares a stored message with what was sent, field by field.
