@@ -72,7 +72,7 @@ func newUniqIDGenerator(ip net.IP, pid int, random uint32, loc *time.Location, n
 }
 
 var defaultUniqIDGenerator = sync.OnceValue(func() *UniqIDGenerator {
-	return NewUniqIDGenerator(uniqLocalIPv4(), os.Getpid())
+	return NewUniqIDGenerator(LocalIPv4(), os.Getpid())
 })
 
 // DefaultUniqIDGenerator returns the process-wide generator, built on first use from this host's
@@ -292,9 +292,10 @@ func SplitMsgIDs(s string) []string {
 	return out
 }
 
-// uniqLocalIPv4 picks an address the way Java's UtilAll.getIP does for IPv4: the first public
-// address, else the first private non-loopback one, else 127.0.0.1.
-func uniqLocalIPv4() net.IP {
+// LocalIPv4 picks this host's address the way Java's UtilAll.getIP does for IPv4: the first public
+// address, else the first private non-loopback one, else 127.0.0.1. Message ids and client ids
+// carry it.
+func LocalIPv4() net.IP {
 	addrs, err := net.InterfaceAddrs()
 	if err != nil {
 		return net.IPv4(127, 0, 0, 1)

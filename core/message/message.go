@@ -6,7 +6,9 @@
 package message
 
 import (
+	"strconv"
 	"strings"
+	"time"
 )
 
 // Message is one message to send, in the shape Apache RocketMQ stores it: a topic, an opaque user
@@ -100,4 +102,29 @@ func (m *Message) Clone() *Message {
 		}
 	}
 	return &c
+}
+
+// SetDelayLevel delays delivery by one of the broker's delay levels (1..18: 1s 5s 10s 30s 1m 2m
+// ... 2h on a default broker); 0 clears it. Works on every broker version.
+func (m *Message) SetDelayLevel(level int) {
+	if level <= 0 {
+		m.DelProperty(PropertyDelayTimeLevel)
+		return
+	}
+	m.SetProperty(PropertyDelayTimeLevel, strconv.Itoa(level))
+}
+
+// SetDeliverAt asks a RocketMQ 5 broker to deliver the message at t (TIMER_DELIVER_MS; the
+// broker rounds down to its timer precision, 1 s by default, and refuses times more than
+// timerMaxDelaySec, 3 days, ahead). Brokers of 4.x ignore it and deliver at once.
+func (m *Message) SetDeliverAt(t time.Time) {
+	m.DelProperty(PropertyTimerDelaySec)
+	m.SetProperty(PropertyTimerDeliverMS, strconv.FormatInt(t.UnixMilli(), 10))
+}
+
+// SetDeliverAfter asks a RocketMQ 5 broker to deliver the message d from now (TIMER_DELAY_SEC,
+// whole seconds, rounded up); see SetDeliverAt.
+func (m *Message) SetDeliverAfter(d time.Duration) {
+	m.DelProperty(PropertyTimerDeliverMS)
+	m.SetProperty(PropertyTimerDelaySec, strconv.FormatInt(int64((d+time.Second-1)/time.Second), 10))
 }

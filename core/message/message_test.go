@@ -3,6 +3,7 @@ package message
 import (
 	"reflect"
 	"testing"
+	"time"
 )
 
 func TestAccessorsKeepPropertiesAsJavaDoes(t *testing.T) {
@@ -49,5 +50,26 @@ func TestCloneIsIndependent(t *testing.T) {
 func TestReserved(t *testing.T) {
 	if !IsReserved("UNIQ_KEY") || !IsReserved("TAGS") || IsReserved("my-prop") {
 		t.Fatal("reserved set wrong")
+	}
+}
+
+func TestDelayAndTimerAccessors(t *testing.T) {
+	m := New("T", nil)
+	m.SetDelayLevel(3)
+	if m.DelayLevel() != 3 {
+		t.Fatal(m.Properties)
+	}
+	m.SetDelayLevel(0)
+	if _, ok := m.Properties[PropertyDelayTimeLevel]; ok {
+		t.Fatal("level 0 kept")
+	}
+	m.SetDeliverAfter(1500 * time.Millisecond)
+	if m.Property(PropertyTimerDelaySec) != "2" {
+		t.Fatalf("delay sec %q", m.Property(PropertyTimerDelaySec))
+	}
+	at := time.UnixMilli(1700000000123)
+	m.SetDeliverAt(at)
+	if m.Property(PropertyTimerDeliverMS) != "1700000000123" || m.Property(PropertyTimerDelaySec) != "" {
+		t.Fatalf("props %v", m.Properties)
 	}
 }

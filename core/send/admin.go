@@ -1,0 +1,206 @@
+package send
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/rocketsend/rocketsend/core/codec"
+	"github.com/rocketsend/rocketsend/core/message"
+)
+
+// Admin queries, Java's MQAdmin part of DefaultMQProducer. Each asks the master of the queue's
+// broker and returns a *BrokerError when the broker refuses.
+
+// CreateTopic creates topic with queueNum read and write queues on every broker that hosts the
+// default topic key (usually "TBW102": every broker that allows auto-creation), as Java's
+// createTopic(key, newTopic, queueNum) does. attributes use Java's "+k=v" form and may be empty.
+func (p *Producer) CreateTopic(ctx context.Context, key, topic string, queueNum int, attributes string) error {
+	if err := p.running(); err != nil {
+		return err
+	}
+	if err := codec.ValidateTopic(topic); err != nil {
+		return err
+	}
+	if queueNum <= 0 {
+		return fmt.Errorf("%w: queue count %d must be positive", codec.ErrValidation, queueNum)
+	}
+	rd, err := p.routes.FetchRoute(ctx, p.withNamespace(key))
+	if err != nil {
+		return err
+	}
+	var errs []error
+	created := 0
+	for _, b := range rd.BrokerDatas {
+		addr := b.MasterAddr()
+		if addr == "" {
+			continue
+		}
+		h := &codec.CreateTopicRequestHeader{Topic: p.withNamespace(topic), DefaultTopic: key,
+			ReadQueueNums: int32(queueNum), WriteQueueNums: int32(queueNum), Perm: codec.PermRead | codec.PermWrite,
+			Attributes: attributes}
+		if err := p.expectSuccess(ctx, addr, b.BrokerName, codec.NewRequest(codec.UpdateAndCreateTopic, h, nil)); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		created++
+	}
+	if created == 0 && len(errs) == 0 {
+		return fmt.Errorf("send: no broker with a master hosts %s", key)
+	}
+	return errors.Join(errs...)
+}
+
+// MaxOffset returns the queue's next offset (one past the last committed message).
+func (p *Producer) MaxOffset(ctx context.Context, q message.MessageQueue) (int64, error) {
+	h := &codec.GetMaxOffsetRequestHeader{QueueRequestHeader: p.queueHeader(q)}
+	return p.offsetQuery(ctx, q, codec.NewRequest(codec.GetMaxOffset, h, nil))
+}
+
+// MinOffset returns the queue's smallest offset still stored.
+func (p *Producer) MinOffset(ctx context.Context, q message.MessageQueue) (int64, error) {
+	h := p.queueHeader(q)
+	return p.offsetQuery(ctx, q, codec.NewRequest(codec.GetMinOffset, &h, nil))
+}
+
+// SearchOffset returns the offset of the first message stored at or after t (boundary lower).
+func (p *Producer) SearchOffset(ctx context.Context, q message.MessageQueue, t time.Time) (int64, error) {
+	h := &codec.SearchOffsetRequestHeader{QueueRequestHeader: p.queueHeader(q), Timestamp: t.UnixMilli(),
+		Boundary: codec.BoundaryLower}
+	return p.offsetQuery(ctx, q, codec.NewRequest(codec.SearchOffsetByTimestamp, h, nil))
+}
+
+// EarliestMsgStoreTime returns when the oldest message still stored in the queue was stored.
+func (p *Producer) EarliestMsgStoreTime(ctx context.Context, q message.MessageQueue) (time.Time, error) {
+	h := p.queueHeader(q)
+	resp, err := p.queueRequest(ctx, q, codec.NewRequest(codec.GetEarliestMsgStoreTime, &h, nil))
+	if err != nil {
+		return time.Time{}, err
+	}
+	ms, err := codec.DecodeTimestampResponse(resp)
+	if err != nil {
+		return time.Time{}, err
+	}
+	return time.UnixMilli(ms), nil
+}
+
+// ViewMessage reads one message by its offset message id (SendResult.OffsetMsgID), from the
+// broker the id names.
+func (p *Producer) ViewMessage(ctx context.Context, offsetMsgID string) (*message.MessageExt, error) {
+	if err := p.running(); err != nil {
+		return nil, err
+	}
+	host, offset, err := codec.DecodeOffsetMsgID(offsetMsgID)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := p.rc.Invoke(ctx, host.String(), codec.NewRequest(codec.ViewMessageByID,
+		&codec.ViewMessageRequestHeader{Offset: offset}, nil), p.cfg.sendTimeout)
+	if err != nil {
+		return nil, err
+	}
+	if resp.Code != codec.Success {
+		return nil, &BrokerError{Code: resp.Code, Remark: resp.Remark, Addr: host.String()}
+	}
+	m, _, err := codec.DecodeMessageExt(resp.Body, true)
+	if err != nil {
+		return nil, err
+	}
+	m.Topic = p.withoutNamespace(m.Topic)
+	return m, nil
+}
+
+// QueryMessage searches every broker of topic's route for messages whose KEYS contain key,
+// stored between begin and end, at most maxNum per broker. The broker indexes asynchronously: a
+// message sent a moment ago may not be found yet.
+func (p *Producer) QueryMessage(ctx context.Context, topic, key string, maxNum int, begin, end time.Time) ([]*message.MessageExt, error) {
+	if err := p.running(); err != nil {
+		return nil, err
+	}
+	rd, err := p.routes.FetchRoute(ctx, p.withNamespace(topic))
+	if err != nil {
+		return nil, err
+	}
+	var out []*message.MessageExt
+	var errs []error
+	for _, b := range rd.BrokerDatas {
+		addr := b.MasterAddr()
+		if addr == "" {
+			continue
+		}
+		h := &codec.QueryMessageRequestHeader{Topic: p.withNamespace(topic), Key: key, MaxNum: int32(maxNum),
+			BeginTimestamp: begin.UnixMilli(), EndTimestamp: end.UnixMilli()}
+		resp, err := p.rc.Invoke(ctx, addr, codec.NewRequest(codec.QueryMessage, h, nil), p.cfg.sendTimeout)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		switch resp.Code {
+		case codec.Success:
+			ms, err := codec.DecodeMessageExts(resp.Body, true)
+			if err != nil {
+				errs = append(errs, err)
+			}
+			for _, m := range ms {
+				m.Topic = p.withoutNamespace(m.Topic)
+				out = append(out, m)
+			}
+		case codec.QueryNotFound:
+		default:
+			errs = append(errs, &BrokerError{Code: resp.Code, Remark: resp.Remark, Broker: b.BrokerName, Addr: addr})
+		}
+	}
+	if len(out) > 0 {
+		return out, nil // what some brokers answered beats nothing
+	}
+	return nil, errors.Join(errs...)
+}
+
+func (p *Producer) queueHeader(q message.MessageQueue) codec.QueueRequestHeader {
+	return codec.QueueRequestHeader{Topic: p.withNamespace(q.Topic), QueueID: int32(q.QueueID), BrokerName: q.BrokerName}
+}
+
+func (p *Producer) offsetQuery(ctx context.Context, q message.MessageQueue, req *codec.Command) (int64, error) {
+	resp, err := p.queueRequest(ctx, q, req)
+	if err != nil {
+		return 0, err
+	}
+	return codec.DecodeOffsetResponse(resp)
+}
+
+// queueRequest sends req to the master of q's broker, fetching the topic's route if the broker is
+// not known yet, and turns a refusal into a *BrokerError.
+func (p *Producer) queueRequest(ctx context.Context, q message.MessageQueue, req *codec.Command) (*codec.Command, error) {
+	if err := p.running(); err != nil {
+		return nil, err
+	}
+	addr := p.routes.BrokerAddr(q.BrokerName)
+	if addr == "" {
+		if _, err := p.routes.PublishInfo(ctx, p.withNamespace(q.Topic)); err != nil {
+			return nil, err
+		}
+		if addr = p.routes.BrokerAddr(q.BrokerName); addr == "" {
+			return nil, fmt.Errorf("%w: %s", errNoBrokerAddr, q.BrokerName)
+		}
+	}
+	resp, err := p.rc.Invoke(ctx, addr, req, p.cfg.sendTimeout)
+	if err != nil {
+		return nil, err
+	}
+	if resp.Code != codec.Success {
+		return nil, &BrokerError{Code: resp.Code, Remark: resp.Remark, Broker: q.BrokerName, Addr: addr}
+	}
+	return resp, nil
+}
+
+func (p *Producer) expectSuccess(ctx context.Context, addr, broker string, req *codec.Command) error {
+	resp, err := p.rc.Invoke(ctx, addr, req, p.cfg.sendTimeout)
+	if err != nil {
+		return err
+	}
+	if resp.Code != codec.Success {
+		return &BrokerError{Code: resp.Code, Remark: resp.Remark, Broker: broker, Addr: addr}
+	}
+	return nil
+}

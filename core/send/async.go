@@ -1,0 +1,188 @@
+package send
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/rocketsend/rocketsend/core/codec"
+	"github.com/rocketsend/rocketsend/core/message"
+)
+
+// SendAsync sends msg without waiting: cb receives the result or the error once the broker
+// answered, every retry failed, the timeout budget ran out or the producer shut down.
+//
+// If SendAsync returns an error (invalid message, producer not running, in-flight bound reached
+// with fail-fast backpressure, ctx done while waiting for room), cb is never called. Otherwise cb
+// is called exactly once, on one of the producer's callback goroutines, never on the caller's.
+func (p *Producer) SendAsync(ctx context.Context, msg *message.Message, cb func(*message.SendResult, error), opts ...CallOption) error {
+	if cb == nil {
+		return errors.New("send: SendAsync needs a callback")
+	}
+	c, err := p.newCall(ctx, msg, ModeAsync, opts)
+	if err != nil {
+		return err
+	}
+	c.cb = cb
+	c.size = int64(len(msg.Body))
+	if err := p.inflight.acquire(ctx, c.size, p.cfg.blockWhenFull); err != nil {
+		return err
+	}
+	p.asyncWG.Add(1)
+	if err := p.running(); err != nil { // Shutdown may have begun while we waited for room
+		p.inflight.release(c.size)
+		p.asyncWG.Done()
+		return err
+	}
+	c.runAsync()
+	return nil
+}
+
+// runAsync starts the next attempt. It runs on the caller's goroutine for the first attempt and
+// on a callback worker for retries, never on a connection's reader (a retry may fetch a route).
+func (c *call) runAsync() {
+	for {
+		req, err := c.prepareAttempt()
+		if err != nil {
+			if c.lastErr != nil && retryable(err) && c.attempt < c.maxAttempts {
+				c.lastErr = err
+				continue
+			}
+			c.complete(nil, c.finalErr(err))
+			return
+		}
+		c.sentAt = time.Now()
+		err = c.p.rc.InvokeAsync(c.ctx, c.addr, req, time.Until(c.deadline), c.onResponse)
+		if err == nil {
+			return
+		}
+		if !c.finishAttempt(nil, err) {
+			c.complete(nil, c.finalErr(err))
+			return
+		}
+	}
+}
+
+// onResponse runs on the connection's reader goroutine: it decodes, runs the After hooks, and
+// hands the rest (a retry or the user's callback) to a callback worker.
+func (c *call) onResponse(resp *codec.Command, err error) {
+	var res *message.SendResult
+	if err == nil {
+		res, err = c.result(resp)
+	}
+	if c.finishAttempt(res, err) {
+		c.p.callbacks <- c.runAsync
+		return
+	}
+	if err != nil {
+		err = c.finalErr(err)
+	}
+	c.complete(res, err)
+}
+
+// complete delivers the outcome to the user's callback on a worker, then frees the in-flight
+// room. The callbacks channel holds one slot per in-flight send, so this never blocks for long.
+func (c *call) complete(res *message.SendResult, err error) {
+	p := c.p
+	p.callbacks <- func() {
+		defer p.asyncWG.Done()
+		defer p.inflight.release(c.size)
+		defer func() {
+			if r := recover(); r != nil {
+				p.cfg.logger.Error("async send callback panicked", "topic", c.msg.Topic, "panic", fmt.Sprint(r))
+			}
+		}()
+		c.cb(res, err)
+	}
+}
+
+// limiter bounds async sends in flight by count and bytes. A single message larger than the byte
+// bound is admitted when nothing else is in flight, so it can never wait forever.
+type limiter struct {
+	mu       sync.Mutex
+	n, max   int
+	b, maxB  int64
+	waiters  int
+	released chan struct{}
+}
+
+func newLimiter(max int, maxBytes int64) *limiter {
+	return &limiter{max: max, maxB: maxBytes, released: make(chan struct{})}
+}
+
+func (l *limiter) acquire(ctx context.Context, size int64, block bool) error {
+	l.mu.Lock()
+	for {
+		if l.n < l.max && (l.b+size <= l.maxB || l.n == 0) {
+			l.n++
+			l.b += size
+			l.mu.Unlock()
+			return nil
+		}
+		if !block {
+			l.mu.Unlock()
+			return fmt.Errorf("%w (%d messages, %d bytes; bounds %d, %d)", ErrBackpressure, l.n, l.b, l.max, l.maxB)
+		}
+		ch := l.released
+		l.waiters++
+		l.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			l.mu.Lock()
+			l.waiters--
+			l.mu.Unlock()
+			return fmt.Errorf("send: waiting for async in-flight room: %w", context.Cause(ctx))
+		}
+		l.mu.Lock()
+		l.waiters--
+	}
+}
+
+func (l *limiter) release(size int64) {
+	l.mu.Lock()
+	l.n--
+	l.b -= size
+	if l.waiters > 0 {
+		close(l.released)
+		l.released = make(chan struct{})
+	}
+	l.mu.Unlock()
+}
+
+// drain counts async sends not yet completed. Unlike sync.WaitGroup it allows new sends to be
+// counted while Shutdown waits (they are refused right after and uncounted).
+type drain struct {
+	mu   sync.Mutex
+	n    int
+	zero chan struct{} // closed while n == 0
+}
+
+func newDrain() *drain {
+	d := &drain{zero: make(chan struct{})}
+	close(d.zero)
+	return d
+}
+
+func (d *drain) Add(delta int) {
+	d.mu.Lock()
+	if d.n == 0 && delta > 0 {
+		d.zero = make(chan struct{})
+	}
+	d.n += delta
+	if d.n == 0 {
+		close(d.zero)
+	}
+	d.mu.Unlock()
+}
+
+func (d *drain) Done() { d.Add(-1) }
+
+// Zero returns a channel closed when nothing is in flight.
+func (d *drain) Zero() <-chan struct{} {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.zero
+}

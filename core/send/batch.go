@@ -1,0 +1,126 @@
+package send
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/rocketsend/rocketsend/core/codec"
+	"github.com/rocketsend/rocketsend/core/message"
+)
+
+// BatchResult reports a batch: one SendResult per request the batch was split into, and the id
+// of every message in send order.
+type BatchResult struct {
+	Results []*message.SendResult
+	MsgIDs  []string
+}
+
+// BatchError is returned when part of a batch was sent and the rest was not: Sent lists what the
+// broker stored, Unsent the ids of the messages that were not sent, so nothing is lost silently.
+type BatchError struct {
+	Sent   *BatchResult
+	Unsent []string
+	Err    error
+}
+
+func (e *BatchError) Error() string {
+	return fmt.Sprintf("send: batch partly sent (%d stored, %d not sent): %v", len(e.Sent.MsgIDs), len(e.Unsent), e.Err)
+}
+
+// Unwrap returns the error that stopped the batch.
+func (e *BatchError) Unwrap() error { return e.Err }
+
+// asBatch marks a call as a batch request carrying the given message ids.
+func asBatch(ids string) CallOption { return func(c *call) { c.batch, c.batchIDs = true, ids } }
+
+// SendBatch sends messages of one topic as SEND_BATCH_MESSAGE requests, split so that no request
+// exceeds the maximum message size, each message with its own id. Messages in a batch are not
+// compressed and may not carry a delay or a transaction, as with Java. Retries follow the sync
+// rules, per request.
+func (p *Producer) SendBatch(ctx context.Context, msgs []*message.Message, opts ...CallOption) (*BatchResult, error) {
+	if err := p.running(); err != nil {
+		return nil, err
+	}
+	topic, err := topicOf(msgs)
+	if err != nil {
+		return nil, err
+	}
+	wait := msgs[0].Property(message.PropertyWaitStoreMsgOK)
+	for i, m := range msgs {
+		if err := codec.ValidateMessage(m, p.cfg.maxMessageSize); err != nil {
+			return nil, fmt.Errorf("batch message %d: %w", i, err)
+		}
+		if m.DelayLevel() > 0 {
+			return nil, fmt.Errorf("%w: batch message %d has a delay level; batches cannot be delayed", codec.ErrValidation, i)
+		}
+		if m.Property(message.PropertyTransactionPrepared) != "" {
+			return nil, fmt.Errorf("%w: batch message %d is transactional; batches cannot be", codec.ErrValidation, i)
+		}
+		if m.Property(message.PropertyWaitStoreMsgOK) != wait {
+			return nil, fmt.Errorf("%w: batch messages disagree on %s", codec.ErrValidation, message.PropertyWaitStoreMsgOK)
+		}
+	}
+	topic = p.withNamespace(topic)
+	for _, m := range msgs {
+		m.Topic = topic
+		if m.UniqID() == "" {
+			m.SetProperty(message.PropertyUniqClientMessageIDKeyIdx, codec.NextUniqID())
+		}
+	}
+	chunks, err := p.splitBatch(msgs)
+	if err != nil {
+		return nil, err
+	}
+	out := &BatchResult{}
+	for i, chunk := range chunks {
+		ids := make([]string, len(chunk))
+		for j, m := range chunk {
+			ids[j] = m.UniqID()
+		}
+		// The broker appends the request's own properties to every message of the batch, and
+		// readers keep the last value of a repeated name: only what all messages share goes
+		// here, never a UNIQ_KEY (see docs/wire.md).
+		wrapper := &message.Message{Topic: topic, Body: codec.EncodeBatch(nil, chunk)}
+		wrapper.SetProperty(message.PropertyWaitStoreMsgOK, wait)
+		c, err := p.newCall(ctx, wrapper, ModeSync, append(opts[:len(opts):len(opts)], asBatch(strings.Join(ids, ","))))
+		var res *message.SendResult
+		if err == nil {
+			res, err = c.runSync()
+		}
+		if err != nil {
+			if i == 0 {
+				return nil, err
+			}
+			var unsent []string
+			for _, rest := range chunks[i:] {
+				for _, m := range rest {
+					unsent = append(unsent, m.UniqID())
+				}
+			}
+			return out, &BatchError{Sent: out, Unsent: unsent, Err: err}
+		}
+		out.Results = append(out.Results, res)
+		out.MsgIDs = append(out.MsgIDs, ids...)
+	}
+	return out, nil
+}
+
+// splitBatch cuts msgs into runs whose encoded batch body fits the maximum message size.
+func (p *Producer) splitBatch(msgs []*message.Message) ([][]*message.Message, error) {
+	var chunks [][]*message.Message
+	start, size := 0, 0
+	for i, m := range msgs {
+		n := codec.BatchRecordSize(m)
+		if n > p.cfg.maxMessageSize {
+			return nil, fmt.Errorf("%w: batch message %d encodes to %d bytes, over the %d-byte maximum",
+				codec.ErrValidation, i, n, p.cfg.maxMessageSize)
+		}
+		if size+n > p.cfg.maxMessageSize {
+			chunks = append(chunks, msgs[start:i])
+			start, size = i, 0
+		}
+		size += n
+	}
+	return append(chunks, msgs[start:]), nil
+}

@@ -1,0 +1,184 @@
+package send
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/rocketsend/rocketsend/core/codec"
+)
+
+// fakeCluster is an in-process NameServer and brokers for fault injection only: specific
+// response codes, stalls and dead brokers that the real broker cannot produce on demand. Tests of
+// what the real broker stores run against tools/rocketmq.
+type fakeCluster struct {
+	t       testing.TB
+	ns      *fakeServer
+	brokers map[string]*fakeServer // by broker name
+	queues  int
+}
+
+type fakeServer struct {
+	name string
+	ln   net.Listener
+	wg   sync.WaitGroup
+	mu   sync.Mutex
+	conn []net.Conn
+	// handle answers one request; nil means no answer.
+	handle func(req *codec.Command) *codec.Command
+	sends  atomic.Int64
+}
+
+func newFakeCluster(t testing.TB, brokerNames ...string) *fakeCluster {
+	fc := &fakeCluster{t: t, brokers: map[string]*fakeServer{}, queues: 4}
+	for _, n := range brokerNames {
+		b := newFakeServer(t, n)
+		b.handle = func(req *codec.Command) *codec.Command { return fakeBrokerAnswer(b, req, codec.Success) }
+		fc.brokers[n] = b
+	}
+	fc.ns = newFakeServer(t, "namesrv")
+	fc.ns.handle = fc.route
+	return fc
+}
+
+func (fc *fakeCluster) addr() string { return fc.ns.ln.Addr().String() }
+
+// route answers GET_ROUTEINFO_BY_TOPIC with every fake broker, writable, fc.queues queues each.
+func (fc *fakeCluster) route(req *codec.Command) *codec.Command {
+	if req.Code != codec.GetRouteInfoByTopic {
+		return codec.NewResponse(req, codec.RequestCodeNotSupported, "fake namesrv")
+	}
+	body := `{"brokerDatas":[`
+	qd := `"queueDatas":[`
+	i := 0
+	for name, b := range fc.brokers {
+		if i > 0 {
+			body += ","
+			qd += ","
+		}
+		body += fmt.Sprintf(`{"brokerAddrs":{"0":%q},"brokerName":%q,"cluster":"C"}`, b.ln.Addr().String(), name)
+		qd += fmt.Sprintf(`{"brokerName":%q,"perm":6,"readQueueNums":%d,"writeQueueNums":%d,"topicSysFlag":0}`, name, fc.queues, fc.queues)
+		i++
+	}
+	resp := codec.NewResponse(req, codec.Success, "")
+	resp.Body = []byte(body + `],"filterServerTable":{},` + qd + `]}`)
+	return resp
+}
+
+// fakeBrokerAnswer answers sends with code (and a valid send header when code means stored),
+// heartbeats and unregisters with success.
+func fakeBrokerAnswer(b *fakeServer, req *codec.Command, code int32) *codec.Command {
+	switch req.Code {
+	case codec.HeartBeat, codec.UnregisterClient:
+		return codec.NewResponse(req, codec.Success, "")
+	case codec.SendMessageV2, codec.SendBatchMessage, codec.SendMessage:
+		n := b.sends.Add(1)
+		h, err := codec.DecodeSendMessageRequestHeader(req)
+		if err != nil {
+			return codec.NewResponse(req, codec.SystemError, err.Error())
+		}
+		resp := codec.NewResponse(req, code, "fake "+codec.ResponseCodeName(code))
+		if code == codec.Success || code == codec.FlushDiskTimeoutCode {
+			resp.Header = &codec.SendMessageResponseHeader{MsgID: "7F00000100002A9F" + fmt.Sprintf("%016X", n),
+				QueueID: h.QueueID, QueueOffset: n, RegionID: "DefaultRegion", TraceOn: true}
+		}
+		return resp
+	}
+	return codec.NewResponse(req, codec.RequestCodeNotSupported, "fake broker: code "+strconv.Itoa(int(req.Code)))
+}
+
+func newFakeServer(t testing.TB, name string) *fakeServer {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &fakeServer{name: name, ln: ln}
+	s.wg.Add(1)
+	go s.accept()
+	t.Cleanup(s.close)
+	return s
+}
+
+func (s *fakeServer) accept() {
+	defer s.wg.Done()
+	for {
+		nc, err := s.ln.Accept()
+		if err != nil {
+			return
+		}
+		s.mu.Lock()
+		s.conn = append(s.conn, nc)
+		s.mu.Unlock()
+		s.wg.Add(1)
+		go s.serve(nc)
+	}
+}
+
+func (s *fakeServer) serve(nc net.Conn) {
+	defer s.wg.Done()
+	defer nc.Close()
+	br := bufio.NewReader(nc)
+	var wmu sync.Mutex
+	for {
+		var pre [4]byte
+		if _, err := io.ReadFull(br, pre[:]); err != nil {
+			return
+		}
+		n, err := codec.FrameLength(pre, codec.MaxFrameSize)
+		if err != nil {
+			return
+		}
+		b := make([]byte, n)
+		if _, err := io.ReadFull(br, b); err != nil {
+			return
+		}
+		req, err := codec.DecodeFrame(b)
+		if err != nil {
+			return
+		}
+		s.mu.Lock()
+		h := s.handle
+		s.mu.Unlock()
+		resp := h(req)
+		if resp == nil || req.IsOneway() {
+			continue
+		}
+		out, err := codec.AppendFrame(nil, resp, codec.SerializeJSON)
+		if err != nil {
+			return
+		}
+		wmu.Lock()
+		_, err = nc.Write(out)
+		wmu.Unlock()
+		if err != nil {
+			return
+		}
+	}
+}
+
+func (s *fakeServer) setHandler(h func(req *codec.Command) *codec.Command) {
+	s.mu.Lock()
+	s.handle = h
+	s.mu.Unlock()
+}
+
+// kill closes the listener and every connection: a broker that died.
+func (s *fakeServer) kill() {
+	_ = s.ln.Close()
+	s.mu.Lock()
+	for _, c := range s.conn {
+		_ = c.Close()
+	}
+	s.conn = nil
+	s.mu.Unlock()
+}
+
+func (s *fakeServer) close() {
+	s.kill()
+	s.wg.Wait()
+}

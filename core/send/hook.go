@@ -1,0 +1,118 @@
+package send
+
+import (
+	"context"
+	"time"
+
+	"github.com/rocketsend/rocketsend/core/message"
+)
+
+// Hook is any value that implements one or more of the hook interfaces of this package:
+// SendMessageBeforeHook, SendMessageAfterHook, CheckForbiddenHook, EndTransactionHook. The
+// producer discovers which by type assertion when the hook is registered, so a hook implements
+// only what it needs and a hook kind added later never breaks an existing one.
+//
+// Hooks run in registration order on every send attempt (Java semantics): CheckForbidden, then
+// Before (which may edit the message), then queue selection, then the request, then After.
+type Hook any
+
+// SendMessageBeforeHook runs before each attempt, after the forbidden checks and before the queue
+// is chosen, so the selector sees what it changed. It may edit the message's properties, tags,
+// keys and body. An error stops the send with that error (as a *HookError).
+type SendMessageBeforeHook interface {
+	SendMessageBefore(sc *SendContext) error
+}
+
+// SendMessageAfterHook runs after each attempt with its outcome: Result or Err, Latency, Queue,
+// BrokerAddr, Attempt. It observes only; it must not block, because async sends run it on the
+// connection's reader goroutine.
+type SendMessageAfterHook interface {
+	SendMessageAfter(sc *SendContext)
+}
+
+// SendMessageHook is a hook with both halves, the shape of Java's SendMessageHook.
+type SendMessageHook interface {
+	SendMessageBeforeHook
+	SendMessageAfterHook
+}
+
+// CheckForbiddenHook vetoes a send before each attempt. A non-nil error stops the send; the
+// caller gets a *ForbiddenError naming the hook's reason, and nothing is sent.
+type CheckForbiddenHook interface {
+	CheckForbidden(sc *SendContext) error
+}
+
+// EndTransactionHook observes every END_TRANSACTION the producer sends, the producer's own
+// decisions and the answers to broker check-backs alike.
+type EndTransactionHook interface {
+	EndTransaction(ec *EndTransactionContext)
+}
+
+// Mode is how a message is sent.
+type Mode uint8
+
+const (
+	ModeSync Mode = iota
+	ModeAsync
+	ModeOneway
+)
+
+func (m Mode) String() string {
+	switch m {
+	case ModeSync:
+		return "SYNC"
+	case ModeAsync:
+		return "ASYNC"
+	case ModeOneway:
+		return "ONEWAY"
+	}
+	return "UNKNOWN"
+}
+
+// MessageType classifies a message for hooks and traces, as Java's MessageType does.
+type MessageType uint8
+
+const (
+	NormalMsg MessageType = iota
+	TransMsgHalf
+	TransMsgCommit
+	DelayMsg
+	OrderMsg
+)
+
+func (t MessageType) String() string {
+	return [...]string{"Normal_Msg", "Trans_Msg_Half", "Trans_msg_Commit", "Delay_Msg", "Order_Msg"}[t]
+}
+
+// SendContext is what hooks see of one send attempt. The producer fills it; Before hooks may edit
+// Message; Props carries data from a Before hook to the After hook of the same attempt.
+type SendContext struct {
+	Context     context.Context
+	Group       string
+	Namespace   string
+	Message     *message.Message
+	Mode        Mode
+	MessageType MessageType
+	// Attempt counts from 1.
+	Attempt int
+	// Queue, BrokerAddr and BornHost are set once the queue is chosen (After hooks see them).
+	Queue      message.MessageQueue
+	BrokerAddr string
+	BornHost   string
+	// Latency, Result and Err describe the attempt's outcome (After hooks only).
+	Latency time.Duration
+	Result  *message.SendResult
+	Err     error
+	Props   map[string]string
+}
+
+// EndTransactionContext is what EndTransactionHooks see.
+type EndTransactionContext struct {
+	Group         string
+	Message       *message.Message
+	BrokerAddr    string
+	MsgID         string
+	TransactionID string
+	State         LocalTransactionState
+	FromCheck     bool
+}

@@ -1,0 +1,318 @@
+// Package send is rocketsend's producer: Java DefaultMQProducer semantics (sync, async and oneway
+// sends, retries within one timeout budget, queue selectors, batches, delays, compression,
+// namespaces, latency fault tolerance, transactions, admin queries) with Go idiom: a context on
+// every call, errors usable with errors.Is and errors.As, functional options, bounded async
+// in-flight work instead of unbounded queues.
+//
+// It also defines the extension points of the send pipeline: hooks (SendMessageBeforeHook,
+// SendMessageAfterHook, CheckForbiddenHook, EndTransactionHook) and QueueSelector. Native Go
+// values plug in directly; the plugin host implements the same interfaces.
+package send
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/rocketsend/rocketsend/core/codec"
+	"github.com/rocketsend/rocketsend/core/fault"
+	"github.com/rocketsend/rocketsend/core/remote"
+	"github.com/rocketsend/rocketsend/core/route"
+)
+
+// innerProducerGroup is the group every Java client also heartbeats; brokers expect it.
+const innerProducerGroup = "CLIENT_INNER_PRODUCER"
+
+const (
+	stateCreated int32 = iota
+	stateRunning
+	stateShutdown
+)
+
+// Producer sends messages to a RocketMQ cluster. Create it with New, call Start, send from any
+// number of goroutines, and Shutdown when done.
+type Producer struct {
+	cfg      config
+	rc       *remote.Client
+	routes   *route.Client
+	fault    *fault.Strategy
+	clientID string
+	bornHost string
+	group    string // with namespace
+
+	state atomic.Int32
+
+	before    []SendMessageBeforeHook
+	after     []SendMessageAfterHook
+	forbidden []CheckForbiddenHook
+	endTx     []EndTransactionHook
+	hookNames map[any]string
+
+	selectors sync.Map // topic -> QueueSelector, from cfg.selectorFactory
+
+	inflight  *limiter
+	callbacks chan func()
+	workers   sync.WaitGroup
+	asyncWG   *drain // async sends not yet completed
+
+	hbMu      sync.Mutex
+	hbKnown   map[string]bool // broker addresses heartbeated at least once
+	loopsDone chan struct{}
+	stopLoops chan struct{}
+
+	replies replyTable
+}
+
+// New returns a producer configured by opts; it reports every invalid option at once. It connects
+// to nothing until Start.
+func New(opts ...Option) (*Producer, error) {
+	cfg := defaultConfig()
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	p := &Producer{cfg: cfg, hbKnown: map[string]bool{}, hookNames: map[any]string{}}
+	for _, h := range cfg.hooks {
+		used := false
+		if x, ok := h.(CheckForbiddenHook); ok {
+			p.forbidden, used = append(p.forbidden, x), true
+		}
+		if x, ok := h.(SendMessageBeforeHook); ok {
+			p.before, used = append(p.before, x), true
+		}
+		if x, ok := h.(SendMessageAfterHook); ok {
+			p.after, used = append(p.after, x), true
+		}
+		if x, ok := h.(EndTransactionHook); ok {
+			p.endTx, used = append(p.endTx, x), true
+		}
+		if !used {
+			return nil, fmt.Errorf("send: hook %T implements none of the hook interfaces", h)
+		}
+	}
+	p.group = p.withNamespace(cfg.group)
+	instance := cfg.instanceName
+	if instance == "" {
+		instance = strconv.Itoa(os.Getpid()) + "#" + strconv.FormatInt(time.Now().UnixNano(), 10)
+	}
+	p.bornHost = codec.LocalIPv4().String()
+	p.clientID = p.bornHost + "@" + instance
+	if cfg.unitName != "" {
+		p.clientID += "@" + cfg.unitName
+	}
+
+	ropts := []remote.Option{remote.WithSerializeType(cfg.serialize), remote.WithLogger(cfg.logger),
+		remote.WithHandler(codec.CheckTransactionState, remote.HandlerFunc(p.serveCheckTransaction)),
+		remote.WithHandler(codec.PushReplyMessageToClient, remote.HandlerFunc(p.serveReply))}
+	if cfg.tlsConfig != nil {
+		ropts = append(ropts, remote.WithTLS(cfg.tlsConfig))
+	}
+	hooks := cfg.rpcHooks
+	if cfg.credentials != nil {
+		hooks = append(hooks, NewACLHook(*cfg.credentials)) // last: it signs the final field set
+	}
+	ropts = append(ropts, remote.WithRPCHooks(hooks...))
+	ropts = append(ropts, cfg.remoteOptions...)
+	p.rc = remote.NewClient(ropts...)
+
+	var err error
+	p.routes, err = route.New(p.rc, route.WithNameServers(cfg.nameServers...),
+		route.WithPollInterval(cfg.pollNameServer), route.WithDefaultTopicQueueNums(cfg.defaultTopicQueueNums),
+		route.WithLogger(cfg.logger), route.WithTimeout(cfg.sendTimeout))
+	if err != nil {
+		_ = p.rc.Close()
+		return nil, err
+	}
+	p.fault = fault.NewStrategy(fault.WithEnabled(cfg.faultTolerance))
+	p.inflight = newLimiter(cfg.maxInFlightMessages, cfg.maxInFlightBytes)
+	p.asyncWG = newDrain()
+	p.replies.init()
+	return p, nil
+}
+
+// ClientID returns the id the producer announces to brokers (ip@instance): brokers route
+// transaction check-backs and replies to it.
+func (p *Producer) ClientID() string { return p.clientID }
+
+// Group returns the producer group, with the namespace if one is set.
+func (p *Producer) Group() string { return p.group }
+
+// Start starts the producer: route polling, heartbeats and the async callback workers. A second
+// Start fails with ErrAlreadyStarted, and a producer that was shut down cannot start again.
+func (p *Producer) Start(ctx context.Context) error {
+	if !p.state.CompareAndSwap(stateCreated, stateRunning) {
+		if p.state.Load() == stateRunning {
+			return ErrAlreadyStarted
+		}
+		return fmt.Errorf("%w: a producer cannot start again after Shutdown", ErrShutdown)
+	}
+	if err := p.routes.Start(); err != nil {
+		p.state.Store(stateShutdown)
+		return err
+	}
+	p.callbacks = make(chan func(), p.cfg.maxInFlightMessages)
+	for i := 0; i < p.cfg.callbackWorkers; i++ {
+		p.workers.Add(1)
+		go func() {
+			defer p.workers.Done()
+			for f := range p.callbacks {
+				f()
+			}
+		}()
+	}
+	p.stopLoops = make(chan struct{})
+	p.loopsDone = make(chan struct{})
+	go p.heartbeatLoop()
+	return nil
+}
+
+// Shutdown stops the producer. New sends fail with ErrShutdown at once; async sends in flight
+// get until ctx's deadline (3 s when ctx has none) to complete, then fail with ErrShutdown; every
+// async callback runs exactly once before Shutdown returns. The producer then unregisters from
+// every broker and closes its connections.
+func (p *Producer) Shutdown(ctx context.Context) error {
+	if !p.state.CompareAndSwap(stateRunning, stateShutdown) {
+		if p.state.CompareAndSwap(stateCreated, stateShutdown) {
+			_ = p.routes.Close()
+			return p.rc.Close()
+		}
+		return nil
+	}
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, DefaultShutdownDrainTimeout)
+		defer cancel()
+	}
+	select {
+	case <-p.asyncWG.Zero():
+	case <-ctx.Done():
+	}
+	close(p.stopLoops)
+	<-p.loopsDone
+	p.unregister()
+	_ = p.routes.Close()
+	err := p.rc.Close() // fails what is still in flight; their callbacks run on the workers
+	<-p.asyncWG.Zero()
+	close(p.callbacks)
+	p.workers.Wait()
+	p.replies.failAll(ErrShutdown)
+	return err
+}
+
+func (p *Producer) running() error {
+	switch p.state.Load() {
+	case stateRunning:
+		return nil
+	case stateCreated:
+		return ErrNotStarted
+	}
+	return ErrShutdown
+}
+
+func (p *Producer) heartbeatLoop() {
+	defer close(p.loopsDone)
+	t := time.NewTicker(p.cfg.heartbeatInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-p.stopLoops:
+			return
+		case <-t.C:
+			for _, addr := range p.routes.Brokers() {
+				ctx, cancel := context.WithTimeout(context.Background(), p.cfg.sendTimeout)
+				if err := p.heartbeat(ctx, addr); err != nil {
+					p.cfg.logger.Warn("heartbeat failed", "broker", addr, "err", err)
+				}
+				cancel()
+			}
+		}
+	}
+}
+
+// heartbeat announces the client id and groups to one broker; check-backs and replies depend on it.
+func (p *Producer) heartbeat(ctx context.Context, addr string) error {
+	body := codec.EncodeHeartbeatData(&codec.HeartbeatData{ClientID: p.clientID,
+		ProducerGroups: []string{p.group, innerProducerGroup}})
+	resp, err := p.rc.Invoke(ctx, addr, codec.NewRequest(codec.HeartBeat, nil, body), p.cfg.sendTimeout)
+	if err != nil {
+		return err
+	}
+	if resp.Code != codec.Success {
+		return &BrokerError{Code: resp.Code, Remark: resp.Remark, Addr: addr}
+	}
+	p.hbMu.Lock()
+	p.hbKnown[addr] = true
+	p.hbMu.Unlock()
+	return nil
+}
+
+// ensureHeartbeat heartbeats addr before the first request to it, so the broker knows the
+// group before a transaction check-back or a reply push needs it.
+func (p *Producer) ensureHeartbeat(ctx context.Context, addr string) {
+	p.hbMu.Lock()
+	known := p.hbKnown[addr]
+	p.hbMu.Unlock()
+	if known {
+		return
+	}
+	if err := p.heartbeat(ctx, addr); err != nil {
+		p.cfg.logger.Debug("first heartbeat failed", "broker", addr, "err", err)
+	}
+}
+
+func (p *Producer) unregister() {
+	for _, addr := range p.routes.Brokers() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		_, err := p.rc.Invoke(ctx, addr, codec.NewRequest(codec.UnregisterClient,
+			&codec.UnregisterClientRequestHeader{ClientID: p.clientID, ProducerGroup: p.group}, nil), time.Second)
+		cancel()
+		if err != nil {
+			p.cfg.logger.Debug("unregister failed", "broker", addr, "err", err)
+		}
+	}
+}
+
+// withNamespace applies Java's namespace (v1): "ns%name".
+func (p *Producer) withNamespace(name string) string {
+	ns := p.cfg.namespace
+	if ns == "" || strings.HasPrefix(name, ns+"%") {
+		return name
+	}
+	return ns + "%" + name
+}
+
+// withoutNamespace strips the namespace from a topic for results and hooks.
+func (p *Producer) withoutNamespace(name string) string {
+	if ns := p.cfg.namespace; ns != "" {
+		return strings.TrimPrefix(name, ns+"%")
+	}
+	return name
+}
+
+// brokerAddr returns the address to send to for a broker name, the VIP port when configured.
+func (p *Producer) brokerAddr(brokerName string) string {
+	addr := p.routes.BrokerAddr(brokerName)
+	if addr == "" || !p.cfg.vipChannel {
+		return addr
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	n, err := strconv.Atoi(port)
+	if err != nil {
+		return addr
+	}
+	return net.JoinHostPort(host, strconv.Itoa(n-2))
+}
+
+var errNoBrokerAddr = errors.New("send: broker has no master address in the route")

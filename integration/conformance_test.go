@@ -1,0 +1,341 @@
+package integration
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rocketsend/rocketsend/core/codec"
+	"github.com/rocketsend/rocketsend/core/message"
+	"github.com/rocketsend/rocketsend/core/send"
+	"github.com/rocketsend/rocketsend/tools/javapeer/javapeertest"
+	"github.com/rocketsend/rocketsend/tools/rocketmq/rmqtest"
+)
+
+// Conformance: rocketsend's Producer sends, the official Java consumer (tools/javapeer, the
+// rocketmq-client of the broker's release) reports what it sees, and the test compares field by
+// field. The Java client is the witness: if it reads what we meant, so will every consumer.
+
+const witnessWait = 90 * time.Second
+
+func newProducer(t *testing.T, ns string, opts ...send.Option) *send.Producer {
+	t.Helper()
+	opts = append([]send.Option{send.WithNameServers(ns), send.WithGroup(fmt.Sprintf("rs_conf_%d", time.Now().UnixNano())),
+		send.WithSendTimeout(10 * time.Second)}, opts...)
+	p, err := send.New(opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = p.Shutdown(context.Background()) })
+	return p
+}
+
+// newTopic creates topic on every broker through the producer's own admin call and waits until
+// both brokers serve it. (Until the NameServer routes it, sends use the TBW102 fallback, which
+// lists the same brokers and queues.)
+func newTopic(t *testing.T, p *send.Producer, topic string, queues int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if err := p.CreateTopic(ctx, "TBW102", topic, queues, ""); err != nil {
+		t.Fatalf("create %s: %v", topic, err)
+	}
+	for {
+		if _, err := p.MaxOffset(ctx, message.MessageQueue{Topic: topic, BrokerName: rmqtest.BrokerB, QueueID: queues - 1}); err == nil {
+			if _, err := p.MaxOffset(ctx, message.MessageQueue{Topic: topic, BrokerName: rmqtest.BrokerA, QueueID: queues - 1}); err == nil {
+				break
+			}
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("topic %s never became usable", topic)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// uniqueTopic names a topic for one test run: the shared cluster outlives runs, and a witness
+// reads from the first offset.
+func uniqueTopic(prefix string) string {
+	return prefix + "_" + strconv.FormatInt(time.Now().UnixNano()%1e10, 36)
+}
+
+// witness starts a Java consumer on topic expecting n messages.
+func witness(t *testing.T, ns, topic string, n int, opts ...javapeertest.ConsumeOption) *javapeertest.Consumer {
+	t.Helper()
+	opts = append([]javapeertest.ConsumeOption{javapeertest.WithCount(n), javapeertest.WithTimeout(witnessWait + 30*time.Second)}, opts...)
+	return javapeertest.Consume(t, ns, topic, opts...)
+}
+
+func byID(ms []javapeertest.Message) map[string]javapeertest.Message {
+	out := map[string]javapeertest.Message{}
+	for _, m := range ms {
+		out[m.MsgID] = m
+	}
+	return out
+}
+
+// expectation is what one sent message must look like to the Java consumer.
+type expectation struct {
+	how     string
+	msg     *message.Message
+	res     *message.SendResult // nil for oneway
+	sysFlag int32
+	body    []byte
+}
+
+func checkSeen(t *testing.T, e expectation, got javapeertest.Message, sentAfter time.Time) {
+	t.Helper()
+	var errs []string
+	check := func(field string, ok bool, g, w any) {
+		if !ok {
+			errs = append(errs, fmt.Sprintf("%s: Java saw %v, sent %v", field, g, w))
+		}
+	}
+	m := e.msg
+	check("topic", got.Topic == m.Topic, got.Topic, m.Topic)
+	check("tags", got.Tags == m.Tags(), got.Tags, m.Tags())
+	check("keys", got.Keys == strings.Join(m.Keys(), " "), got.Keys, m.Keys())
+	check("flag", got.Flag == m.Flag, got.Flag, m.Flag)
+	check("sysFlag", got.SysFlag == e.sysFlag, got.SysFlag, e.sysFlag)
+	check("body", bytes.Equal(got.Body, e.body), len(got.Body), len(e.body))
+	check("born timestamp", got.BornTimestamp >= sentAfter.UnixMilli()-1000 && got.BornTimestamp <= time.Now().UnixMilli(),
+		got.BornTimestamp, "the send's time")
+	for k, v := range m.Properties {
+		check("property "+k, got.Properties[k] == v, got.Properties[k], v)
+	}
+	if e.res != nil {
+		check("msgId", got.MsgID == e.res.MsgID, got.MsgID, e.res.MsgID)
+		check("offsetMsgId", got.OffsetMsgID == e.res.OffsetMsgID, got.OffsetMsgID, e.res.OffsetMsgID)
+		check("broker", got.BrokerName == e.res.Queue.BrokerName, got.BrokerName, e.res.Queue.BrokerName)
+		check("queueId", got.QueueID == e.res.Queue.QueueID, got.QueueID, e.res.Queue.QueueID)
+		check("queueOffset", got.QueueOffset == e.res.QueueOffset, got.QueueOffset, e.res.QueueOffset)
+	}
+	if len(errs) > 0 {
+		t.Errorf("%s (%s):\n  %s", e.how, m.UniqID(), strings.Join(errs, "\n  "))
+	}
+}
+
+func confMessage(topic, how string, body []byte) *message.Message {
+	m := message.New(topic, body)
+	m.Flag = 7
+	m.SetTags("Tag" + strings.ToUpper(how[:1]))
+	m.SetKeys("key-"+how, "second key")
+	m.SetProperty("how", how)
+	m.SetProperty("unicode", "naïve café ✓ 日本語 🚀")
+	return m
+}
+
+func TestConformanceSendModes(t *testing.T) {
+	cl := rmqtest.Start(t)
+	p := newProducer(t, cl.NameServer())
+	topic := uniqueTopic("rs_conf_modes")
+	newTopic(t, p, topic, 4)
+	const total = 9
+	w := witness(t, cl.NameServer(), topic, total)
+	ctx := context.Background()
+	start := time.Now()
+	var mu sync.Mutex
+	var exps []expectation
+	add := func(e expectation) { mu.Lock(); exps = append(exps, e); mu.Unlock() }
+
+	m := confMessage(topic, "sync", []byte("sync body"))
+	res, err := p.Send(ctx, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	add(expectation{"sync", m, res, 0, m.Body})
+
+	m = confMessage(topic, "async", []byte("async body"))
+	done := make(chan struct{})
+	if err := p.SendAsync(ctx, m, func(res *message.SendResult, err error) {
+		if err != nil {
+			t.Error(err)
+		} else {
+			add(expectation{"async", m, res, 0, m.Body})
+		}
+		close(done)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	<-done
+
+	m = confMessage(topic, "oneway", []byte("oneway body"))
+	if err := p.SendOneway(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	add(expectation{"oneway", m, nil, 0, m.Body})
+
+	big := bytes.Repeat([]byte("compressible payload for the Java witness; "), 500)
+	for _, typ := range []codec.CompressionType{codec.Zlib, codec.LZ4, codec.Zstd} {
+		cp := newProducer(t, cl.NameServer(), send.WithCompression(4096, typ, 5))
+		m := confMessage(topic, "compressed-"+typ.String(), big)
+		res, err := cp.Send(ctx, m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Java's decoder inflates the body and clears the compressed bit, keeping the type bits.
+		add(expectation{"compressed " + typ.String(), m, res, typ.SysFlag() &^ codec.SysFlagCompressed, big})
+	}
+
+	var batch []*message.Message
+	for i := 0; i < 3; i++ {
+		batch = append(batch, confMessage(topic, fmt.Sprintf("batch-%d", i), []byte(fmt.Sprintf("batch body %d", i))))
+	}
+	br, err := p.SendBatch(ctx, batch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(br.MsgIDs) != 3 || len(br.Results) != 1 {
+		t.Fatalf("batch result %+v", br)
+	}
+	offIDs := codec.SplitMsgIDs(br.Results[0].OffsetMsgID)
+	for i, bm := range batch {
+		r := *br.Results[0]
+		r.MsgID, r.QueueOffset = br.MsgIDs[i], br.Results[0].QueueOffset+int64(i)
+		if i < len(offIDs) {
+			r.OffsetMsgID = offIDs[i]
+		}
+		add(expectation{fmt.Sprintf("batch %d", i), bm, &r, 0, bm.Body})
+	}
+
+	seen := byID(w.Collect(total, witnessWait))
+	for _, e := range exps {
+		got, ok := seen[e.msg.UniqID()]
+		if !ok {
+			t.Errorf("%s: Java never saw message %s", e.how, e.msg.UniqID())
+			continue
+		}
+		checkSeen(t, e, got, start)
+	}
+}
+
+func TestConformanceOrderedMatchesJavaHash(t *testing.T) {
+	cl := rmqtest.Start(t)
+	p := newProducer(t, cl.NameServer())
+	topic := uniqueTopic("rs_conf_ordered")
+	newTopic(t, p, topic, 4) // 8 queues: broker-a 0..3, broker-b 0..3
+	const n = 30
+	key := "order-订单-42"
+	w := witness(t, cl.NameServer(), topic, n, javapeertest.Orderly())
+	var first *message.SendResult
+	for i := 0; i < n; i++ {
+		m := message.New(topic, []byte(fmt.Sprintf("%03d", i)))
+		res, err := p.Send(context.Background(), m, send.OrderedBy(key))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if first == nil {
+			first = res
+		} else if res.Queue != first.Queue {
+			t.Fatalf("message %d went to %v, the first to %v", i, res.Queue, first.Queue)
+		}
+	}
+	got := w.Collect(n, witnessWait)
+	for i, m := range got {
+		if string(m.Body) != fmt.Sprintf("%03d", i) || m.QueueID != first.Queue.QueueID || m.BrokerName != first.Queue.BrokerName {
+			t.Fatalf("message %d: Java saw %q on %s:%d; want %03d on %v", i, m.Body, m.BrokerName, m.QueueID, i, first.Queue)
+		}
+	}
+	// The queue is the one Java's SelectMessageQueueByHash picks over the same queue list.
+	idx := javapeertest.HashQueue(t, key, 8)
+	want := message.MessageQueue{Topic: topic, BrokerName: rmqtest.BrokerA, QueueID: idx}
+	if idx >= 4 {
+		want.BrokerName, want.QueueID = rmqtest.BrokerB, idx-4
+	}
+	if first.Queue != want {
+		t.Fatalf("rocketsend put key %q on %v, Java's hash picks %v", key, first.Queue, want)
+	}
+}
+
+func TestConformanceDelayAndTimer(t *testing.T) {
+	cl := rmqtest.Start(t)
+	p := newProducer(t, cl.NameServer())
+	topic := uniqueTopic("rs_conf_delay")
+	newTopic(t, p, topic, 4)
+	w := witness(t, cl.NameServer(), topic, 2)
+	sent := time.Now()
+	d := message.New(topic, []byte("delay level 2 (5 s)"))
+	d.SetDelayLevel(2)
+	if _, err := p.Send(context.Background(), d); err != nil {
+		t.Fatal(err)
+	}
+	tm := message.New(topic, []byte("timer 3 s"))
+	tm.SetDeliverAfter(3 * time.Second)
+	if _, err := p.Send(context.Background(), tm); err != nil {
+		t.Fatal(err)
+	}
+	got := byID(w.Collect(2, witnessWait))
+	for _, c := range []struct {
+		m   *message.Message
+		min time.Duration
+	}{{d, 4 * time.Second}, {tm, 2 * time.Second}} {
+		g, ok := got[c.m.UniqID()]
+		if !ok {
+			t.Fatalf("Java never saw %q", c.m.Body)
+		}
+		// The delayed copy is stored again when due: its store time says when it became visible.
+		if at := time.UnixMilli(g.StoreTimestamp); at.Sub(sent) < c.min {
+			t.Errorf("%q visible %v after the send, want at least %v", c.m.Body, at.Sub(sent), c.min)
+		}
+	}
+}
+
+func TestConformanceTransactions(t *testing.T) {
+	cl := rmqtest.Start(t)
+	var checked sync.Map
+	checker := send.TransactionCheckerFunc(func(_ context.Context, m *message.MessageExt) send.LocalTransactionState {
+		checked.Store(m.UniqID(), true)
+		if m.Property("decide") == "commit-on-check" {
+			return send.CommitMessage
+		}
+		return send.RollbackMessage
+	})
+	p := newProducer(t, cl.NameServer(), send.WithTransactionChecker(checker))
+	topic := uniqueTopic("rs_conf_tx")
+	newTopic(t, p, topic, 4)
+	w := witness(t, cl.NameServer(), topic, 2)
+	ctx := context.Background()
+	decide := func(state send.LocalTransactionState, err error) send.LocalTransaction {
+		return func(context.Context, *message.Message, *message.SendResult) (send.LocalTransactionState, error) {
+			return state, err
+		}
+	}
+	commit := message.New(topic, []byte("committed"))
+	if r, err := p.SendInTransaction(ctx, commit, decide(send.CommitMessage, nil)); err != nil || r.State != send.CommitMessage {
+		t.Fatalf("commit: %v %+v", err, r)
+	}
+	rollback := message.New(topic, []byte("rolled back"))
+	if _, err := p.SendInTransaction(ctx, rollback, decide(send.RollbackMessage, nil)); err != nil {
+		t.Fatal(err)
+	}
+	unknown := message.New(topic, []byte("resolved by check-back"))
+	unknown.SetProperty("decide", "commit-on-check")
+	if r, err := p.SendInTransaction(ctx, unknown, decide(send.Unknown, fmt.Errorf("local store unreachable"))); err != nil || r.State != send.Unknown {
+		t.Fatalf("unknown: %v %+v", err, r)
+	}
+	got := byID(w.Collect(2, witnessWait))
+	for _, m := range []*message.Message{commit, unknown} {
+		g, ok := got[m.UniqID()]
+		if !ok {
+			t.Fatalf("Java never saw %q", m.Body)
+		}
+		if g.SysFlag&codec.SysFlagTransactionRollback != codec.SysFlagTransactionCommit {
+			t.Errorf("%q: sysFlag %#x lacks the commit bits", m.Body, g.SysFlag)
+		}
+	}
+	if _, ok := checked.Load(unknown.UniqID()); !ok {
+		t.Error("the unknown transaction was resolved without a check-back")
+	}
+	// The rolled-back message must never be delivered: wait past another check interval.
+	if extra, ok := w.Next(5 * time.Second); ok {
+		t.Fatalf("Java received %q after the expected messages", extra.Body)
+	}
+}
