@@ -1,0 +1,281 @@
+// Package javapeertest runs the official Apache RocketMQ Java client
+// (org.apache.rocketmq:rocketmq-client, the same 5.3.3 release as the test
+// broker of tools/rocketmq) from Go tests, through the small javapeer program
+// in tools/javapeer: as the witness that reports exactly what a Java consumer
+// sees of what rocketsend sent, and as the Java benchmark peer.
+//
+//	func TestMain(m *testing.M) { rmqtest.Main(m) }
+//
+//	func TestWhatJavaSees(t *testing.T) {
+//		c := rmqtest.Start(t)
+//		c.CreateTopic(t, "T", 4)
+//		cons := javapeertest.Consume(t, c.NameServer(), "T") // returns once the consumer is ready
+//		// ... send 3 messages with rocketsend ...
+//		msgs := cons.Collect(3, 30*time.Second)
+//	}
+//
+// Every helper starts one JVM (-Xmx128m, SerialGC, C1 only) running
+// tools/javapeer/target/javapeer.jar, which Jar builds with Maven on first
+// use. Data comes back as JSON lines on the JVM's stdout; its stderr (the
+// client's WARN+ logging) is kept and printed when the test fails. Every JVM
+// is killed by the test's cleanup at the latest, exits by itself when the
+// test process disappears (it watches its stdin), and every wait is bounded.
+// Nothing is written to $HOME: each JVM gets a temporary user.home, and the
+// client's file logging is replaced by stderr (src/main/resources/rmq.logback.xml).
+//
+// Java, Maven and (the first time) Maven Central must be available; without
+// them the helpers skip the test, or fail it when CI=true, like rmqtest.
+//
+// Environment: JAVAPEER_MAVEN_REPO (Maven local repository, default
+// ~/.cache/rocketsend/m2-javapeer), JAVAPEER_JAR (use this jar, never
+// build), JAVAPEER_JAVA_OPTS (extra JVM options, e.g.
+// -Djavapeer.log.level=info for the client's INFO logs on stderr).
+package javapeertest
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+const buildTimeout = 20 * time.Minute // a cold build downloads ~40 MB from Maven Central
+
+var (
+	jarMu   sync.Mutex
+	jarDone bool
+	jarPath string
+	jarErr  error
+)
+
+// Jar returns the path of javapeer.jar, building it once per process with
+// `mvn -q -B clean package -DskipTests` when it is missing or its sources
+// (pom.xml and src/) changed since the last build (their SHA-256 is kept in
+// target/javapeer.stamp). Concurrent test binaries serialise on a lock file.
+// Without java (or mvn, when a build is needed) the test is skipped with the
+// reason, or failed when CI=true; so is a build that cannot download its
+// dependencies. A compile error always fails the test.
+func Jar(t testing.TB) string {
+	t.Helper()
+	jarMu.Lock()
+	if !jarDone {
+		jarPath, jarErr = buildJar()
+		jarDone = true
+	}
+	path, err := jarPath, jarErr
+	jarMu.Unlock()
+	if err != nil {
+		var u unavailableError
+		if errors.As(err, &u) {
+			unavailable(t, err)
+		}
+		t.Fatalf("javapeertest: %v", err)
+	}
+	return path
+}
+
+// unavailableError marks a missing environment (skip, or fail in CI), as
+// opposed to a broken javapeer (always fail).
+type unavailableError struct{ error }
+
+func (e unavailableError) Unwrap() error { return e.error }
+
+func unavailable(t testing.TB, err error) {
+	t.Helper()
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("javapeertest: Java peer unavailable (CI=true, so failing instead of skipping): %v", err)
+	}
+	t.Skipf("javapeertest: Java peer unavailable, skipping: %v", err)
+}
+
+func buildJar() (string, error) {
+	java, err := exec.LookPath("java")
+	if err != nil {
+		return "", unavailableError{fmt.Errorf("java not found in PATH: %w", err)}
+	}
+	javaBin = java
+	if j := os.Getenv("JAVAPEER_JAR"); j != "" {
+		if _, err := os.Stat(j); err != nil {
+			return "", fmt.Errorf("JAVAPEER_JAR: %w", err)
+		}
+		return j, nil
+	}
+	dir, err := projectDir()
+	if err != nil {
+		return "", err
+	}
+	jar := filepath.Join(dir, "target", "javapeer.jar")
+	stamp := filepath.Join(dir, "target", "javapeer.stamp")
+	sum, err := sourceHash(dir)
+	if err != nil {
+		return "", err
+	}
+	fresh := func() bool {
+		b, err := os.ReadFile(stamp)
+		if err != nil || strings.TrimSpace(string(b)) != sum {
+			return false
+		}
+		_, err = os.Stat(jar)
+		return err == nil
+	}
+	if fresh() {
+		return jar, nil
+	}
+	unlock, err := lockFile(buildLockPath(dir))
+	if err != nil {
+		return "", err
+	}
+	defer unlock()
+	if fresh() { // built by another test binary while we waited
+		return jar, nil
+	}
+	mvn, err := exec.LookPath("mvn")
+	if err != nil {
+		return "", unavailableError{fmt.Errorf("mvn not found in PATH (needed to build %s): %w", jar, err)}
+	}
+	repo, err := mavenRepo()
+	if err != nil {
+		return "", err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), buildTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, mvn, "-q", "-B", "-Dstyle.color=never",
+		"-f", filepath.Join(dir, "pom.xml"), "-Dmaven.repo.local="+repo,
+		"clean", "package", "-DskipTests")
+	cmd.Dir = dir
+	cmd.WaitDelay = 10 * time.Second
+	var out bytes.Buffer
+	cmd.Stdout = &out
+	cmd.Stderr = &out
+	start := time.Now()
+	runErr := cmd.Run()
+	log := ansi.ReplaceAllString(out.String(), "")
+	if runErr != nil {
+		err := fmt.Errorf("building %s (mvn clean package, %v): %w\n%s", jar, time.Since(start).Round(time.Millisecond), runErr, lastLines(log, 60))
+		if networkTrouble.MatchString(log) {
+			return "", unavailableError{err}
+		}
+		return "", err
+	}
+	if _, err := os.Stat(jar); err != nil {
+		return "", fmt.Errorf("mvn package succeeded but %s is missing:\n%s", jar, log)
+	}
+	if err := os.WriteFile(stamp, []byte(sum+"\n"), 0o644); err != nil {
+		return "", err
+	}
+	buildDuration = time.Since(start)
+	return jar, nil
+}
+
+var (
+	javaBin       = "java"
+	buildDuration time.Duration // of the build this process ran (0: none)
+
+	ansi           = regexp.MustCompile(`\x1b\[[0-9;]*m`)
+	networkTrouble = regexp.MustCompile(`(?i)could not (resolve|transfer)|unknown ?host|connection (refused|timed out)|network is unreachable|failed to read artifact descriptor|non-resolvable|plugin .* or one of its dependencies could not be resolved`)
+)
+
+// BuildDuration reports how long this process spent building the jar (0
+// when it was up to date); for measurements.
+func BuildDuration() time.Duration {
+	jarMu.Lock()
+	defer jarMu.Unlock()
+	return buildDuration
+}
+
+// projectDir finds tools/javapeer: next to this source file, or by walking
+// up from the working directory (builds with -trimpath).
+func projectDir() (string, error) {
+	if _, file, _, ok := runtime.Caller(0); ok {
+		d := filepath.Clean(filepath.Join(filepath.Dir(file), ".."))
+		if _, err := os.Stat(filepath.Join(d, "pom.xml")); err == nil {
+			return d, nil
+		}
+	}
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		d := filepath.Join(dir, "tools", "javapeer")
+		if _, err := os.Stat(filepath.Join(d, "pom.xml")); err == nil {
+			return d, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("tools/javapeer/pom.xml not found")
+		}
+		dir = parent
+	}
+}
+
+// sourceHash is the SHA-256 of pom.xml and every file under src/ (paths and
+// contents, in lexical order).
+func sourceHash(dir string) (string, error) {
+	h := sha256.New()
+	add := func(rel string) error {
+		b, err := os.ReadFile(filepath.Join(dir, rel))
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(h, "%s\x00%d\x00", filepath.ToSlash(rel), len(b))
+		h.Write(b)
+		return nil
+	}
+	if err := add("pom.xml"); err != nil {
+		return "", err
+	}
+	err := filepath.WalkDir(filepath.Join(dir, "src"), func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.Type().IsRegular() {
+			return nil
+		}
+		rel, err := filepath.Rel(dir, p)
+		if err != nil {
+			return err
+		}
+		return add(rel)
+	})
+	if err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+func buildLockPath(dir string) string {
+	s := sha256.Sum256([]byte(dir))
+	return filepath.Join(os.TempDir(), "javapeer-build-"+hex.EncodeToString(s[:6])+".lock")
+}
+
+func mavenRepo() (string, error) {
+	if r := os.Getenv("JAVAPEER_MAVEN_REPO"); r != "" {
+		return filepath.Abs(r)
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return "", fmt.Errorf("no home directory for the Maven repository (set JAVAPEER_MAVEN_REPO): %w", err)
+	}
+	return filepath.Join(home, ".cache", "rocketsend", "m2-javapeer"), nil
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
