@@ -3,6 +3,7 @@ package integration
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -337,5 +338,66 @@ func TestConformanceTransactions(t *testing.T) {
 	// The rolled-back message must never be delivered: wait past another check interval.
 	if extra, ok := w.Next(5 * time.Second); ok {
 		t.Fatalf("Java received %q after the expected messages", extra.Body)
+	}
+}
+
+func TestConformanceRequestReply(t *testing.T) {
+	cl := rmqtest.Start(t)
+	p := newProducer(t, cl.NameServer())
+	topic := uniqueTopic("rs_conf_request")
+	newTopic(t, p, topic, 4)
+	const n = 3
+	r := javapeertest.Reply(t, cl.NameServer(), topic, javapeertest.WithCount(n), javapeertest.WithTimeout(witnessWait))
+	for i := 0; i < n; i++ {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		body := fmt.Sprintf("question %d ✓", i)
+		req := message.New(topic, []byte(body))
+		reply, err := p.Request(ctx, req)
+		cancel()
+		if err != nil {
+			t.Fatalf("request %d: %v", i, err)
+		}
+		if string(reply.Body) != "reply:"+body {
+			t.Fatalf("request %d: reply body %q", i, reply.Body)
+		}
+		if reply.Property(message.PropertyCorrelationID) != req.Property(message.PropertyCorrelationID) ||
+			reply.Property(message.PropertyMessageType) != message.ReplyMessageFlag {
+			t.Fatalf("request %d: reply properties %v", i, reply.Properties)
+		}
+	}
+	// What the Java responder saw of our requests: the correlation id and our client id to reply to.
+	for _, ev := range r.Collect(n, witnessWait) {
+		if ev.ReplyToClient != p.ClientID() || ev.CorrelationID == "" || ev.Request.Properties[message.PropertyMessageTTL] == "" {
+			t.Errorf("responder saw %+v", ev)
+		}
+	}
+}
+
+func TestConformanceACL(t *testing.T) {
+	cl := rmqtest.Start(t, rmqtest.Auth())
+	ctx := context.Background()
+	topic := uniqueTopic("rs_conf_acl")
+	unsigned := newProducer(t, cl.NameServer(), send.WithSendTimeout(3*time.Second), send.WithRetries(0))
+	_, err := unsigned.Send(ctx, message.New(topic, []byte("no credentials")))
+	if !errors.Is(err, send.ResponseCode(codec.NoPermission)) {
+		t.Fatalf("unsigned send: %v, want NO_PERMISSION", err)
+	}
+	wrong := newProducer(t, cl.NameServer(), send.WithRetries(0),
+		send.WithCredentials(send.Credentials{AccessKey: cl.AccessKey(), SecretKey: "wrong-secret"}))
+	if _, err := wrong.Send(ctx, message.New(topic, []byte("wrong secret"))); !errors.Is(err, send.ResponseCode(codec.NoPermission)) {
+		t.Fatalf("wrong secret: %v, want NO_PERMISSION", err)
+	}
+	for _, st := range []codec.SerializeType{codec.SerializeRocketMQ, codec.SerializeJSON} {
+		signed := newProducer(t, cl.NameServer(), send.WithSerializeType(st),
+			send.WithCredentials(send.Credentials{AccessKey: cl.AccessKey(), SecretKey: cl.SecretKey()}))
+		m := message.New(topic, []byte("signed "+st.String()))
+		res, err := signed.Send(ctx, m)
+		if err != nil {
+			t.Fatalf("signed send (%s): %v", st, err)
+		}
+		got, err := signed.ViewMessage(ctx, res.OffsetMsgID)
+		if err != nil || !bytes.Equal(got.Body, m.Body) {
+			t.Fatalf("signed read back (%s): %v %q", st, err, got)
+		}
 	}
 }
