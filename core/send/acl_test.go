@@ -16,9 +16,12 @@ import (
 	"github.com/rocketsend/rocketsend/core/remote"
 	"github.com/rocketsend/rocketsend/core/send"
 	"github.com/rocketsend/rocketsend/tools/rocketmq/rmqtest"
+	"go.uber.org/goleak"
 )
 
-func TestMain(m *testing.M) { rmqtest.Main(m) }
+// TestMain stops the clusters these tests started, then checks that no producer left a goroutine
+// behind (heartbeat loop, callback workers, route poller, connection readers).
+func TestMain(m *testing.M) { rmqtest.Main(m, func() error { return goleak.Find() }) }
 
 // hmacBase64 is the signature of content by hand: HMAC-SHA1, standard padded base64.
 func hmacBase64(secret, content string) string {

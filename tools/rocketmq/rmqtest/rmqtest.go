@@ -134,11 +134,17 @@ var (
 // binary started, so one cluster serves all tests of the binary. Call it from
 // TestMain: func TestMain(m *testing.M) { rmqtest.Main(m) }. An interrupt
 // (SIGINT/SIGTERM) also stops the clusters before exiting.
-func Main(m *testing.M) {
+//
+// checks run after the clusters are stopped, when every test passed; an error
+// from one fails the run. A goroutine-leak check belongs here, since Main
+// owns os.Exit: rmqtest.Main(m, func() error { return goleak.Find() }).
+func Main(m *testing.M, checks ...func() error) {
 	mainActive.Store(true)
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	watcherDone := make(chan struct{})
 	go func() {
+		defer close(watcherDone)
 		if _, ok := <-sigs; ok {
 			StopAll()
 			os.Exit(130)
@@ -146,7 +152,18 @@ func Main(m *testing.M) {
 	}()
 	code := m.Run()
 	signal.Stop(sigs)
+	close(sigs) // ends the watcher, so leak checks do not see it
+	<-watcherDone
 	StopAll()
+	for _, check := range checks {
+		if code != 0 {
+			break
+		}
+		if err := check(); err != nil {
+			fmt.Fprintln(os.Stderr, "rmqtest: check after tests failed:", err)
+			code = 1
+		}
+	}
 	os.Exit(code)
 }
 
