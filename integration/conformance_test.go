@@ -401,3 +401,33 @@ func TestConformanceACL(t *testing.T) {
 		}
 	}
 }
+
+// TestConformanceCompressedBatch: Java never compresses batches; rocketsend compresses every record
+// of a large batch and marks the request, and the Java consumer must inflate each message alike.
+func TestConformanceCompressedBatch(t *testing.T) {
+	cl := rmqtest.Start(t)
+	for _, typ := range []codec.CompressionType{codec.Zlib, codec.LZ4, codec.Zstd} {
+		p := newProducer(t, cl.NameServer(), send.WithCompression(4096, typ, 5))
+		topic := uniqueTopic("rs_conf_zbatch")
+		newTopic(t, p, topic, 4)
+		w := witness(t, cl.NameServer(), topic, 3)
+		var batch []*message.Message
+		for i := 0; i < 3; i++ {
+			body := bytes.Repeat([]byte(fmt.Sprintf("record %d of a compressed batch; ", i)), 200)
+			batch = append(batch, confMessage(topic, fmt.Sprintf("zbatch-%d", i), body))
+		}
+		start := time.Now()
+		br, err := p.SendBatch(context.Background(), batch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen := byID(w.Collect(3, witnessWait))
+		for i, m := range batch {
+			got, ok := seen[br.MsgIDs[i]]
+			if !ok {
+				t.Fatalf("%s: Java never saw batch message %d", typ, i)
+			}
+			checkSeen(t, expectation{"compressed batch " + typ.String(), m, nil, typ.SysFlag() &^ codec.SysFlagCompressed, m.Body}, got, start)
+		}
+	}
+}

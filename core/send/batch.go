@@ -31,13 +31,16 @@ func (e *BatchError) Error() string {
 // Unwrap returns the error that stopped the batch.
 func (e *BatchError) Unwrap() error { return e.Err }
 
-// asBatch marks a call as a batch request carrying the given message ids.
-func asBatch(ids string) CallOption { return func(c *call) { c.batch, c.batchIDs = true, ids } }
+// asBatch marks a call as a batch request carrying the given message ids, whose records'
+// bodies carry sysFlag's compression.
+func asBatch(ids string, sysFlag int32) CallOption {
+	return func(c *call) { c.batch, c.batchIDs, c.wireFlag = true, ids, sysFlag }
+}
 
 // SendBatch sends messages of one topic as SEND_BATCH_MESSAGE requests, split so that no request
-// exceeds the maximum message size, each message with its own id. Messages in a batch are not
-// compressed and may not carry a delay or a transaction, as with Java. Retries follow the sync
-// rules, per request.
+// exceeds the maximum message size, each message with its own id. Bodies are compressed when they
+// add up to the compression threshold (see compressBatch). Messages of a batch may not carry a
+// delay or a transaction, as with Java. Retries follow the sync rules, per request.
 func (p *Producer) SendBatch(ctx context.Context, msgs []*message.Message, opts ...CallOption) (*BatchResult, error) {
 	if err := p.running(); err != nil {
 		return nil, err
@@ -68,7 +71,11 @@ func (p *Producer) SendBatch(ctx context.Context, msgs []*message.Message, opts 
 			m.SetProperty(message.PropertyUniqClientMessageIDKeyIdx, codec.NextUniqID())
 		}
 	}
-	chunks, err := p.splitBatch(msgs)
+	enc, sysFlag, err := p.compressBatch(msgs)
+	if err != nil {
+		return nil, err
+	}
+	chunks, err := p.splitBatch(enc)
 	if err != nil {
 		return nil, err
 	}
@@ -83,7 +90,7 @@ func (p *Producer) SendBatch(ctx context.Context, msgs []*message.Message, opts 
 		// here, never a UNIQ_KEY (see docs/wire.md).
 		wrapper := &message.Message{Topic: topic, Body: codec.EncodeBatch(nil, chunk)}
 		wrapper.SetProperty(message.PropertyWaitStoreMsgOK, wait)
-		c, err := p.newCall(ctx, wrapper, ModeSync, append(opts[:len(opts):len(opts)], asBatch(strings.Join(ids, ","))))
+		c, err := p.newCall(ctx, wrapper, ModeSync, append(opts[:len(opts):len(opts)], asBatch(strings.Join(ids, ","), sysFlag)))
 		var res *message.SendResult
 		if err == nil {
 			res, err = c.runSync()
@@ -104,6 +111,37 @@ func (p *Producer) SendBatch(ctx context.Context, msgs []*message.Message, opts 
 		out.MsgIDs = append(out.MsgIDs, ids...)
 	}
 	return out, nil
+}
+
+// compressBatch compresses every body of a batch when they add up to the compression threshold
+// and compressing saves bytes. The sysflag travels per request, so it is all or nothing: every
+// record of the request is compressed, and consumers inflate each stored message on its own. (Java
+// never compresses batches.) The caller's messages are left as they are: the records are copies.
+func (p *Producer) compressBatch(msgs []*message.Message) ([]*message.Message, int32, error) {
+	t := p.cfg.compressThreshold
+	total := 0
+	for _, m := range msgs {
+		total += len(m.Body)
+	}
+	if t <= 0 || total < t {
+		return msgs, 0, nil
+	}
+	out := make([]*message.Message, len(msgs))
+	packed := 0
+	for i, m := range msgs {
+		z, err := codec.Compress(nil, m.Body, p.cfg.compressType, p.cfg.compressLevel)
+		if err != nil {
+			return nil, 0, err
+		}
+		c := *m
+		c.Body = z
+		out[i] = &c
+		packed += len(z)
+	}
+	if packed >= total {
+		return msgs, 0, nil
+	}
+	return out, p.cfg.compressType.SysFlag(), nil
 }
 
 // splitBatch cuts msgs into runs whose encoded batch body fits the maximum message size.

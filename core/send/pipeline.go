@@ -239,7 +239,7 @@ func (c *call) request(q message.MessageQueue) (*codec.Command, error) {
 		}
 	}
 	if c.batch {
-		c.wireBody = m.Body
+		c.wireBody = m.Body // records already compressed by SendBatch; c.wireFlag says how
 	}
 	sysFlag := c.wireFlag
 	if m.Property(message.PropertyTransactionPrepared) == "true" {

@@ -356,7 +356,7 @@ func TestBatchSplitsByMaxSize(t *testing.T) {
 		}
 		return fakeBrokerAnswer(b, req, codec.Success)
 	})
-	p := startFake(t, fc, WithMaxMessageSize(4096))
+	p := startFake(t, fc, WithMaxMessageSize(4096), WithCompression(0, codec.Zlib, 0)) // splitting, not compression
 	var msgs []*message.Message
 	for i := 0; i < 20; i++ {
 		msgs = append(msgs, msg(strings.Repeat("b", 700)))
@@ -425,5 +425,38 @@ func TestOnewayIsSentOnceAndNotRetried(t *testing.T) {
 	}
 	if len(rec.brokers()) != 1 {
 		t.Fatalf("after hooks ran %d times", len(rec.brokers()))
+	}
+}
+
+func TestBatchCompressionLeavesMessagesAlone(t *testing.T) {
+	fc := newFakeCluster(t, "broker-a")
+	b := fc.brokers["broker-a"]
+	flags := make(chan int32, 1)
+	b.setHandler(func(req *codec.Command) *codec.Command {
+		if req.Code == codec.SendBatchMessage {
+			h, _ := codec.DecodeSendMessageRequestHeader(req)
+			ms, _ := codec.DecodeBatch(req.Body)
+			for _, m := range ms {
+				if _, err := codec.Decompress(m.Body, codec.CompressionOf(h.SysFlag), 1<<20); err != nil {
+					return codec.NewResponse(req, codec.MessageIllegal, "record not compressed: "+err.Error())
+				}
+			}
+			flags <- h.SysFlag
+		}
+		return fakeBrokerAnswer(b, req, codec.Success)
+	})
+	p := startFake(t, fc, WithCompression(1024, codec.Zstd, 3))
+	body := strings.Repeat("squeeze me ", 200)
+	msgs := []*message.Message{msg(body), msg(body)}
+	if _, err := p.SendBatch(context.Background(), msgs); err != nil {
+		t.Fatal(err)
+	}
+	if f := <-flags; f != codec.Zstd.SysFlag() {
+		t.Fatalf("batch sysflag %#x, want %#x", f, codec.Zstd.SysFlag())
+	}
+	for _, m := range msgs {
+		if string(m.Body) != body {
+			t.Fatal("the caller's message body was replaced")
+		}
 	}
 }
