@@ -3,7 +3,7 @@
 
 .PHONY: demo test bench fuzz
 
-## demo: start a local RocketMQ, send a message to each broker, read it back and show it, stop.
+## demo: start a local RocketMQ, send in every mode through a native hook, read each message back, stop.
 demo:
 	go run ./cmd/rocketsend demo
 
