@@ -254,6 +254,14 @@ func TestConformanceOrderedMatchesJavaHash(t *testing.T) {
 	if first.Queue != want {
 		t.Fatalf("rocketsend put key %q on %v, Java's hash picks %v", key, first.Queue, want)
 	}
+	// And the real Java producer, sending with the same key to the same topic, lands there too.
+	jp := javapeertest.Produce(t, cl.NameServer(), topic, javapeertest.ProduceOptions{Count: 1, HashKey: key})
+	if len(jp.Messages) != 1 {
+		t.Fatalf("Java producer reported %d sends", len(jp.Messages))
+	}
+	if jm := jp.Messages[0]; jm.BrokerName != first.Queue.BrokerName || jm.QueueID != first.Queue.QueueID {
+		t.Fatalf("Java producer put key %q on %s:%d, rocketsend on %v", key, jm.BrokerName, jm.QueueID, first.Queue)
+	}
 }
 
 func TestConformanceDelayAndTimer(t *testing.T) {
