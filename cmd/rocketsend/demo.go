@@ -87,7 +87,7 @@ func demo(out io.Writer, ns, topic string) (err error) {
 		return err
 	}
 	defer p.Shutdown(context.Background())
-	if err := p.CreateTopic(ctx, "TBW102", topic, 4, ""); err != nil {
+	if err := p.CreateTopic(ctx, send.DefaultTopicKey, topic, 4, ""); err != nil {
 		return fmt.Errorf("creating topic %s: %w", topic, err)
 	}
 
@@ -142,14 +142,8 @@ func demo(out io.Writer, ns, topic string) (err error) {
 	if err != nil {
 		return fmt.Errorf("batch send: %w", err)
 	}
-	offIDs := codec.SplitMsgIDs(br.Results[0].OffsetMsgID)
 	for i, m := range batch {
-		r := *br.Results[0]
-		r.MsgID, r.QueueOffset = br.MsgIDs[i], r.QueueOffset+int64(i)
-		if i < len(offIDs) {
-			r.OffsetMsgID = offIDs[i]
-		}
-		rows = append(rows, sent{fmt.Sprintf("batch #%d", i), m, &r})
+		rows = append(rows, sent{fmt.Sprintf("batch #%d", i), m, &br.Messages[i]})
 	}
 
 	tx := newMsg("transaction")

@@ -14,7 +14,7 @@ import (
 // broker and returns a *BrokerError when the broker refuses.
 
 // CreateTopic creates topic with queueNum read and write queues on every broker that hosts the
-// default topic key (usually "TBW102": every broker that allows auto-creation), as Java's
+// default topic key (usually DefaultTopicKey: every broker that allows auto-creation), as Java's
 // createTopic(key, newTopic, queueNum) does. attributes use Java's "+k=v" form and may be empty.
 func (p *Producer) CreateTopic(ctx context.Context, key, topic string, queueNum int, attributes string) error {
 	if err := p.running(); err != nil {

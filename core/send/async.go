@@ -12,7 +12,9 @@ import (
 )
 
 // SendAsync sends msg without waiting: cb receives the result or the error once the broker
-// answered, every retry failed, the timeout budget ran out or the producer shut down.
+// answered, every retry failed, the timeout budget ran out or the producer shut down. The budget
+// is the send timeout or ctx's deadline, whichever is sooner, and cancelling ctx fails the send, as
+// with Send.
 //
 // If SendAsync returns an error (invalid message, producer not running, in-flight bound reached
 // with fail-fast backpressure, ctx done while waiting for room), cb is never called. Otherwise cb

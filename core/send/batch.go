@@ -9,11 +9,29 @@ import (
 	"github.com/rocketsend/rocketsend/core/message"
 )
 
-// BatchResult reports a batch: one SendResult per request the batch was split into, and the id
-// of every message in send order.
+// BatchResult reports a batch: one SendResult per request the batch was split into, and for
+// every message, in send order, its id and where it was stored.
 type BatchResult struct {
 	Results []*message.SendResult
 	MsgIDs  []string
+	// Messages has one result per message: its id, offset id, queue and queue offset.
+	Messages []message.SendResult
+}
+
+// add records one request's result and spreads it over the request's messages: the broker
+// answers with the first offset and the comma-joined offset ids, in order.
+func (b *BatchResult) add(res *message.SendResult, ids []string) {
+	b.Results = append(b.Results, res)
+	b.MsgIDs = append(b.MsgIDs, ids...)
+	offIDs := codec.SplitMsgIDs(res.OffsetMsgID)
+	for i, id := range ids {
+		m := *res
+		m.MsgID, m.QueueOffset = id, res.QueueOffset+int64(i)
+		if len(offIDs) == len(ids) {
+			m.OffsetMsgID = offIDs[i]
+		}
+		b.Messages = append(b.Messages, m)
+	}
 }
 
 // BatchError is returned when part of a batch was sent and the rest was not: Sent lists what the
@@ -25,7 +43,7 @@ type BatchError struct {
 }
 
 func (e *BatchError) Error() string {
-	return fmt.Sprintf("send: batch partly sent (%d stored, %d not sent): %v", len(e.Sent.MsgIDs), len(e.Unsent), e.Err)
+	return fmt.Sprintf("send: batch partly sent (%d stored, %d not sent): %v", len(e.Sent.Messages), len(e.Unsent), e.Err)
 }
 
 // Unwrap returns the error that stopped the batch.
@@ -107,8 +125,7 @@ func (p *Producer) SendBatch(ctx context.Context, msgs []*message.Message, opts 
 			}
 			return out, &BatchError{Sent: out, Unsent: unsent, Err: err}
 		}
-		out.Results = append(out.Results, res)
-		out.MsgIDs = append(out.MsgIDs, ids...)
+		out.add(res, ids)
 	}
 	return out, nil
 }

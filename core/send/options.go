@@ -25,7 +25,9 @@ const (
 	DefaultMaxInFlightBytes     = 100 << 20 // Java's backpressure default
 	DefaultShutdownDrainTimeout = 3 * time.Second
 	DefaultGroup                = "DEFAULT_PRODUCER"
-	defaultTopicKey             = "TBW102"
+	// DefaultTopicKey is the topic brokers that auto-create topics publish; CreateTopic takes it
+	// as the key that says which brokers get a new topic.
+	DefaultTopicKey = "TBW102"
 )
 
 type config struct {
@@ -91,10 +93,25 @@ type Option func(*config)
 // of one application share it. Default "DEFAULT_PRODUCER" is refused for transactional sends.
 func WithGroup(g string) Option { return func(c *config) { c.group = g } }
 
-// WithNameServers sets the NameServer addresses ("host:port"); at least one is required. When
-// none is given, the NAMESRV_ADDR environment variable (";"-separated, as Java reads it) is used.
+// WithNameServers sets the NameServer addresses ("host:port"); each argument may also be a
+// ";"-separated list, the form of Java's namesrvAddr and of NAMESRV_ADDR. At least one is
+// required; when none is given, the NAMESRV_ADDR environment variable is used.
 func WithNameServers(addrs ...string) Option {
-	return func(c *config) { c.nameServers = append(c.nameServers, addrs...) }
+	return func(c *config) {
+		for _, a := range addrs {
+			c.nameServers = append(c.nameServers, splitNameServers(a)...)
+		}
+	}
+}
+
+func splitNameServers(s string) []string {
+	var out []string
+	for _, a := range strings.Split(s, ";") {
+		if a = strings.TrimSpace(a); a != "" {
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 // WithInstanceName sets the instance part of the client id (ip@instance). Default: the process
@@ -205,13 +222,7 @@ func WithRemoteOptions(o ...remote.Option) Option {
 func (c *config) validate() error {
 	var errs []error
 	if len(c.nameServers) == 0 {
-		if env := os.Getenv("NAMESRV_ADDR"); env != "" {
-			for _, a := range strings.Split(env, ";") {
-				if a = strings.TrimSpace(a); a != "" {
-					c.nameServers = append(c.nameServers, a)
-				}
-			}
-		}
+		c.nameServers = splitNameServers(os.Getenv("NAMESRV_ADDR"))
 	}
 	if len(c.nameServers) == 0 {
 		errs = append(errs, errors.New("no NameServer: use WithNameServers or set NAMESRV_ADDR"))

@@ -246,7 +246,7 @@ func (c *call) request(q message.MessageQueue) (*codec.Command, error) {
 		sysFlag |= codec.SysFlagTransactionPrepared
 	}
 	h := &codec.SendMessageRequestHeader{
-		ProducerGroup: p.group, Topic: m.Topic, DefaultTopic: defaultTopicKey,
+		ProducerGroup: p.group, Topic: m.Topic, DefaultTopic: DefaultTopicKey,
 		DefaultTopicQueueNums: int32(p.cfg.defaultTopicQueueNums), QueueID: int32(q.QueueID), SysFlag: sysFlag,
 		BornTimestamp: time.Now().UnixMilli(), Flag: m.Flag, Properties: codec.EncodeProperties(m.Properties),
 		Batch: c.batch, BrokerName: q.BrokerName,
@@ -374,8 +374,11 @@ func (p *Producer) refreshSoon(topic string) {
 }
 
 // Send sends msg and waits for the broker's answer, retrying on another broker within the send
-// timeout. The message is the caller's: the producer sets its UNIQ_KEY and namespace; Before hooks
-// may edit it.
+// timeout or ctx's deadline, whichever is sooner. The message is the caller's: the producer sets
+// its UNIQ_KEY and namespace; Before hooks may edit it.
+//
+// For a delayed or timer message, the result's QueueOffset is the offset in the broker's internal
+// schedule topic, where the message waits; it reaches its own queue when due.
 func (p *Producer) Send(ctx context.Context, msg *message.Message, opts ...CallOption) (*message.SendResult, error) {
 	c, err := p.newCall(ctx, msg, ModeSync, opts)
 	if err != nil {
@@ -411,7 +414,8 @@ func (c *call) runSync() (*message.SendResult, error) {
 }
 
 // SendOneway writes msg without waiting for, or receiving, an answer; it is never retried. It
-// returns once the request is handed to the connection.
+// returns once the request is handed to the connection. The message's id is msg.UniqID(), stamped
+// before the write.
 func (p *Producer) SendOneway(ctx context.Context, msg *message.Message, opts ...CallOption) error {
 	c, err := p.newCall(ctx, msg, ModeOneway, opts)
 	if err != nil {

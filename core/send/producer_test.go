@@ -368,6 +368,14 @@ func TestBatchSplitsByMaxSize(t *testing.T) {
 	if len(res.MsgIDs) != 20 || len(batches) < 4 {
 		t.Fatalf("ids %d, requests %v", len(res.MsgIDs), batches)
 	}
+	if len(res.Messages) != 20 {
+		t.Fatalf("%d per-message results for 20 messages", len(res.Messages))
+	}
+	for i, m := range res.Messages {
+		if m.MsgID != res.MsgIDs[i] || m.MsgID != msgs[i].UniqID() {
+			t.Fatalf("message %d: result id %s, message id %s", i, m.MsgID, msgs[i].UniqID())
+		}
+	}
 	seen := map[string]bool{}
 	for _, id := range res.MsgIDs {
 		if seen[id] {
@@ -458,5 +466,18 @@ func TestBatchCompressionLeavesMessagesAlone(t *testing.T) {
 		if string(m.Body) != body {
 			t.Fatal("the caller's message body was replaced")
 		}
+	}
+}
+
+func TestNameServerListsAreSplit(t *testing.T) {
+	c := defaultConfig()
+	WithNameServers("10.0.0.1:9876; 10.0.0.2:9876", "10.0.0.3:9876")(&c)
+	if len(c.nameServers) != 3 || c.nameServers[1] != "10.0.0.2:9876" {
+		t.Fatalf("name servers %q", c.nameServers)
+	}
+	t.Setenv("NAMESRV_ADDR", "a:1;b:2")
+	c = defaultConfig()
+	if err := c.validate(); err != nil || len(c.nameServers) != 2 {
+		t.Fatalf("from NAMESRV_ADDR: %q, %v", c.nameServers, err)
 	}
 }
