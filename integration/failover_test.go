@@ -18,7 +18,7 @@ import (
 // fire exactly once, and every acknowledged message must be stored: after broker-b comes back,
 // each one is read back by its offset id.
 func TestFailoverBrokerKilledMidRun(t *testing.T) {
-	cl := rmqtest.Start(t, rmqtest.Own(39876)) // private: this test kills a broker
+	cl := rmqtest.Start(t, rmqtest.Own(25876)) // private: this test kills a broker. Ports below Linux's ephemeral range (32768+).
 	p := newProducer(t, cl.NameServer(), send.WithSendTimeout(15*time.Second))
 	topic := uniqueTopic("rs_failover")
 	newTopic(t, p, topic, 4)

@@ -15,7 +15,7 @@
 //	}
 //
 // Every helper starts one JVM (-Xmx128m, SerialGC, C1 only) running
-// tools/javapeer/target/javapeer.jar, which Jar builds with Maven on first
+// tools/javapeer/target/javapeer-<hash>.jar, which Jar builds with Maven on first
 // use. Data comes back as JSON lines on the JVM's stdout; its stderr (the
 // client's WARN+ logging) is kept and printed when the test fails. Every JVM
 // is killed by the test's cleanup at the latest, exits by itself when the
@@ -39,6 +39,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -60,13 +61,16 @@ var (
 	jarErr  error
 )
 
-// Jar returns the path of javapeer.jar, building it once per process with
-// `mvn -q -B clean package -DskipTests` when it is missing or its sources
-// (pom.xml and src/) changed since the last build (their SHA-256 is kept in
-// target/javapeer.stamp). Concurrent test binaries serialise on a lock file.
-// Without java (or mvn, when a build is needed) the test is skipped with the
-// reason, or failed when CI=true; so is a build that cannot download its
-// dependencies. A compile error always fails the test.
+// Jar returns the path of the javapeer jar, building it once per process
+// with `mvn -q -B package -DskipTests` when its sources (pom.xml and src/)
+// changed since the last build: their SHA-256 is kept in
+// target/javapeer.stamp, and the jar handed out is a copy named after it,
+// target/javapeer-<hash>.jar, so a rebuild never rewrites a jar a running
+// JVM (of another test binary) is reading. Concurrent test binaries
+// serialise builds on a lock file. Without java (or mvn, when a build is
+// needed) the test is skipped with the reason, or failed when CI=true; so is
+// a build that cannot download its dependencies. A compile error always
+// fails the test.
 func Jar(t testing.TB) string {
 	t.Helper()
 	jarMu.Lock()
@@ -116,21 +120,14 @@ func buildJar() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	jar := filepath.Join(dir, "target", "javapeer.jar")
-	stamp := filepath.Join(dir, "target", "javapeer.stamp")
+	target := filepath.Join(dir, "target")
+	stamp := filepath.Join(target, "javapeer.stamp")
 	sum, err := sourceHash(dir)
 	if err != nil {
 		return "", err
 	}
-	fresh := func() bool {
-		b, err := os.ReadFile(stamp)
-		if err != nil || strings.TrimSpace(string(b)) != sum {
-			return false
-		}
-		_, err = os.Stat(jar)
-		return err == nil
-	}
-	if fresh() {
+	jar := filepath.Join(target, "javapeer-"+sum[:16]+".jar")
+	if _, err := os.Stat(jar); err == nil {
 		return jar, nil
 	}
 	unlock, err := lockFile(buildLockPath(dir))
@@ -138,7 +135,7 @@ func buildJar() (string, error) {
 		return "", err
 	}
 	defer unlock()
-	if fresh() { // built by another test binary while we waited
+	if _, err := os.Stat(jar); err == nil { // built by another test binary while we waited
 		return jar, nil
 	}
 	mvn, err := exec.LookPath("mvn")
@@ -149,11 +146,17 @@ func buildJar() (string, error) {
 	if err != nil {
 		return "", err
 	}
+	// Instead of `mvn clean` (which would delete the jars other test
+	// binaries run): drop only the compiled classes, so a deleted source
+	// leaves no stale class behind.
+	if err := os.RemoveAll(filepath.Join(target, "classes")); err != nil {
+		return "", err
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), buildTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, mvn, "-q", "-B", "-Dstyle.color=never",
 		"-f", filepath.Join(dir, "pom.xml"), "-Dmaven.repo.local="+repo,
-		"clean", "package", "-DskipTests")
+		"package", "-DskipTests")
 	cmd.Dir = dir
 	cmd.WaitDelay = 10 * time.Second
 	var out bytes.Buffer
@@ -162,21 +165,60 @@ func buildJar() (string, error) {
 	start := time.Now()
 	runErr := cmd.Run()
 	log := ansi.ReplaceAllString(out.String(), "")
+	built := filepath.Join(target, "javapeer.jar")
 	if runErr != nil {
-		err := fmt.Errorf("building %s (mvn clean package, %v): %w\n%s", jar, time.Since(start).Round(time.Millisecond), runErr, lastLines(log, 60))
+		err := fmt.Errorf("building %s (mvn package, %v): %w\n%s", built, time.Since(start).Round(time.Millisecond), runErr, lastLines(log, 60))
 		if networkTrouble.MatchString(log) {
 			return "", unavailableError{err}
 		}
 		return "", err
 	}
-	if _, err := os.Stat(jar); err != nil {
-		return "", fmt.Errorf("mvn package succeeded but %s is missing:\n%s", jar, log)
+	if err := copyFile(built, jar); err != nil {
+		return "", fmt.Errorf("mvn package succeeded but: %w\n%s", err, log)
 	}
 	if err := os.WriteFile(stamp, []byte(sum+"\n"), 0o644); err != nil {
 		return "", err
 	}
 	buildDuration = time.Since(start)
+	removeOldJars(target, jar)
 	return jar, nil
+}
+
+// copyFile copies src to dst atomically (temporary file, then rename).
+func copyFile(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	tmp, err := os.CreateTemp(filepath.Dir(dst), ".javapeer-*.tmp")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name()) // no-op after the rename
+	if _, err := io.Copy(tmp, in); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), dst)
+}
+
+// removeOldJars deletes jar copies of earlier sources that are more than an
+// hour old (a test binary started before them has long had its JVMs
+// started; on Unix a running JVM keeps reading a deleted jar anyway).
+func removeOldJars(target, keep string) {
+	old, _ := filepath.Glob(filepath.Join(target, "javapeer-*.jar"))
+	for _, p := range old {
+		if p == keep {
+			continue
+		}
+		if fi, err := os.Stat(p); err == nil && time.Since(fi.ModTime()) > time.Hour {
+			_ = os.Remove(p)
+		}
+	}
 }
 
 var (

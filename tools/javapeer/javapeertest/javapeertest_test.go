@@ -338,6 +338,23 @@ func testRequestReply(t *testing.T, c *rmqtest.Cluster) {
 				ev.ReplyTopic, ev.MsgType, ev.CorrelationID, ev.Request.Properties["CORRELATION_ID"], ev.ReplyToClient, ev.Request.Properties)
 		}
 	}
+
+	// The blocking request(msg, timeout) of rocketmq-client 5.3.1+ gives up
+	// as soon as the request is stored (apache/rocketmq#9319): noted, not
+	// asserted, so a client upgrade that fixes it does not break this test.
+	// Its requester JVM is usually gone before the reply is pushed, so the
+	// responder's reply may fail with "channel ... not found".
+	sync := Request(t, c.NameServer(), topic, RequestOptions{Count: 1, Size: size, API: "sync"})
+	if len(sync) == 1 && !sync[0].OK && strings.Contains(sync[0].Error, "wait reply message timeout") {
+		t.Logf("Java request(msg, timeout) failed after %.0f ms of a 5000 ms timeout, as expected with 5.3.3 (apache/rocketmq#9319): %s", sync[0].RTTMs, sync[0].Error)
+	} else {
+		t.Logf("Java request(msg, timeout) no longer shows apache/rocketmq#9319: %+v", sync)
+	}
+	if ev, ok := resp.Next(30 * time.Second); ok {
+		t.Logf("responder, request of the blocking API: replied %v, status %q, error %q", ev.Replied, ev.Status, ev.Error)
+	} else {
+		t.Errorf("responder never saw the request of the blocking API")
+	}
 }
 
 // testProducerThroughput measures the Java producer as the benchmark peer:
@@ -352,15 +369,25 @@ func testProducerThroughput(t *testing.T, c *rmqtest.Cluster) {
 		b, _ := os.ReadFile("/proc/loadavg")
 		return strings.TrimSpace(string(b))
 	}
-	for _, o := range []ProduceOptions{
-		{Count: 10_000, Size: 1024, Mode: "async", Inflight: 256, Warmup: 200},
-		{Count: 10_000, Size: 1024, Mode: "sync", Threads: 4, Warmup: 200},
-		{Count: 3_000, Size: 1024, Mode: "sync", Threads: 1, Warmup: 200},
+	for _, tc := range []struct {
+		name string
+		o    ProduceOptions
+	}{
+		{"10000 x 1 KiB async, 256 in flight", ProduceOptions{Count: 10_000, Size: 1024, Mode: "async", Inflight: 256, Warmup: 200}},
+		{"10000 x 1 KiB sync, 4 threads", ProduceOptions{Count: 10_000, Size: 1024, Mode: "sync", Threads: 4, Warmup: 200}},
+		{"3000 x 1 KiB sync, 1 thread", ProduceOptions{Count: 3_000, Size: 1024, Mode: "sync", Warmup: 200}},
 	} {
+		o := tc.o
+		// A busy host makes the broker shed load (TIMEOUT_CLEAN_QUEUE): report
+		// failures, do not fail on them.
+		o.AllowFailures = true
 		before := load()
 		res := Produce(t, c.NameServer(), topic, o)
-		t.Logf("%s x%d inflight %d: %s, p90 %.2f ms, max %.2f ms, CPU/msg %.1f µs; JVM run %v; loadavg before %s, after %s",
-			o.Mode, o.Threads, o.Inflight, res, res.P90Ms, res.MaxMs, float64(res.CPUNanos)/float64(res.Sent)/1e3,
+		if res.Failed > 0 {
+			t.Logf("%d sends failed, first: %s", res.Failed, res.FirstError)
+		}
+		t.Logf("%s: %s, p90 %.2f ms, max %.2f ms, CPU/msg %.1f µs; JVM run %v; loadavg before %s, after %s",
+			tc.name, res, res.P90Ms, res.MaxMs, float64(res.CPUNanos)/float64(res.Sent)/1e3,
 			res.Wall.Round(time.Millisecond), before, load())
 	}
 }
