@@ -194,23 +194,8 @@ func (cn *conn) readLoop() {
 	defer cn.client.wg.Done()
 	defer close(cn.done)
 	br := bufio.NewReaderSize(cn.nc, cn.client.opts.readBufSize)
-	var prefix [4]byte
 	for {
-		if _, err := io.ReadFull(br, prefix[:]); err != nil {
-			cn.close(&ConnError{Addr: cn.addr, Op: "read", Err: err})
-			return
-		}
-		n, err := codec.FrameLength(prefix, cn.client.opts.maxFrame)
-		if err != nil {
-			cn.close(&ConnError{Addr: cn.addr, Op: "read", Err: err})
-			return
-		}
-		frame := make([]byte, n)
-		if _, err := io.ReadFull(br, frame); err != nil {
-			cn.close(&ConnError{Addr: cn.addr, Op: "read", Err: err})
-			return
-		}
-		cmd, err := codec.DecodeFrame(frame)
+		cmd, err := ReadFrame(br, cn.client.opts.maxFrame)
 		if err != nil {
 			cn.close(&ConnError{Addr: cn.addr, Op: "read", Err: err})
 			return
@@ -271,4 +256,22 @@ func (cn *conn) serve(req *codec.Command) {
 			}
 		}
 	}()
+}
+
+// ReadFrame reads and decodes one frame from r, checking its length prefix against max before
+// allocating. The transport's reader uses it, and so can a test peer or a fault-injection broker.
+func ReadFrame(r io.Reader, max int) (*codec.Command, error) {
+	var prefix [4]byte
+	if _, err := io.ReadFull(r, prefix[:]); err != nil {
+		return nil, err
+	}
+	n, err := codec.FrameLength(prefix, max)
+	if err != nil {
+		return nil, err
+	}
+	frame := make([]byte, n)
+	if _, err := io.ReadFull(r, frame); err != nil {
+		return nil, err
+	}
+	return codec.DecodeFrame(frame)
 }

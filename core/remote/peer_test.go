@@ -2,7 +2,7 @@ package remote
 
 import (
 	"bufio"
-	"io"
+	"errors"
 	"net"
 	"sync"
 	"testing"
@@ -80,22 +80,12 @@ func (p *peer) accept() {
 			defer nc.Close()
 			br := bufio.NewReader(nc)
 			for {
-				var pre [4]byte
-				if _, err := io.ReadFull(br, pre[:]); err != nil {
-					return
-				}
-				n, err := codec.FrameLength(pre, codec.MaxFrameSize)
-				if err != nil {
-					return
-				}
-				b := make([]byte, n)
-				if _, err := io.ReadFull(br, b); err != nil {
-					return
-				}
-				c, err := codec.DecodeFrame(b)
-				if err != nil {
+				c, err := ReadFrame(br, codec.MaxFrameSize)
+				if errors.Is(err, codec.ErrMalformed) {
 					p.t.Errorf("peer: bad frame: %v", err)
-					return
+				}
+				if err != nil {
+					return // the client closed the connection
 				}
 				p.handle(pc, c)
 			}

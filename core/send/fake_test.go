@@ -3,7 +3,6 @@ package send
 import (
 	"bufio"
 	"fmt"
-	"io"
 	"net"
 	"strconv"
 	"sync"
@@ -11,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/rocketsend/rocketsend/core/codec"
+	"github.com/rocketsend/rocketsend/core/remote"
 )
 
 // fakeCluster is an in-process NameServer and brokers for fault injection only: specific
@@ -125,19 +125,7 @@ func (s *fakeServer) serve(nc net.Conn) {
 	br := bufio.NewReader(nc)
 	var wmu sync.Mutex
 	for {
-		var pre [4]byte
-		if _, err := io.ReadFull(br, pre[:]); err != nil {
-			return
-		}
-		n, err := codec.FrameLength(pre, codec.MaxFrameSize)
-		if err != nil {
-			return
-		}
-		b := make([]byte, n)
-		if _, err := io.ReadFull(br, b); err != nil {
-			return
-		}
-		req, err := codec.DecodeFrame(b)
+		req, err := remote.ReadFrame(br, codec.MaxFrameSize)
 		if err != nil {
 			return
 		}
