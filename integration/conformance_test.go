@@ -433,3 +433,45 @@ func TestConformanceCompressedBatch(t *testing.T) {
 		}
 	}
 }
+
+func TestConformanceRequestAsync(t *testing.T) {
+	cl := rmqtest.Start(t)
+	p := newProducer(t, cl.NameServer())
+	topic := uniqueTopic("rs_conf_request_async")
+	newTopic(t, p, topic, 4)
+	const n = 3
+	javapeertest.Reply(t, cl.NameServer(), topic, javapeertest.WithCount(n), javapeertest.WithTimeout(witnessWait))
+	type outcome struct {
+		body string
+		err  error
+	}
+	got := make(chan outcome, n)
+	for i := 0; i < n; i++ {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		err := p.RequestAsync(ctx, message.New(topic, []byte(fmt.Sprintf("async question %d", i))),
+			func(reply *message.Message, err error) {
+				if err != nil {
+					got <- outcome{err: err}
+					return
+				}
+				got <- outcome{body: string(reply.Body)}
+			})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	seen := map[string]bool{}
+	for i := 0; i < n; i++ {
+		o := <-got
+		if o.err != nil {
+			t.Fatalf("async request: %v", o.err)
+		}
+		seen[o.body] = true
+	}
+	for i := 0; i < n; i++ {
+		if want := fmt.Sprintf("reply:async question %d", i); !seen[want] {
+			t.Errorf("no reply %q among %v", want, seen)
+		}
+	}
+}

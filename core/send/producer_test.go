@@ -481,3 +481,27 @@ func TestNameServerListsAreSplit(t *testing.T) {
 		t.Fatalf("from NAMESRV_ADDR: %q, %v", c.nameServers, err)
 	}
 }
+
+func TestRequestAsyncTimesOutOnceWithoutReply(t *testing.T) {
+	fc := newFakeCluster(t, "broker-a") // stores requests, nobody replies
+	p := startFake(t, fc)
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	got := make(chan error, 2)
+	if err := p.RequestAsync(ctx, msg("question"), func(_ *message.Message, err error) { got <- err }); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-got; !errors.Is(err, ErrTimeout) {
+		t.Fatalf("err = %v", err)
+	}
+	select {
+	case err := <-got:
+		t.Fatalf("second callback: %v", err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	// A request that cannot be sent returns its error and never calls back.
+	bad := message.New("bad topic!", []byte("x"))
+	if err := p.RequestAsync(context.Background(), bad, func(*message.Message, error) { t.Error("callback for an unsent request") }); err == nil {
+		t.Fatal("invalid request accepted")
+	}
+}

@@ -17,16 +17,86 @@ import (
 // request-reply): the broker pushes the reply to this producer by its client id. It waits until
 // ctx's deadline, or the send timeout when ctx has none.
 func (p *Producer) Request(ctx context.Context, msg *message.Message, opts ...CallOption) (*message.Message, error) {
-	if err := p.running(); err != nil {
-		return nil, err
-	}
-	if msg == nil {
-		return nil, fmt.Errorf("%w: nil message", codec.ErrValidation)
-	}
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, p.cfg.sendTimeout)
 		defer cancel()
+	}
+	id, err := p.prepareRequest(ctx, msg)
+	if err != nil {
+		return nil, err
+	}
+	ch := p.replies.register(id)
+	defer p.replies.remove(id)
+	if _, err := p.Send(ctx, msg, opts...); err != nil {
+		return nil, err
+	}
+	select {
+	case r := <-ch:
+		return r.msg, r.err
+	case <-ctx.Done():
+		return nil, fmt.Errorf("%w: no reply to request %s: %w", ErrTimeout, id, context.Cause(ctx))
+	}
+}
+
+// RequestAsync sends msg as a request without waiting: cb receives the reply, or the error when
+// the send failed, no reply came before ctx's deadline (the send timeout when ctx has none), or the
+// producer shut down. If RequestAsync returns an error, cb is never called; otherwise cb is called
+// exactly once, never on the caller's goroutine.
+func (p *Producer) RequestAsync(ctx context.Context, msg *message.Message, cb func(*message.Message, error), opts ...CallOption) error {
+	if cb == nil {
+		return errors.New("send: RequestAsync needs a callback")
+	}
+	cancel := context.CancelFunc(func() {})
+	if _, ok := ctx.Deadline(); !ok {
+		ctx, cancel = context.WithTimeout(ctx, p.cfg.sendTimeout)
+	}
+	id, err := p.prepareRequest(ctx, msg)
+	if err != nil {
+		cancel()
+		return err
+	}
+	// Whoever takes the waiter (the reply, the deadline, a failed send, Shutdown) settles it; one
+	// goroutine per outstanding request waits for that (request-reply is not a bulk path).
+	ch := p.replies.register(id)
+	settle := func(r replyResult) {
+		if !r.silent {
+			cb(r.msg, r.err)
+		}
+	}
+	go func() {
+		defer cancel()
+		select {
+		case r := <-ch:
+			settle(r)
+		case <-ctx.Done():
+			if p.replies.take(id) {
+				cb(nil, fmt.Errorf("%w: no reply to request %s: %w", ErrTimeout, id, context.Cause(ctx)))
+			} else {
+				settle(<-ch) // delivered concurrently
+			}
+		}
+	}()
+	err = p.SendAsync(ctx, msg, func(_ *message.SendResult, err error) {
+		if err != nil {
+			p.replies.deliver(id, replyResult{err: err})
+		}
+	}, opts...)
+	if err != nil && p.replies.take(id) {
+		// Not sent: release the waiter without a callback, as promised.
+		ch <- replyResult{silent: true}
+		return err
+	}
+	return nil
+}
+
+// prepareRequest stamps the request properties and makes sure every broker knows our client id.
+func (p *Producer) prepareRequest(ctx context.Context, msg *message.Message) (string, error) {
+	if err := p.running(); err != nil {
+		return "", err
+	}
+	if msg == nil {
+		return "", fmt.Errorf("%w: nil message", codec.ErrValidation)
 	}
 	deadline, _ := ctx.Deadline()
 	id := correlationID()
@@ -37,20 +107,7 @@ func (p *Producer) Request(ctx context.Context, msg *message.Message, opts ...Ca
 	for _, addr := range p.routes.Brokers() {
 		p.ensureHeartbeat(ctx, addr)
 	}
-	ch := p.replies.register(id)
-	defer p.replies.remove(id)
-	if _, err := p.Send(ctx, msg, opts...); err != nil {
-		return nil, err
-	}
-	select {
-	case r := <-ch:
-		if r.err != nil {
-			return nil, r.err
-		}
-		return r.msg, nil
-	case <-ctx.Done():
-		return nil, fmt.Errorf("%w: no reply to request %s: %w", ErrTimeout, id, context.Cause(ctx))
-	}
+	return id, nil
 }
 
 // serveReply receives a PUSH_REPLY_MESSAGE_TO_CLIENT and completes the matching Request.
@@ -76,8 +133,9 @@ func (p *Producer) serveReply(_ context.Context, addr string, req *codec.Command
 }
 
 type replyResult struct {
-	msg *message.Message
-	err error
+	msg    *message.Message
+	err    error
+	silent bool // release the waiter without calling back
 }
 
 // replyTable holds the requests waiting for a reply, by correlation id.
@@ -96,10 +154,16 @@ func (t *replyTable) register(id string) chan replyResult {
 	return ch
 }
 
-func (t *replyTable) remove(id string) {
+func (t *replyTable) remove(id string) { t.take(id) }
+
+// take removes the waiter of id and reports whether it was still there: the caller now owns its
+// outcome.
+func (t *replyTable) take(id string) bool {
 	t.mu.Lock()
+	_, ok := t.waiting[id]
 	delete(t.waiting, id)
 	t.mu.Unlock()
+	return ok
 }
 
 func (t *replyTable) deliver(id string, r replyResult) bool {

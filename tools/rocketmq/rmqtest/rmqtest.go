@@ -453,7 +453,12 @@ func (c *Cluster) readEnv(ctx context.Context) error {
 // in this process gets a fresh cluster. Clusters from RMQ_NAMESRV or started
 // by hand are left running. Idempotent; Main (or the end of the last test
 // using the cluster) calls it for you.
-func (c *Cluster) Stop() {
+func (c *Cluster) Stop() { c.Release() }
+
+// Release is Stop that reports whether it stopped the cluster: false when
+// another test process still holds it, when it did not start it, or when an
+// earlier call already released it.
+func (c *Cluster) Release() (stopped bool) {
 	registryMu.Lock()
 	if e := registry[c.key]; e != nil && e.c == c {
 		delete(registry, c.key) // a later Start gets a fresh cluster
@@ -482,7 +487,9 @@ func (c *Cluster) Stop() {
 			return
 		}
 		_ = os.Remove(marker)
+		stopped = true
 	})
+	return stopped
 }
 
 // NameServer returns the NameServer address, "127.0.0.1:port": what a
