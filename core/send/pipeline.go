@@ -391,7 +391,7 @@ func (c *call) runSync() (*message.SendResult, error) {
 	for {
 		req, err := c.prepareAttempt()
 		if err != nil {
-			if c.lastErr != nil && (errors.Is(err, ErrTimeout) || retryable(err)) && c.attempt < c.maxAttempts {
+			if c.lastErr != nil && retryable(err) && c.attempt < c.maxAttempts {
 				c.lastErr = err
 				continue
 			}
