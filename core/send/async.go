@@ -19,6 +19,10 @@ import (
 // If SendAsync returns an error (invalid message, producer not running, in-flight bound reached
 // with fail-fast backpressure, ctx done while waiting for room), cb is never called. Otherwise cb
 // is called exactly once, on one of the producer's callback goroutines, never on the caller's.
+//
+// A callback that itself calls SendAsync while backpressure blocks should pass a ctx with a
+// deadline: room is freed by callbacks finishing, so if every callback goroutine waits for room,
+// only the deadline ends the wait.
 func (p *Producer) SendAsync(ctx context.Context, msg *message.Message, cb func(*message.SendResult, error), opts ...CallOption) error {
 	if cb == nil {
 		return errors.New("send: SendAsync needs a callback")
