@@ -103,8 +103,21 @@ type SendContext struct {
 	Latency time.Duration
 	Result  *message.SendResult
 	Err     error
-	Props   map[string]string
+	// Props is nil until a hook sets one (SetProp); it is reset before every attempt.
+	Props map[string]string
 }
+
+// SetProp stores a value for a later hook of the same attempt (a Before hook's start time for
+// its After hook, say).
+func (sc *SendContext) SetProp(key, value string) {
+	if sc.Props == nil {
+		sc.Props = make(map[string]string, 2)
+	}
+	sc.Props[key] = value
+}
+
+// Prop returns a value stored with SetProp, or "".
+func (sc *SendContext) Prop(key string) string { return sc.Props[key] }
 
 // EndTransactionContext is what EndTransactionHooks see.
 type EndTransactionContext struct {

@@ -192,8 +192,8 @@ func (c *call) chooseQueue(tp *route.TopicPublishInfo) (message.MessageQueue, er
 		q.Topic = c.msg.Topic
 		return q, nil
 	case c.selector != nil:
-		if c.attempt > 1 && isConsistent(c.selector) {
-			return c.brokerQ, nil
+		if c.brokerQ.BrokerName != "" && isConsistent(c.selector) {
+			return c.brokerQ, nil // a retry keeps the queue the selector chose
 		}
 		offered := queues
 		if c.lastBroker != "" {

@@ -505,3 +505,31 @@ func TestRequestAsyncTimesOutOnceWithoutReply(t *testing.T) {
 		t.Fatal("invalid request accepted")
 	}
 }
+
+func TestConsistentSelectorKeepsItsQueueOnRetry(t *testing.T) {
+	fc := newFakeCluster(t, "broker-a", "broker-b")
+	var calls atomic.Int64
+	for _, b := range fc.brokers {
+		b := b
+		b.setHandler(func(req *codec.Command) *codec.Command {
+			if req.Code == codec.SendMessageV2 && calls.Add(1) == 1 {
+				return fakeBrokerAnswer(b, req, codec.SystemBusy) // the first attempt fails
+			}
+			return fakeBrokerAnswer(b, req, codec.Success)
+		})
+	}
+	rec := &attempts{}
+	props := hookFuncs{before: func(sc *SendContext) error { sc.SetProp("n", "1"); return nil }}
+	p := startFake(t, fc, WithHooks(props, rec))
+	res, err := p.Send(context.Background(), msg("ordered"), OrderedBy("key-1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := rec.brokers()
+	if len(seen) != 2 || seen[0] != seen[1] || seen[1] != res.Queue.BrokerName {
+		t.Fatalf("attempts on %v, result on %s: a consistent selector must retry on its queue", seen, res.Queue.BrokerName)
+	}
+	if rec.seen[0].Prop("n") != "1" {
+		t.Fatal("a Before hook's prop did not reach the After hook")
+	}
+}
