@@ -24,7 +24,7 @@ import (
 
 const witnessWait = 90 * time.Second
 
-func newProducer(t *testing.T, ns string, opts ...send.Option) *send.Producer {
+func newProducer(t testing.TB, ns string, opts ...send.Option) *send.Producer {
 	t.Helper()
 	opts = append([]send.Option{send.WithNameServers(ns), send.WithGroup(fmt.Sprintf("rs_conf_%d", time.Now().UnixNano())),
 		send.WithSendTimeout(10 * time.Second)}, opts...)
