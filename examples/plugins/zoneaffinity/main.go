@@ -1,0 +1,29 @@
+// Command zoneaffinity is a queue selector plugin that prefers the queues of the brokers listed in
+// its configuration (for example those in the producer's zone), round-robin among them, and falls
+// back to all queues (the built-in selector) when none of them is offered.
+//
+// Settings: brokers=broker-a,broker-b (required).
+//
+//	GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -o zoneaffinity.wasm .
+package main
+
+import (
+	"github.com/rocketsend/rocketsend/sdk/guest"
+	"github.com/rocketsend/rocketsend/sdk/hookv1"
+)
+
+var sel *selector
+
+func init() {
+	guest.Register(guest.Plugin{
+		Name: "zoneaffinity", Version: "1.0.0",
+		Needs: []hookv1.Need{hookv1.NeedQueues},
+		Init: func(c hookv1.HookConfig) (err error) {
+			sel, err = parseConfig(c)
+			return err
+		},
+		Select: func(v *hookv1.View, d *hookv1.DecisionBuilder) error { return sel.selectQueue(v, d) },
+	})
+}
+
+func main() {}
