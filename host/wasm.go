@@ -1,0 +1,610 @@
+// Package host runs rocketsend plugins. This file is the wasm (wazero) back end of ABI v1
+// (docs/abi.md): loading and checking a module, a bounded pool of instances, the producer_hook
+// host imports, per-call deadlines and failure accounting.
+package host
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
+	"github.com/tetratelabs/wazero/sys"
+
+	"github.com/rocketsend/rocketsend/core/message"
+	"github.com/rocketsend/rocketsend/sdk/hookv1"
+)
+
+// DefaultMemoryLimitPages is the default memory cap of one instance: 1024 pages of 64 KiB (64 MiB).
+const DefaultMemoryLimitPages = 1024
+
+const (
+	initialScratch = 4096
+	maxLogLen      = 1024
+	logsPerSecond  = 100
+)
+
+// ErrClosed is returned by calls on a closed plugin.
+var ErrClosed = errors.New("host: wasm plugin closed")
+
+type wasmConfig struct {
+	cacheDir     string
+	noCache      bool
+	poolSize     int
+	memPages     uint32
+	callTimeout  time.Duration
+	loadTimeout  time.Duration
+	hookConfig   hookv1.HookConfig
+	logger       hclog.Logger
+	policies     map[hookv1.HookPoint]hookv1.FailurePolicy
+	compileCache wazero.CompilationCache
+}
+
+// WasmOption configures LoadWasm.
+type WasmOption func(*wasmConfig)
+
+// WithCacheDir sets the directory of the on-disk compilation cache (native code: protect it).
+// The default is os.UserCacheDir()/rocketsend/wasm; "" disables the disk cache.
+func WithCacheDir(dir string) WasmOption {
+	return func(c *wasmConfig) { c.cacheDir = dir; c.noCache = dir == "" }
+}
+
+// WithCompilationCache shares an existing wazero compilation cache (the caller closes it); it
+// overrides WithCacheDir.
+func WithCompilationCache(cc wazero.CompilationCache) WasmOption {
+	return func(c *wasmConfig) { c.compileCache = cc }
+}
+
+// WithPoolSize caps the number of instances of the plugin (default GOMAXPROCS). Instances are
+// created lazily up to the cap; callers beyond it wait for a free instance.
+func WithPoolSize(n int) WasmOption { return func(c *wasmConfig) { c.poolSize = n } }
+
+// WithMemoryLimitPages caps each instance's linear memory, in 64 KiB pages.
+func WithMemoryLimitPages(n uint32) WasmOption { return func(c *wasmConfig) { c.memPages = n } }
+
+// WithCallTimeout sets a per-call deadline that really stops a runaway guest: the runtime is
+// built with WithCloseOnContextDone, and a call past d is interrupted and its instance discarded.
+// This costs about a microsecond per call and slows guest loops (see the benchmarks). Zero (the
+// default) means no interruption: the guest is trusted.
+func WithCallTimeout(d time.Duration) WasmOption { return func(c *wasmConfig) { c.callTimeout = d } }
+
+// WithLoadTimeout bounds instantiation, hook_describe and hook_init of each instance when a call
+// timeout is set (default 30s).
+func WithLoadTimeout(d time.Duration) WasmOption { return func(c *wasmConfig) { c.loadTimeout = d } }
+
+// WithHookConfig sets the configuration passed to hook_init: opaque text and settings.
+func WithHookConfig(config []byte, settings ...hookv1.KV) WasmOption {
+	return func(c *wasmConfig) { c.hookConfig = hookv1.HookConfig{Config: config, Settings: settings} }
+}
+
+// WithLogger sets the parent logger; the plugin logs through logger.Named(plugin name).
+func WithLogger(l hclog.Logger) WasmOption { return func(c *wasmConfig) { c.logger = l } }
+
+// WithFailurePolicy sets the failure policy of one hook point, overriding the plugin's hint and
+// the defaults (forbidden and before: closed; select: fall back; after: open).
+func WithFailurePolicy(point hookv1.HookPoint, fp hookv1.FailurePolicy) WasmOption {
+	return func(c *wasmConfig) {
+		if c.policies == nil {
+			c.policies = map[hookv1.HookPoint]hookv1.FailurePolicy{}
+		}
+		c.policies[point] = fp
+	}
+}
+
+// FailureKind classifies plugin failures in Stats.
+type FailureKind int
+
+const (
+	FailTrap            FailureKind = iota // the export trapped (panic, unreachable, OOM, bounds)
+	FailTimeout                            // the call exceeded its deadline
+	FailGuestError                         // the guest returned an error result
+	FailBadResult                          // result outside memory, scratch allocation failed
+	FailInvalidDecision                    // malformed Decision, unknown verdict, bad edit or index
+	FailUnavailable                        // no instance could be created, or the plugin is closed
+	numFailureKinds
+)
+
+func (k FailureKind) String() string {
+	return [...]string{"trap", "timeout", "guest error", "bad result", "invalid decision", "unavailable"}[k]
+}
+
+// PluginError is a failure of a wasm plugin call. Its text names the plugin.
+type PluginError struct {
+	Plugin string
+	Point  hookv1.HookPoint
+	Kind   FailureKind
+	Err    error
+}
+
+func (e *PluginError) Error() string {
+	return fmt.Sprintf("wasm plugin %q: %s at %s: %v", e.Plugin, e.Kind, pointName(e.Point), e.Err)
+}
+
+func (e *PluginError) Unwrap() error { return e.Err }
+
+func pointName(p hookv1.HookPoint) string {
+	switch p {
+	case hookv1.PointBeforeSend:
+		return "BEFORE_SEND"
+	case hookv1.PointAfterSend:
+		return "AFTER_SEND"
+	case hookv1.PointCheckForbidden:
+		return "CHECK_FORBIDDEN"
+	case hookv1.PointSelectQueue:
+		return "SELECT_QUEUE"
+	}
+	return "load"
+}
+
+// Stats counts a plugin's activity.
+type Stats struct {
+	Calls     uint64
+	Failures  uint64
+	ByKind    [numFailureKinds]uint64 // indexed by FailureKind
+	Discarded uint64                  // instances thrown away after a failure
+	Created   uint64                  // instances created (including the first)
+	Live      int64                   // instances currently alive
+}
+
+// WasmPlugin is one loaded wasm plugin: a compiled module, its runtime and a bounded pool of
+// instances. It is safe for concurrent use.
+type WasmPlugin struct {
+	path     string
+	name     string
+	info     hookv1.HookInfo
+	cfg      wasmConfig
+	log      hclog.Logger
+	rt       wazero.Runtime
+	compiled wazero.CompiledModule
+	ownCache wazero.CompilationCache
+	cfgBytes []byte
+	needBody bool
+	needProp bool
+	needQ    bool
+
+	idle   chan *instance
+	tokens chan struct{}
+	closed atomic.Bool
+
+	calls, failures, discarded, created atomic.Uint64
+	live                                atomic.Int64
+	byKind                              [numFailureKinds]atomic.Uint64
+
+	logWindow atomic.Int64
+	logCount  atomic.Int64
+
+	closeOnce sync.Once
+}
+
+// callState is the per-instance state the host imports read; it is set for the duration of one
+// hook_call and reached through the instance's context (no allocation per call).
+type callState struct {
+	active bool
+	msg    *message.Message
+}
+
+type stateKey struct{}
+
+type instance struct {
+	p          *WasmPlugin
+	mod        api.Module
+	mem        api.Memory
+	fnScratch  api.Function
+	fnCall     api.Function
+	stack      []uint64
+	ctx        context.Context
+	st         callState
+	scratchPtr uint32
+	scratchCap uint32
+
+	// per-call buffers, reused
+	viewBuf []byte
+	props   []hookv1.Property
+	queues  []hookv1.QueueRef
+	view    hookv1.MessageView
+	dec     hookv1.Decision
+}
+
+// LoadWasm compiles the module at path, checks its ABI marker, creates one instance (calling
+// _initialize, hook_describe and hook_init) and returns the plugin.
+func LoadWasm(ctx context.Context, path string, opts ...WasmOption) (_ *WasmPlugin, err error) {
+	cfg := wasmConfig{poolSize: runtime.GOMAXPROCS(0), memPages: DefaultMemoryLimitPages, loadTimeout: 30 * time.Second}
+	if d, e := os.UserCacheDir(); e == nil {
+		cfg.cacheDir = filepath.Join(d, "rocketsend", "wasm")
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if cfg.poolSize < 1 {
+		cfg.poolSize = 1
+	}
+	if cfg.logger == nil {
+		cfg.logger = hclog.NewNullLogger()
+	}
+	base := filepath.Base(path)
+	p := &WasmPlugin{path: path, name: base, cfg: cfg, log: cfg.logger.Named(base)}
+	code, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("host: wasm plugin %s: %w", path, err)
+	}
+	fail := func(format string, a ...any) error {
+		return fmt.Errorf("host: wasm plugin %s: %s", path, fmt.Sprintf(format, a...))
+	}
+	if len(code) < 8 || string(code[:4]) != "\x00asm" {
+		return nil, fail("not a WebAssembly module")
+	}
+
+	rc := wazero.NewRuntimeConfigCompiler().WithMemoryLimitPages(cfg.memPages).WithCloseOnContextDone(cfg.callTimeout > 0)
+	switch {
+	case cfg.compileCache != nil:
+		rc = rc.WithCompilationCache(cfg.compileCache)
+	case !cfg.noCache && cfg.cacheDir != "":
+		cc, e := wazero.NewCompilationCacheWithDir(cfg.cacheDir)
+		if e != nil {
+			p.log.Warn("compilation cache disabled", "dir", cfg.cacheDir, "error", e)
+		} else {
+			p.ownCache = cc
+			rc = rc.WithCompilationCache(cc)
+		}
+	}
+	p.rt = wazero.NewRuntimeWithConfig(ctx, rc)
+	defer func() {
+		if err != nil {
+			p.closeRuntime(context.Background())
+		}
+	}()
+	p.compiled, err = p.rt.CompileModule(ctx, code)
+	if err != nil {
+		return nil, fail("compile: %v", err)
+	}
+	exports := p.compiled.ExportedFunctions()
+	if _, ok := exports[hookv1.ExportMarker]; !ok {
+		var markers []string
+		for n := range exports {
+			if strings.HasPrefix(n, "producer_hook_abi_") {
+				markers = append(markers, n)
+			}
+		}
+		if len(markers) > 0 {
+			return nil, fail("unsupported ABI %v (this host implements %s)", markers, hookv1.ExportMarker)
+		}
+		return nil, fail("not a rocketsend plugin: no %s export", hookv1.ExportMarker)
+	}
+	if _, ok := exports["_start"]; ok {
+		return nil, fail("exports _start (a command); build a reactor (-buildmode=c-shared)")
+	}
+	for _, n := range []string{hookv1.ExportScratch, hookv1.ExportDescribe, hookv1.ExportInit, hookv1.ExportCall} {
+		if _, ok := exports[n]; !ok {
+			return nil, fail("missing export %s", n)
+		}
+	}
+	if _, ok := p.compiled.ExportedMemories()["memory"]; !ok {
+		return nil, fail("does not export its memory as \"memory\"")
+	}
+	if _, err = wasi_snapshot_preview1.Instantiate(ctx, p.rt); err != nil {
+		return nil, fail("wasi: %v", err)
+	}
+	if err = p.instantiateHostModule(ctx); err != nil {
+		return nil, fail("host module: %v", err)
+	}
+	p.cfgBytes = hookv1.AppendHookConfig(nil, &cfg.hookConfig)
+
+	p.idle = make(chan *instance, cfg.poolSize)
+	p.tokens = make(chan struct{}, cfg.poolSize)
+	first, info, err := p.newInstance(ctx)
+	if err != nil {
+		return nil, fail("%v", err)
+	}
+	p.info = info
+	if info.Name != "" {
+		p.name = info.Name
+		p.log = cfg.logger.Named(info.Name)
+	}
+	p.needBody = info.Need(hookv1.NeedBodyLazy) || info.Need(hookv1.NeedBodyEager)
+	p.needProp = info.Need(hookv1.NeedProperties)
+	p.needQ = info.Need(hookv1.NeedQueues)
+	for i := 1; i < cfg.poolSize; i++ {
+		p.tokens <- struct{}{}
+	}
+	p.idle <- first
+	p.log.Debug("loaded", "path", path, "version", info.Version, "points", info.Points, "pool", cfg.poolSize, "timeout", cfg.callTimeout)
+	return p, nil
+}
+
+// Name is the plugin's name (HookInfo.name, else the file name).
+func (p *WasmPlugin) Name() string { return p.name }
+
+// Info is what the plugin said about itself.
+func (p *WasmPlugin) Info() hookv1.HookInfo { return p.info }
+
+// Stats returns the plugin's counters.
+func (p *WasmPlugin) Stats() Stats {
+	s := Stats{Calls: p.calls.Load(), Failures: p.failures.Load(), Discarded: p.discarded.Load(), Created: p.created.Load(), Live: p.live.Load()}
+	for i := range s.ByKind {
+		s.ByKind[i] = p.byKind[i].Load()
+	}
+	return s
+}
+
+// Close closes every instance, the runtime and the compilation cache it owns. Calls in flight fail.
+func (p *WasmPlugin) Close(ctx context.Context) error {
+	var err error
+	p.closeOnce.Do(func() {
+		p.closed.Store(true)
+		err = p.closeRuntime(ctx)
+	})
+	return err
+}
+
+func (p *WasmPlugin) closeRuntime(ctx context.Context) error {
+	err := p.rt.Close(ctx)
+	if p.ownCache != nil {
+		if e := p.ownCache.Close(ctx); err == nil {
+			err = e
+		}
+	}
+	return err
+}
+
+// newInstance instantiates the module and runs _initialize, hook_scratch, hook_describe and
+// hook_init.
+func (p *WasmPlugin) newInstance(ctx context.Context) (_ *instance, info hookv1.HookInfo, err error) {
+	if p.cfg.callTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, p.cfg.loadTimeout)
+		defer cancel()
+	}
+	mc := wazero.NewModuleConfig().WithName("").WithStartFunctions("_initialize").
+		WithStdout(&logWriter{p: p, level: hclog.Info, stream: "stdout"}).
+		WithStderr(&logWriter{p: p, level: hclog.Warn, stream: "stderr"})
+	mod, err := p.rt.InstantiateModule(ctx, p.compiled, mc)
+	if err != nil {
+		return nil, info, fmt.Errorf("instantiate: %w", err)
+	}
+	in := &instance{p: p, mod: mod, mem: mod.Memory(), stack: make([]uint64, 2),
+		fnScratch: mod.ExportedFunction(hookv1.ExportScratch), fnCall: mod.ExportedFunction(hookv1.ExportCall)}
+	in.ctx = context.WithValue(context.Background(), stateKey{}, &in.st)
+	defer func() {
+		if err != nil {
+			_ = mod.Close(context.Background())
+		}
+	}()
+	if in.mem == nil {
+		return nil, info, errors.New("no exported memory")
+	}
+	callCtx := func() context.Context { // keeps the load deadline, adds the instance state
+		return context.WithValue(ctx, stateKey{}, &in.st)
+	}
+	if err = in.ensureScratch(callCtx(), max(initialScratch, uint32(len(p.cfgBytes)))); err != nil {
+		return nil, info, err
+	}
+	stack := in.stack
+	if err = mod.ExportedFunction(hookv1.ExportDescribe).CallWithStack(callCtx(), stack); err != nil {
+		return nil, info, fmt.Errorf("hook_describe: %w", err)
+	}
+	b, err := in.result(stack[0])
+	if err != nil {
+		return nil, info, fmt.Errorf("hook_describe: %w", err)
+	}
+	if info, err = hookv1.DecodeHookInfo(b); err != nil {
+		return nil, info, fmt.Errorf("hook_describe: %w", err)
+	}
+	if !in.mem.Write(in.scratchPtr, p.cfgBytes) {
+		return nil, info, errors.New("hook_init: scratch buffer outside memory")
+	}
+	stack[0] = uint64(len(p.cfgBytes))
+	if err = mod.ExportedFunction(hookv1.ExportInit).CallWithStack(callCtx(), stack); err != nil {
+		return nil, info, fmt.Errorf("hook_init: %w", err)
+	}
+	if rc := int32(uint32(stack[0])); rc != 0 {
+		return nil, info, fmt.Errorf("hook_init rejected the configuration (returned %d)", rc)
+	}
+	p.created.Add(1)
+	p.live.Add(1)
+	return in, info, nil
+}
+
+// ensureScratch makes the guest's scratch buffer at least n bytes.
+func (in *instance) ensureScratch(ctx context.Context, n uint32) error {
+	if n <= in.scratchCap && in.scratchPtr != 0 {
+		return nil
+	}
+	in.stack[0] = uint64(n)
+	if err := in.fnScratch.CallWithStack(ctx, in.stack); err != nil {
+		return fmt.Errorf("hook_scratch: %w", err)
+	}
+	ptr := uint32(in.stack[0])
+	if ptr == 0 {
+		return errors.New("hook_scratch returned 0 (cannot allocate)")
+	}
+	if uint64(ptr)+uint64(n) > uint64(in.mem.Size()) {
+		return fmt.Errorf("hook_scratch returned %#x..+%d, outside memory", ptr, n)
+	}
+	in.scratchPtr, in.scratchCap = ptr, n
+	return nil
+}
+
+// result reads a packed result (not noop) as bytes aliasing guest memory, or its error text.
+func (in *instance) result(r uint64) ([]byte, error) {
+	ptr, n, isErr, _ := hookv1.UnpackResult(r)
+	b, ok := in.mem.Read(ptr, n)
+	if !ok {
+		return nil, errBadResult{fmt.Sprintf("result %#x..+%d outside memory (%d bytes)", ptr, n, in.mem.Size())}
+	}
+	if isErr {
+		return nil, errGuest{strings.ToValidUTF8(clip(string(b), maxLogLen), "\uFFFD")}
+	}
+	return b, nil
+}
+
+type errBadResult struct{ s string }
+
+func (e errBadResult) Error() string { return e.s }
+
+type errGuest struct{ s string }
+
+func (e errGuest) Error() string { return "guest error: " + e.s }
+
+func clip(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "..."
+	}
+	return s
+}
+
+// acquire takes an idle instance, or creates one when under the cap, or waits.
+func (p *WasmPlugin) acquire(ctx context.Context) (*instance, error) {
+	if p.closed.Load() {
+		return nil, ErrClosed
+	}
+	select {
+	case in := <-p.idle:
+		return in, nil
+	default:
+	}
+	var done <-chan struct{}
+	if ctx != nil {
+		done = ctx.Done()
+	}
+	select {
+	case in := <-p.idle:
+		return in, nil
+	case <-p.tokens:
+		in, _, err := p.newInstance(context.Background())
+		if err != nil {
+			p.tokens <- struct{}{}
+			return nil, err
+		}
+		return in, nil
+	case <-done:
+		return nil, ctx.Err()
+	}
+}
+
+func (p *WasmPlugin) release(in *instance) {
+	in.st = callState{}
+	if p.closed.Load() || in.mod.IsClosed() {
+		p.discard(in)
+		return
+	}
+	p.idle <- in
+}
+
+func (p *WasmPlugin) discard(in *instance) {
+	_ = in.mod.Close(context.Background())
+	p.discarded.Add(1)
+	p.live.Add(-1)
+	p.tokens <- struct{}{}
+}
+
+// call writes view into in's scratch buffer and calls hook_call. It returns the decoded decision
+// (nil for "allow, no change"). On error the caller must discard the instance.
+func (in *instance) call(point hookv1.HookPoint, view []byte, msg *message.Message) (*hookv1.Decision, FailureKind, error) {
+	p := in.p
+	ctx := in.ctx
+	if p.cfg.callTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, p.cfg.callTimeout)
+		defer cancel()
+	}
+	if err := in.ensureScratch(ctx, uint32(len(view))); err != nil {
+		return nil, classify(err, FailBadResult), err
+	}
+	if !in.mem.Write(in.scratchPtr, view) {
+		return nil, FailBadResult, errors.New("scratch buffer outside memory")
+	}
+	in.st = callState{active: true, msg: msg}
+	in.stack[0], in.stack[1] = uint64(point), uint64(len(view))
+	err := in.fnCall.CallWithStack(ctx, in.stack)
+	in.st = callState{}
+	if err != nil {
+		return nil, classify(err, FailTrap), err
+	}
+	r := in.stack[0]
+	if _, _, _, noop := hookv1.UnpackResult(r); noop {
+		return nil, 0, nil
+	}
+	b, err := in.result(r)
+	if err != nil {
+		var ge errGuest
+		if errors.As(err, &ge) {
+			return nil, FailGuestError, err
+		}
+		return nil, FailBadResult, err
+	}
+	if err := hookv1.DecodeDecisionInto(&in.dec, b); err != nil {
+		return nil, FailInvalidDecision, err
+	}
+	return &in.dec, 0, nil
+}
+
+func classify(err error, def FailureKind) FailureKind {
+	var ee *sys.ExitError
+	if errors.As(err, &ee) {
+		switch ee.ExitCode() {
+		case sys.ExitCodeDeadlineExceeded, sys.ExitCodeContextCanceled:
+			return FailTimeout
+		}
+	}
+	return def
+}
+
+// logWriter routes a guest's stdout/stderr to the plugin logger, one record per write, capped and
+// rate limited.
+type logWriter struct {
+	p      *WasmPlugin
+	level  hclog.Level
+	stream string
+}
+
+func (w *logWriter) Write(b []byte) (int, error) {
+	s := strings.TrimRight(string(b), "\n")
+	if s != "" && enabled(w.p.log, w.level) && w.p.allowLog() {
+		w.p.log.Log(w.level, sanitize(s), "stream", w.stream)
+	}
+	return len(b), nil
+}
+
+// allowLog is a per-plugin limiter: at most logsPerSecond guest log records per second.
+func (p *WasmPlugin) allowLog() bool {
+	now := time.Now().Unix()
+	if w := p.logWindow.Load(); w != now && p.logWindow.CompareAndSwap(w, now) {
+		p.logCount.Store(0)
+	}
+	return p.logCount.Add(1) <= logsPerSecond
+}
+
+// sanitize makes guest text safe to log: valid UTF-8, control characters escaped, capped.
+func sanitize(s string) string {
+	s = clip(s, maxLogLen)
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	clean := true
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 && c != '\t' || c == 0x7f {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	var sb strings.Builder
+	for _, r := range s {
+		if r < 0x20 && r != '\t' || r == 0x7f {
+			fmt.Fprintf(&sb, "\\x%02x", r)
+			continue
+		}
+		sb.WriteRune(r)
+	}
+	return sb.String()
+}
