@@ -50,6 +50,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/rocketsend/rocketsend/tools/internal/flock"
 )
 
 const buildTimeout = 20 * time.Minute // a cold build downloads ~40 MB from Maven Central
@@ -130,7 +132,7 @@ func buildJar() (string, error) {
 	if _, err := os.Stat(jar); err == nil {
 		return jar, nil
 	}
-	unlock, err := lockFile(buildLockPath(dir))
+	unlock, err := flock.Lock(buildLockPath(dir))
 	if err != nil {
 		return "", err
 	}

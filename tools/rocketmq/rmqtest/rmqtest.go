@@ -49,6 +49,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/rocketsend/rocketsend/tools/internal/flock"
 )
 
 // ClusterName is the broker cluster every broker of the test cluster joins;
@@ -383,7 +385,7 @@ func (c *Cluster) acquire() error {
 	if err := os.MkdirAll(leases, 0o755); err != nil {
 		return err
 	}
-	unlock, err := lockFile(filepath.Join(c.dir, ".leases.lock"))
+	unlock, err := flock.Lock(filepath.Join(c.dir, ".leases.lock"))
 	if err != nil {
 		return err
 	}
@@ -469,7 +471,7 @@ func (c *Cluster) Release() (stopped bool) {
 			return
 		}
 		leases := filepath.Join(c.dir, "leases")
-		unlock, err := lockFile(filepath.Join(c.dir, ".leases.lock"))
+		unlock, err := flock.Lock(filepath.Join(c.dir, ".leases.lock"))
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "rmqtest: %v\n", err)
 			return
