@@ -52,8 +52,7 @@ func (c *call) runAsync() {
 	for {
 		req, err := c.prepareAttempt()
 		if err != nil {
-			if c.lastErr != nil && retryable(err) && c.attempt < c.maxAttempts {
-				c.lastErr = err
+			if c.retryUnsent(err) {
 				continue
 			}
 			c.complete(nil, c.finalErr(err))

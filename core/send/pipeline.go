@@ -324,6 +324,17 @@ func (c *call) finishAttempt(res *message.SendResult, err error) (retry bool) {
 	return true
 }
 
+// retryUnsent decides about an attempt that failed before its request was sent (no route, no
+// broker address yet): it is retried only after an earlier attempt failed too, while attempts
+// remain, so a first lookup failure is reported at once.
+func (c *call) retryUnsent(err error) bool {
+	if c.lastErr == nil || !retryable(err) || c.attempt >= c.maxAttempts {
+		return false
+	}
+	c.lastErr = err
+	return true
+}
+
 // retryable is Java's rule: transport failures and the broker codes in retryResponseCodes.
 func retryable(err error) bool {
 	var be *BrokerError
@@ -391,8 +402,7 @@ func (c *call) runSync() (*message.SendResult, error) {
 	for {
 		req, err := c.prepareAttempt()
 		if err != nil {
-			if c.lastErr != nil && retryable(err) && c.attempt < c.maxAttempts {
-				c.lastErr = err
+			if c.retryUnsent(err) {
 				continue
 			}
 			return nil, c.finalErr(err)
