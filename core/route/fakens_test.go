@@ -2,13 +2,13 @@ package route
 
 import (
 	"bufio"
-	"encoding/binary"
-	"io"
+	"errors"
 	"net"
 	"sync"
 	"testing"
 
 	"github.com/rocketsend/rocketsend/core/codec"
+	"github.com/rocketsend/rocketsend/core/remote"
 )
 
 // answer is how the fake NameServer answers GET_ROUTEINFO_BY_TOPIC for one topic.
@@ -121,17 +121,11 @@ func (f *fakeNS) serve(nc net.Conn) {
 	defer nc.Close()
 	r := bufio.NewReader(nc)
 	for {
-		var prefix [4]byte
-		if _, err := io.ReadFull(r, prefix[:]); err != nil {
-			return
-		}
-		frame := make([]byte, binary.BigEndian.Uint32(prefix[:]))
-		if _, err := io.ReadFull(r, frame); err != nil {
-			return
-		}
-		req, err := codec.DecodeFrame(frame)
-		if err != nil {
+		req, err := remote.ReadFrame(r, codec.MaxFrameSize)
+		if errors.Is(err, codec.ErrMalformed) {
 			f.t.Errorf("fake NameServer: bad frame: %v", err)
+		}
+		if err != nil {
 			return
 		}
 		if req.Code != codec.GetRouteInfoByTopic {

@@ -1,14 +1,14 @@
 package rmqtest
 
 import (
-	"encoding/binary"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/rocketsend/rocketsend/core/codec"
+	"github.com/rocketsend/rocketsend/core/remote"
 )
 
 // The RMQ_NAMESRV path needs no Java: a listener stands in for the NameServer.
@@ -47,8 +47,8 @@ func TestExternalClusterFromEnv(t *testing.T) {
 	}
 }
 
-// A fake NameServer checks the request framing and answers with a
-// fastjson-style route (unquoted numeric map keys).
+// A fake NameServer checks the request and answers with a fastjson-style route (unquoted
+// numeric map keys).
 func TestRoutedBrokersAgainstFakeNameServer(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -63,34 +63,23 @@ func TestRoutedBrokersAgainstFakeNameServer(t *testing.T) {
 			return
 		}
 		defer conn.Close()
-		var lb [8]byte
-		if _, err := io.ReadFull(conn, lb[:]); err != nil {
+		req, err := remote.ReadFrame(conn, codec.MaxFrameSize)
+		if err != nil {
 			errc <- err
 			return
 		}
-		total, hl := binary.BigEndian.Uint32(lb[:4]), binary.BigEndian.Uint32(lb[4:])
-		hdr := make([]byte, total-4)
-		if _, err := io.ReadFull(conn, hdr); err != nil {
-			errc <- err
+		if topic, _ := req.ExtValue("topic"); req.Code != codec.GetRouteInfoByTopic || topic != "T1" {
+			errc <- fmt.Errorf("bad request: code %d topic %q", req.Code, topic)
 			return
 		}
-		var req struct {
-			Code      int               `json:"code"`
-			ExtFields map[string]string `json:"extFields"`
-		}
-		if hl != total-4 || json.Unmarshal(hdr, &req) != nil || req.Code != 105 || req.ExtFields["topic"] != "T1" {
-			errc <- fmt.Errorf("bad request: total=%d hl=%d %s", total, hl, hdr)
-			return
-		}
-		rh := []byte(`{"code":0,"flag":1,"language":"JAVA","opaque":1,"serializeTypeCurrentRPC":"JSON","version":479}`)
-		body := []byte(`{"brokerDatas":[{"brokerAddrs":{0:"127.0.0.1:10911"},"brokerName":"broker-a","cluster":"DefaultCluster"}],` +
+		resp := codec.NewResponse(req, codec.Success, "")
+		resp.Body = []byte(`{"brokerDatas":[{"brokerAddrs":{0:"127.0.0.1:10911"},"brokerName":"broker-a","cluster":"DefaultCluster"}],` +
 			`"queueDatas":[{"brokerName":"broker-a","perm":6,"readQueueNums":4,"topicSysFlag":0,"writeQueueNums":4},` +
 			`{"brokerName":"broker-b","perm":6,"readQueueNums":4,"topicSysFlag":0,"writeQueueNums":4}]}`)
-		out := make([]byte, 8, 8+len(rh)+len(body))
-		binary.BigEndian.PutUint32(out[:4], uint32(4+len(rh)+len(body)))
-		binary.BigEndian.PutUint32(out[4:], uint32(len(rh)))
-		out = append(append(out, rh...), body...)
-		_, err = conn.Write(out)
+		out, err := codec.AppendFrame(nil, resp, codec.SerializeJSON)
+		if err == nil {
+			_, err = conn.Write(out)
+		}
 		errc <- err
 	}()
 	names, err := routedBrokers(ln.Addr().String(), "T1")
