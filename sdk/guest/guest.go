@@ -161,16 +161,22 @@ func (r *runtime) name() string {
 }
 
 func (r *runtime) initErr(n int32) (err error) {
+	if n < 0 || int(n) > len(r.scratch) {
+		return fmt.Errorf("guest: hook_init: config length %d outside the scratch buffer (%d bytes)", n, len(r.scratch))
+	}
+	return r.initConfigBytes(r.scratch[:n])
+}
+
+// initConfigBytes decodes an encoded HookConfig and hands it to the plugin's Init (hook_init of
+// both transports).
+func (r *runtime) initConfigBytes(b []byte) (err error) {
 	if r.regErr != "" {
 		return fmt.Errorf("%s", r.regErr)
 	}
 	if r.plugin == nil {
 		return fmt.Errorf("guest: no plugin registered")
 	}
-	if n < 0 || int(n) > len(r.scratch) {
-		return fmt.Errorf("guest: hook_init: config length %d outside the scratch buffer (%d bytes)", n, len(r.scratch))
-	}
-	cfg, err := hookv1.DecodeHookConfig(r.scratch[:n])
+	cfg, err := hookv1.DecodeHookConfig(b)
 	if err != nil {
 		return err
 	}

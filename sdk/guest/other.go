@@ -9,9 +9,10 @@ import (
 	"github.com/rocketsend/rocketsend/sdk/hookv1"
 )
 
-// This file serves the package on platforms other than wasip1, i.e. in tests on the build machine:
-// there are no exports, the host imports are answered by a FakeHost, and the Simulate functions
-// drive the registered plugin exactly as the host would through the exports.
+// This file serves the package on platforms other than wasip1: there are no exports, and the host
+// imports are answered by an importer: a FakeHost in tests on the build machine (the Simulate
+// functions drive the registered plugin exactly as the host would through the exports), or the
+// process transport's importer when the plugin runs as a process (Serve, serve.go).
 
 // FakeHost answers the producer_hook imports off wasm. As with the real host, they answer only
 // during a (simulated) hook_call; elsewhere they return the "not available" values.
@@ -30,9 +31,20 @@ type LogRecord struct {
 	Msg   string
 }
 
+// importer answers the producer_hook imports during a call.
+type importer interface {
+	// body returns the message body, or ok false when it is not available to the plugin.
+	body() (b []byte, ok bool)
+	property(name string) (string, bool)
+	logEnabled(level int32) bool
+	log(level int32, msg string)
+	initError(msg string)
+}
+
 var (
 	fakeMu sync.Mutex
 	fake   *FakeHost
+	imp    importer // the process transport's importer, when serving
 )
 
 // SetFakeHost installs h as the host of the imports (nil: none, every import "not available").
@@ -43,12 +55,32 @@ func SetFakeHost(h *FakeHost) {
 	fakeMu.Unlock()
 }
 
-func host() *FakeHost {
+// host returns the importer of the current call, or nil outside a call.
+func host() importer {
 	if !rt.inCall {
 		return nil
 	}
-	return fake
+	if imp != nil {
+		return imp
+	}
+	if fake != nil {
+		return fake
+	}
+	return nil
 }
+
+func (h *FakeHost) body() ([]byte, bool) { return h.Body, !h.BodyDenied }
+
+func (h *FakeHost) property(name string) (string, bool) {
+	v, ok := h.Properties[name]
+	return v, ok
+}
+
+func (h *FakeHost) logEnabled(level int32) bool { return level >= h.MinLevel }
+
+func (h *FakeHost) log(level int32, msg string) { h.Logs = append(h.Logs, LogRecord{level, msg}) }
+
+func (h *FakeHost) initError(msg string) { h.InitErrors = append(h.InitErrors, msg) }
 
 // SimulateDescribe runs hook_describe: the HookInfo bytes, or the error text as an error.
 func SimulateDescribe() ([]byte, error) {
@@ -81,33 +113,46 @@ func SimulateCall(point hookv1.HookPoint, view []byte) ([]byte, error) {
 }
 
 func reportInitError(name string, err error) {
+	msg := "plugin " + name + ": hook_init: " + err.Error()
+	if imp != nil {
+		imp.initError(msg)
+		return
+	}
 	fakeMu.Lock()
 	defer fakeMu.Unlock()
 	if fake != nil {
-		fake.InitErrors = append(fake.InitErrors, "plugin "+name+": hook_init: "+err.Error())
+		fake.initError(msg)
 	}
 }
 
 // BodyLen returns the body length (body_len); 0 when unavailable.
 func BodyLen() int {
 	h := host()
-	if h == nil || h.BodyDenied {
+	if h == nil {
 		return 0
 	}
-	return len(h.Body)
+	b, ok := h.body()
+	if !ok {
+		return 0
+	}
+	return len(b)
 }
 
 // ReadBody copies body bytes from off into buf (body_read) and returns the count: 0 at or past the
 // end, -1 when the body is unavailable (no NEED_BODY_* declared, outside hook_call) or off < 0.
 func ReadBody(off int, buf []byte) int {
 	h := host()
-	if h == nil || h.BodyDenied || off < 0 {
+	if h == nil || off < 0 {
 		return -1
 	}
-	if off >= len(h.Body) {
+	b, ok := h.body()
+	if !ok {
+		return -1
+	}
+	if off >= len(b) {
 		return 0
 	}
-	return copy(buf, h.Body[off:])
+	return copy(buf, b[off:])
 }
 
 func getProperty(name string, buf []byte) int {
@@ -115,7 +160,7 @@ func getProperty(name string, buf []byte) int {
 	if h == nil {
 		return -1
 	}
-	v, ok := h.Properties[name]
+	v, ok := h.property(name)
 	if !ok {
 		return -1
 	}
@@ -128,13 +173,13 @@ func getProperty(name string, buf []byte) int {
 // LogEnabled reports whether the host would log a message at level (log_enabled).
 func LogEnabled(level int32) bool {
 	h := host()
-	return h != nil && level >= h.MinLevel
+	return h != nil && h.logEnabled(level)
 }
 
 // Log logs msg at level (hookv1.LogTrace .. hookv1.LogError) through the host's logger for this
 // plugin. Outside hook_call the message is dropped.
 func Log(level int32, msg string) {
 	if h := host(); h != nil {
-		h.Logs = append(h.Logs, LogRecord{level, msg})
+		h.log(level, msg)
 	}
 }

@@ -4,7 +4,8 @@
 //
 // Settings: source=auto|arg|keys (default auto: the select arg when present, else the first key).
 //
-//	GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -o keyhash.wasm .
+//	GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -o keyhash.wasm .   # a wasm plugin
+//	go build -o keyhash .   # the same code as a process plugin (guest.Serve in main)
 package main
 
 import (
@@ -25,4 +26,5 @@ func init() {
 	})
 }
 
-func main() {}
+// main serves the plugin as a process plugin (host.LoadProcess); in the wasm reactor it never runs.
+func main() { guest.Serve() }

@@ -3,7 +3,8 @@
 // Settings: deny_topics=a,b (topic names without namespace), deny_tags=secret,internal,
 // require_keys=true|false (default false). Unknown settings reject the configuration.
 //
-//	GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -o policy.wasm .
+//	GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -o policy.wasm .   # a wasm plugin
+//	go build -o policy .   # the same code as a process plugin (guest.Serve in main)
 package main
 
 import (
@@ -25,4 +26,5 @@ func init() {
 	})
 }
 
-func main() {}
+// main serves the plugin as a process plugin (host.LoadProcess); in the wasm reactor it never runs.
+func main() { guest.Serve() }

@@ -4,7 +4,8 @@
 //
 // Settings: min_digits=<n> (default 12), mask=<char> (default *).
 //
-//	GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -o redact.wasm .
+//	GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -o redact.wasm .   # a wasm plugin
+//	go build -o redact .   # the same code as a process plugin (guest.Serve in main)
 package main
 
 import (
@@ -26,4 +27,5 @@ func init() {
 	})
 }
 
-func main() {}
+// main serves the plugin as a process plugin (host.LoadProcess); in the wasm reactor it never runs.
+func main() { guest.Serve() }

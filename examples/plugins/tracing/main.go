@@ -7,7 +7,8 @@
 // The trace id is unique per instance only (name-counter): the sandbox has no randomness to spare
 // and the host pools several instances; it is an example, not a distributed tracer.
 //
-//	GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -o tracing.wasm .
+//	GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -o tracing.wasm .   # a wasm plugin
+//	go build -o tracing .   # the same code as a process plugin (guest.Serve in main)
 package main
 
 import (
@@ -40,4 +41,5 @@ func init() {
 	})
 }
 
-func main() {}
+// main serves the plugin as a process plugin (host.LoadProcess); in the wasm reactor it never runs.
+func main() { guest.Serve() }
