@@ -1,7 +1,7 @@
 # The two commands of the README. Everything they need (RocketMQ jars, JDK if missing) is fetched by
 # the project's own scripts into caches outside the repository or gitignored folders.
 
-.PHONY: demo test bench fuzz
+.PHONY: demo test bench fuzz proto proto-check
 
 ## demo: start a local RocketMQ, send in every mode through a native hook, read each message back, stop.
 demo:
@@ -23,3 +23,12 @@ fuzz:
 	    echo "== $$pkg $$f"; go test -run='^$$' -fuzz="^$$f$$" -fuzztime=$(FUZZTIME) $$pkg || exit 1; \
 	  done; \
 	done
+
+## proto: regenerate sdk/hookgrpc from service.proto with the pinned protoc, protoc-gen-go and
+## protoc-gen-go-grpc (fetched by tools/proto/gen.sh into ~/.cache/rocketsend/proto).
+proto:
+	bash tools/proto/gen.sh
+
+## proto-check: fail if the committed generated code differs from a fresh generation.
+proto-check:
+	bash tools/proto/gen.sh --check
