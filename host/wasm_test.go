@@ -35,6 +35,9 @@ func TestMain(m *testing.M) {
 	if guestDir != "" {
 		_ = os.RemoveAll(guestDir)
 	}
+	if procDir != "" {
+		_ = os.RemoveAll(procDir)
+	}
 	if code == 0 {
 		if err := goleak.Find(); err != nil {
 			fmt.Fprintln(os.Stderr, "goleak:", err)

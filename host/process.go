@@ -1,0 +1,695 @@
+package host
+
+// This file is the process back end: a plugin is a separate program speaking the Hook service of
+// sdk/hookgrpc over hashicorp/go-plugin. It is crash-isolated (a plugin that dies or hangs never
+// takes the producer down), restarted with backoff, and called through one pipelined stream of
+// batches per process so that it keeps up with high rates.
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/go-plugin"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/health/grpc_health_v1"
+
+	"github.com/rocketsend/rocketsend/sdk/hookgrpc"
+	"github.com/rocketsend/rocketsend/sdk/hookv1"
+)
+
+// ErrProcessClosed is returned by calls on a closed process plugin.
+var ErrProcessClosed = errors.New("host: process plugin closed")
+
+// errDown is the error of calls made while the plugin is being restarted.
+var errDown = errors.New("plugin process is down (restarting)")
+
+// batchWindow is the number of batches in flight on a stream. While they are, new calls queue up and
+// leave together in the next batch: one call alone when the load is light, large batches when it is
+// heavy, without a timer.
+const batchWindow = 2
+
+// ProcessStats counts a process plugin's activity.
+type ProcessStats struct {
+	Calls    uint64
+	Failures uint64
+	ByKind   [numFailureKinds]uint64 // indexed by FailureKind
+	Starts   uint64                  // processes started and initialised (the first and restarts)
+	Crashes  uint64                  // processes that died, hung or failed a health check
+	Batches  uint64                  // batches sent on the streams
+	Batched  uint64                  // calls sent in those batches (Batched/Batches = mean batch size)
+	Up       bool                    // a process is serving now
+	Pid      int                     // its process id, 0 when down
+}
+
+// ProcessPlugin is one process plugin: at most one live process at a time, supervised and restarted.
+// It is safe for concurrent use.
+type ProcessPlugin struct {
+	path     string
+	name     string
+	info     hookv1.HookInfo
+	cfg      processConfig
+	log      hclog.Logger
+	cfgBytes []byte
+	needBody bool
+
+	mu     sync.Mutex
+	cur    *generation // nil while down
+	closed bool
+
+	stop    chan struct{}
+	done    chan struct{} // closed when the supervisor has returned
+	stopped sync.Once
+
+	calls, failures, starts, crashes, batches, batched atomic.Uint64
+	byKind                                             [numFailureKinds]atomic.Uint64
+}
+
+// LoadProcess starts the plugin program at path, negotiates the protocol, checks what the plugin
+// says about itself (Describe), configures it (Init) and returns the plugin, supervised until
+// Close. Errors name the plugin and say what is wrong: a missing or non-executable binary, a
+// checksum mismatch, a program that is not a rocketsend plugin or speaks another protocol version,
+// a rejected configuration.
+func LoadProcess(ctx context.Context, path string, opts ...ProcessOption) (*ProcessPlugin, error) {
+	cfg := defaultProcessConfig()
+	for _, o := range opts {
+		o(&cfg)
+	}
+	fail := func(format string, a ...any) error {
+		return fmt.Errorf("host: process plugin %s: %s", path, fmt.Sprintf(format, a...))
+	}
+	if cfg.err != nil {
+		return nil, fail("%v", cfg.err)
+	}
+	if cfg.logger == nil {
+		cfg.logger = hclog.NewNullLogger()
+	}
+	cfg.maxBatch = max(cfg.maxBatch, 1)
+	cfg.backoffMin = max(cfg.backoffMin, time.Millisecond)
+	cfg.backoffMax = max(cfg.backoffMax, cfg.backoffMin)
+	if cfg.callTimeout <= 0 {
+		cfg.callTimeout = DefaultProcessCallTimeout
+	}
+	if cfg.startTimeout <= 0 {
+		cfg.startTimeout = DefaultStartTimeout
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fail("%v", err)
+	}
+	st, err := os.Stat(abs)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return nil, fail("no such file")
+	case err != nil:
+		return nil, fail("%v", err)
+	case st.IsDir():
+		return nil, fail("is a directory, not a program")
+	case st.Mode()&0o111 == 0:
+		return nil, fail("is not executable (mode %v)", st.Mode().Perm())
+	}
+	base := filepath.Base(path)
+	p := &ProcessPlugin{
+		path: abs, name: base, cfg: cfg, log: cfg.logger.Named(base),
+		cfgBytes: hookv1.AppendHookConfig(nil, &cfg.hookConfig),
+		stop:     make(chan struct{}), done: make(chan struct{}),
+	}
+	g, info, err := p.start(ctx)
+	if err != nil {
+		return nil, fail("%v", err)
+	}
+	p.info = info
+	if info.Name != "" {
+		p.name = info.Name
+		p.log = cfg.logger.Named(info.Name)
+	}
+	p.needBody = info.Need(hookv1.NeedBodyLazy) || info.Need(hookv1.NeedBodyEager)
+	p.cur = g
+	go p.supervise(g)
+	p.log.Debug("loaded", "path", abs, "version", info.Version, "points", info.Points, "pid", g.pid)
+	return p, nil
+}
+
+// Name is the plugin's name (HookInfo.name, else the file name).
+func (p *ProcessPlugin) Name() string { return p.name }
+
+// Info is what the plugin said about itself at its first start.
+func (p *ProcessPlugin) Info() hookv1.HookInfo { return p.info }
+
+// Stats returns the plugin's counters.
+func (p *ProcessPlugin) Stats() ProcessStats {
+	s := ProcessStats{
+		Calls: p.calls.Load(), Failures: p.failures.Load(), Starts: p.starts.Load(),
+		Crashes: p.crashes.Load(), Batches: p.batches.Load(), Batched: p.batched.Load(),
+	}
+	for i := range s.ByKind {
+		s.ByKind[i] = p.byKind[i].Load()
+	}
+	if g := p.current(); g != nil {
+		s.Up, s.Pid = true, g.pid
+	}
+	return s
+}
+
+// Close stops the plugin: calls in flight fail (ErrProcessClosed, then their failure policy), the
+// process is asked to exit and killed if it has not within two seconds, and Close returns once it is
+// gone. ctx bounds the wait for the supervisor (a restart in progress is abandoned).
+func (p *ProcessPlugin) Close(ctx context.Context) error {
+	p.stopped.Do(func() {
+		p.mu.Lock()
+		p.closed = true
+		g := p.cur
+		p.cur = nil
+		p.mu.Unlock()
+		close(p.stop)
+		if g != nil {
+			g.fail(ErrProcessClosed, false)
+			g.shutdown()
+		}
+	})
+	select {
+	case <-p.done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("host: process plugin %s: close: %w", p.name, ctx.Err())
+	}
+}
+
+func (p *ProcessPlugin) current() *generation {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.cur
+}
+
+// generation is one plugin process: its go-plugin client, its stream and the calls in flight on it.
+type generation struct {
+	p       *ProcessPlugin
+	client  *plugin.Client
+	conn    *grpc.ClientConn
+	hook    hookgrpc.HookClient
+	stream  hookgrpc.Hook_CallStreamClient
+	cancel  context.CancelFunc
+	pid     int
+	started time.Time
+
+	queue  chan *pcall
+	window chan struct{}
+
+	mu      sync.Mutex
+	pending map[uint64]*pcall
+	nextID  uint64
+
+	dead     chan struct{}
+	deadOnce sync.Once
+	deadErr  error
+	crashed  bool // died on its own (not closed by the host)
+	loops    sync.WaitGroup
+}
+
+// pcall is one call in flight.
+type pcall struct {
+	id    uint64
+	point hookv1.HookPoint
+	view  []byte
+	body  []byte
+	res   chan pres // capacity 1
+	gone  atomic.Bool
+}
+
+type pres struct {
+	decision []byte
+	errText  string
+}
+
+// start launches a process and runs the handshake, Describe and Init.
+func (p *ProcessPlugin) start(ctx context.Context) (_ *generation, _ hookv1.HookInfo, err error) {
+	var info hookv1.HookInfo
+	cfg := &p.cfg
+	if cfg.checksum != nil {
+		// Checked here, before go-plugin's SecureConfig does the same, to give a clear error that
+		// names both sums.
+		sum, err := fileSHA256(p.path)
+		if err != nil {
+			return nil, info, err
+		}
+		if string(sum) != string(cfg.checksum) {
+			return nil, info, fmt.Errorf("checksum mismatch: the binary's SHA-256 is %x, the configuration expects %x", sum, cfg.checksum)
+		}
+	}
+	cmd := exec.Command(p.path, cfg.args...)
+	cmd.Env = append(append([]string(nil), cfg.env...), hookgrpc.LogLevelEnv+"="+levelName(p.log))
+	cc := &plugin.ClientConfig{
+		HandshakeConfig:  hookgrpc.Handshake,
+		VersionedPlugins: map[int]plugin.PluginSet{hookgrpc.ProtocolVersion: {hookgrpc.PluginName: &hookgrpc.Plugin{}}},
+		Cmd:              cmd,
+		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
+		// go-plugin names the plugin's stderr logger after the program file: parent logger, so a
+		// plugin built under its own name logs as <parent>.<name>, like the host's records about it.
+		Logger:       cfg.logger,
+		AutoMTLS:     cfg.autoMTLS,
+		SkipHostEnv:  !cfg.inheritEnv,
+		StartTimeout: cfg.startTimeout,
+		// After the handshake go-plugin forwards what the plugin writes to os.Stdout and os.Stderr
+		// (other than its logger's JSON lines) here; plain text is logged, like a wasm guest's.
+		SyncStdout: &lineLogger{log: p.log, level: hclog.Info, stream: "stdout"},
+		SyncStderr: &lineLogger{log: p.log, level: hclog.Warn, stream: "stderr"},
+		GRPCDialOptions: []grpc.DialOption{grpc.WithDefaultCallOptions(
+			grpc.MaxCallRecvMsgSize(hookgrpc.MaxMessageSize), grpc.MaxCallSendMsgSize(hookgrpc.MaxMessageSize))},
+	}
+	if cfg.checksum != nil {
+		cc.SecureConfig = &plugin.SecureConfig{Checksum: cfg.checksum, Hash: sha256.New()}
+	}
+	client := plugin.NewClient(cc)
+	defer func() {
+		if err != nil {
+			client.Kill()
+		}
+	}()
+	rpc, err := client.Client()
+	if err != nil {
+		return nil, info, startError(err)
+	}
+	raw, err := rpc.Dispense(hookgrpc.PluginName)
+	if err != nil {
+		return nil, info, fmt.Errorf("dispense: %w", err)
+	}
+	hook, ok := raw.(hookgrpc.HookClient)
+	if !ok {
+		return nil, info, fmt.Errorf("dispense: unexpected client %T", raw)
+	}
+	gc, _ := rpc.(*plugin.GRPCClient)
+	sctx, cancel := context.WithTimeout(ctx, cfg.startTimeout)
+	defer cancel()
+	dr, err := hook.Describe(sctx, &hookgrpc.DescribeRequest{})
+	if err != nil {
+		return nil, info, fmt.Errorf("Describe: %w", err)
+	}
+	if dr.Error != "" {
+		return nil, info, fmt.Errorf("Describe: plugin error: %s", clip(dr.Error, maxLogLen))
+	}
+	if info, err = hookv1.DecodeHookInfo(dr.Info); err != nil {
+		return nil, info, fmt.Errorf("Describe: %w", err)
+	}
+	ir, err := hook.Init(sctx, &hookgrpc.InitRequest{Config: p.cfgBytes})
+	if err != nil {
+		return nil, info, fmt.Errorf("Init: %w", err)
+	}
+	if ir.Error != "" {
+		return nil, info, fmt.Errorf("Init rejected the configuration: %s", clip(ir.Error, maxLogLen))
+	}
+	streamCtx, streamCancel := context.WithCancel(context.Background())
+	stream, err := hook.CallStream(streamCtx)
+	if err != nil {
+		streamCancel()
+		return nil, info, fmt.Errorf("CallStream: %w", err)
+	}
+	g := &generation{
+		p: p, client: client, hook: hook, stream: stream, cancel: streamCancel, started: time.Now(),
+		queue: make(chan *pcall, 4*cfg.maxBatch), window: make(chan struct{}, batchWindow),
+		pending: map[uint64]*pcall{}, dead: make(chan struct{}),
+	}
+	if gc != nil {
+		g.conn = gc.Conn
+	}
+	if cmd.Process != nil {
+		g.pid = cmd.Process.Pid
+	}
+	g.loops.Add(2)
+	go g.sendLoop()
+	go g.recvLoop()
+	p.starts.Add(1)
+	return g, info, nil
+}
+
+// startError makes go-plugin's start errors say what is wrong in rocketsend's terms.
+func startError(err error) error {
+	s := err.Error()
+	switch {
+	case strings.Contains(s, "incompatible API version"):
+		return fmt.Errorf("protocol version mismatch: this host speaks hook protocol version %d (ABI v1); rebuild the plugin with this SDK (%v)", hookgrpc.ProtocolVersion, err)
+	case strings.Contains(s, "Unrecognized remote plugin message"):
+		return fmt.Errorf("not a rocketsend plugin: the program wrote something other than the go-plugin handshake on stdout (%v)", firstLine(s))
+	case strings.Contains(s, "exited before we could connect"):
+		return fmt.Errorf("the program exited before the handshake: not a rocketsend plugin (a plugin run without the host's magic cookie exits at once), or it failed at start; its stderr is in the log (%v)", err)
+	case strings.Contains(s, "timeout while waiting for plugin to start"):
+		return fmt.Errorf("no handshake within the start timeout (%v)", err)
+	case errors.Is(err, plugin.ErrChecksumsDoNotMatch):
+		return fmt.Errorf("checksum mismatch (%v)", err)
+	}
+	return fmt.Errorf("start: %w", err)
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+func fileSHA256(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return nil, err
+	}
+	return h.Sum(nil), nil
+}
+
+func levelName(l hclog.Logger) string {
+	if lvl := l.GetLevel(); lvl != hclog.NoLevel {
+		return lvl.String()
+	}
+	return "info"
+}
+
+// sendLoop takes queued calls and sends them in batches, at most batchWindow batches in flight.
+func (g *generation) sendLoop() {
+	defer g.loops.Done()
+	max := g.p.cfg.maxBatch
+	for {
+		var first *pcall
+		select {
+		case first = <-g.queue:
+		case <-g.dead:
+			return
+		}
+		select {
+		case g.window <- struct{}{}:
+		case <-g.dead:
+			return
+		}
+		calls := make([]*hookgrpc.CallRequest, 0, 1)
+		size := 0
+		add := func(c *pcall) {
+			if c.gone.Load() {
+				return
+			}
+			req := &hookgrpc.CallRequest{Id: c.id, Point: int32(c.point), View: c.view}
+			if c.body != nil {
+				req.Body = c.body
+			}
+			calls = append(calls, req)
+			size += len(c.view) + len(c.body)
+		}
+		add(first)
+	drain:
+		for len(calls) < max && size < hookgrpc.MaxBatchBytes {
+			select {
+			case c := <-g.queue:
+				add(c)
+			default:
+				break drain
+			}
+		}
+		if len(calls) == 0 {
+			<-g.window
+			continue
+		}
+		g.p.batches.Add(1)
+		g.p.batched.Add(uint64(len(calls)))
+		if err := g.stream.Send(&hookgrpc.CallBatch{Calls: calls}); err != nil {
+			g.fail(fmt.Errorf("send to the plugin process: %w", err), true)
+			return
+		}
+	}
+}
+
+// recvLoop delivers results to their callers.
+func (g *generation) recvLoop() {
+	defer g.loops.Done()
+	for {
+		rb, err := g.stream.Recv()
+		if err != nil {
+			g.fail(fmt.Errorf("plugin process stream ended: %w", err), true)
+			return
+		}
+		select {
+		case <-g.window:
+		default:
+			g.fail(errors.New("plugin process answered a batch it was not sent"), true)
+			return
+		}
+		g.mu.Lock()
+		for _, r := range rb.Results {
+			if c, ok := g.pending[r.Id]; ok {
+				delete(g.pending, r.Id)
+				c.res <- pres{decision: r.Decision, errText: r.Error}
+			}
+		}
+		g.mu.Unlock()
+	}
+}
+
+// fail ends the generation once: callers in flight see dead, the supervisor restarts a crashed
+// process.
+func (g *generation) fail(err error, crashed bool) {
+	g.deadOnce.Do(func() {
+		g.mu.Lock()
+		g.deadErr, g.crashed = err, crashed
+		g.mu.Unlock()
+		close(g.dead)
+		g.cancel()
+	})
+}
+
+func (g *generation) err() error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.deadErr
+}
+
+// shutdown stops the process (go-plugin asks it to exit, then kills it after two seconds) and waits
+// for the loops.
+func (g *generation) shutdown() {
+	g.cancel()
+	g.client.Kill()
+	g.loops.Wait()
+}
+
+// ping runs one gRPC health check, bounded by the call timeout.
+func (g *generation) ping() error {
+	if g.client.Exited() {
+		return errors.New("plugin process exited")
+	}
+	if g.conn == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), g.p.cfg.callTimeout)
+	defer cancel()
+	_, err := grpc_health_v1.NewHealthClient(g.conn).Check(ctx, &grpc_health_v1.HealthCheckRequest{Service: plugin.GRPCServiceName})
+	if err != nil {
+		return fmt.Errorf("health check: %w", err)
+	}
+	return nil
+}
+
+// supervise watches the live generation (its death, health checks) and restarts the process with
+// backoff until Close.
+func (p *ProcessPlugin) supervise(g *generation) {
+	defer close(p.done)
+	backoff := p.cfg.backoffMin
+	var tick <-chan time.Time
+	if p.cfg.health > 0 {
+		t := time.NewTicker(p.cfg.health)
+		defer t.Stop()
+		tick = t.C
+	}
+	for {
+		select {
+		case <-p.stop:
+			return
+		case <-tick:
+			if err := g.ping(); err != nil {
+				g.fail(err, true)
+			}
+			continue
+		case <-g.dead:
+		}
+		p.mu.Lock()
+		if p.cur == g {
+			p.cur = nil
+		}
+		closed := p.closed
+		p.mu.Unlock()
+		if closed {
+			return
+		}
+		p.crashes.Add(1)
+		p.log.Error("plugin process failed; restarting", "error", g.err(), "pid", g.pid, "backoff", backoff)
+		g.shutdown()
+		if time.Since(g.started) > 10*p.cfg.backoffMax {
+			backoff = p.cfg.backoffMin // it ran well for a while: not a crash loop
+		}
+		for {
+			t := time.NewTimer(backoff)
+			select {
+			case <-p.stop:
+				t.Stop()
+				return
+			case <-t.C:
+			}
+			backoff = min(2*backoff, p.cfg.backoffMax)
+			ctx, cancel := context.WithCancel(context.Background())
+			go func() {
+				select {
+				case <-p.stop:
+					cancel()
+				case <-ctx.Done():
+				}
+			}()
+			ng, info, err := p.start(ctx)
+			cancel()
+			if err != nil {
+				p.log.Error("plugin restart failed", "error", err, "next_try_in", backoff)
+				continue
+			}
+			if info.Name != p.info.Name || !samePoints(info, p.info) {
+				p.log.Warn("restarted plugin describes itself differently; keeping the first description",
+					"name", info.Name, "points", info.Points)
+			}
+			p.mu.Lock()
+			if p.closed {
+				p.mu.Unlock()
+				ng.fail(ErrProcessClosed, false)
+				ng.shutdown()
+				return
+			}
+			p.cur = ng
+			p.mu.Unlock()
+			p.log.Info("plugin process restarted", "pid", ng.pid)
+			g = ng
+			break
+		}
+	}
+}
+
+func samePoints(a, b hookv1.HookInfo) bool {
+	if len(a.Points) != len(b.Points) {
+		return false
+	}
+	for _, pt := range a.Points {
+		if !b.Has(pt) {
+			return false
+		}
+	}
+	return true
+}
+
+// call runs one hook point: it queues the call on the live process's stream and waits for its
+// result, the call deadline, ctx, or the process's death. It returns the Decision (nil for "allow,
+// no change") or the failure kind and error.
+func (p *ProcessPlugin) call(ctx context.Context, point hookv1.HookPoint, view, body []byte) (*hookv1.Decision, FailureKind, error) {
+	g := p.current()
+	if g == nil {
+		p.mu.Lock()
+		closed := p.closed
+		p.mu.Unlock()
+		if closed {
+			return nil, FailUnavailable, ErrProcessClosed
+		}
+		return nil, FailUnavailable, errDown
+	}
+	c := &pcall{point: point, view: view, body: body, res: make(chan pres, 1)}
+	g.mu.Lock()
+	g.nextID++
+	c.id = g.nextID
+	g.pending[c.id] = c
+	g.mu.Unlock()
+	abandon := func() {
+		c.gone.Store(true)
+		g.mu.Lock()
+		delete(g.pending, c.id)
+		g.mu.Unlock()
+	}
+	timer := time.NewTimer(p.cfg.callTimeout)
+	defer timer.Stop()
+	var done <-chan struct{}
+	if ctx != nil {
+		done = ctx.Done()
+	}
+	select {
+	case g.queue <- c:
+	case <-g.dead:
+		abandon()
+		return nil, FailTrap, fmt.Errorf("plugin process failed: %w", g.err())
+	case <-timer.C:
+		abandon()
+		return nil, FailTimeout, fmt.Errorf("call not sent within %v: the plugin is overloaded", p.cfg.callTimeout)
+	case <-done:
+		abandon()
+		return nil, FailTimeout, ctx.Err()
+	}
+	select {
+	case r := <-c.res:
+		if r.errText != "" {
+			return nil, FailGuestError, errGuest{strings.ToValidUTF8(clip(r.errText, maxLogLen), "\uFFFD")}
+		}
+		if len(r.decision) == 0 {
+			return nil, 0, nil
+		}
+		d, err := hookv1.DecodeDecision(r.decision)
+		if err != nil {
+			return nil, FailInvalidDecision, err
+		}
+		return &d, 0, nil
+	case <-g.dead:
+		abandon()
+		return nil, FailTrap, fmt.Errorf("plugin process failed with the call in flight: %w", g.err())
+	case <-timer.C:
+		abandon()
+		err := fmt.Errorf("no answer within %v: the plugin process is hung; killing and restarting it", p.cfg.callTimeout)
+		g.fail(err, true)
+		return nil, FailTimeout, err
+	case <-done:
+		abandon()
+		return nil, FailTimeout, ctx.Err()
+	}
+}
+
+// lineLogger writes a plugin's stdout or stderr (after the handshake) to its logger, one record per
+// line, sanitized.
+type lineLogger struct {
+	log    hclog.Logger
+	level  hclog.Level
+	stream string
+	mu     sync.Mutex
+	buf    []byte
+}
+
+func (w *lineLogger) Write(b []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf = append(w.buf, b...)
+	for {
+		i := strings.IndexByte(string(w.buf), '\n')
+		if i < 0 {
+			if len(w.buf) > maxLogLen {
+				w.emit(w.buf)
+				w.buf = w.buf[:0]
+			}
+			return len(b), nil
+		}
+		w.emit(w.buf[:i])
+		w.buf = append(w.buf[:0], w.buf[i+1:]...)
+	}
+}
+
+func (w *lineLogger) emit(line []byte) {
+	if s := strings.TrimRight(string(line), "\r"); s != "" && enabled(w.log, w.level) {
+		w.log.Log(w.level, sanitize(s), "stream", w.stream)
+	}
+}
