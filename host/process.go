@@ -222,7 +222,7 @@ type pcall struct {
 	point hookv1.HookPoint
 	view  []byte
 	body  []byte
-	res   chan pres // capacity 1
+	res   chan pres // capacity 1; nil for an async call
 	gone  atomic.Bool
 }
 
@@ -308,10 +308,12 @@ func (p *ProcessPlugin) start(ctx context.Context) (_ *generation, _ hookv1.Hook
 		return nil, info, fmt.Errorf("Init rejected the configuration: %s", clip(ir.Error, maxLogLen))
 	}
 	streamCtx, streamCancel := context.WithCancel(context.Background())
-	stream, err := hook.CallStream(streamCtx)
-	if err != nil {
-		streamCancel()
-		return nil, info, fmt.Errorf("CallStream: %w", err)
+	var stream hookgrpc.Hook_CallStreamClient
+	if !cfg.unary {
+		if stream, err = hook.CallStream(streamCtx); err != nil {
+			streamCancel()
+			return nil, info, fmt.Errorf("CallStream: %w", err)
+		}
 	}
 	g := &generation{
 		p: p, client: client, hook: hook, stream: stream, cancel: streamCancel, started: time.Now(),
@@ -324,9 +326,11 @@ func (p *ProcessPlugin) start(ctx context.Context) (_ *generation, _ hookv1.Hook
 	if cmd.Process != nil {
 		g.pid = cmd.Process.Pid
 	}
-	g.loops.Add(2)
-	go g.sendLoop()
-	go g.recvLoop()
+	if stream != nil {
+		g.loops.Add(2)
+		go g.sendLoop()
+		go g.recvLoop()
+	}
 	p.starts.Add(1)
 	return g, info, nil
 }
@@ -443,26 +447,51 @@ func (g *generation) recvLoop() {
 			g.fail(errors.New("plugin process answered a batch it was not sent"), true)
 			return
 		}
+		var async []asyncResult
 		g.mu.Lock()
 		for _, r := range rb.Results {
 			if c, ok := g.pending[r.Id]; ok {
 				delete(g.pending, r.Id)
+				if c.res == nil {
+					async = append(async, asyncResult{c.point, pres{decision: r.Decision, errText: r.Error}})
+					continue
+				}
 				c.res <- pres{decision: r.Decision, errText: r.Error}
 			}
 		}
 		g.mu.Unlock()
+		for _, a := range async {
+			if _, kind, err := decodeResult(a.res); err != nil {
+				g.p.fail(a.point, kind, err)
+			}
+		}
 	}
 }
 
-// fail ends the generation once: callers in flight see dead, the supervisor restarts a crashed
-// process.
+type asyncResult struct {
+	point hookv1.HookPoint
+	res   pres
+}
+
+// fail ends the generation once: callers in flight see dead, async calls in flight are counted as
+// failed, the supervisor restarts a crashed process.
 func (g *generation) fail(err error, crashed bool) {
 	g.deadOnce.Do(func() {
 		g.mu.Lock()
 		g.deadErr, g.crashed = err, crashed
+		var lost []hookv1.HookPoint
+		for id, c := range g.pending {
+			if c.res == nil {
+				lost = append(lost, c.point)
+				delete(g.pending, id)
+			}
+		}
 		g.mu.Unlock()
 		close(g.dead)
 		g.cancel()
+		for _, pt := range lost {
+			g.p.fail(pt, FailTrap, fmt.Errorf("plugin process failed with the call in flight: %w", err))
+		}
 	})
 }
 
@@ -603,6 +632,12 @@ func (p *ProcessPlugin) call(ctx context.Context, point hookv1.HookPoint, view, 
 		}
 		return nil, FailUnavailable, errDown
 	}
+	if p.cfg.unary {
+		return p.callUnary(ctx, g, point, view, body)
+	}
+	if point == hookv1.PointAfterSend {
+		return p.callAsync(g, point, view, body)
+	}
 	c := &pcall{point: point, view: view, body: body, res: make(chan pres, 1)}
 	g.mu.Lock()
 	g.nextID++
@@ -635,17 +670,7 @@ func (p *ProcessPlugin) call(ctx context.Context, point hookv1.HookPoint, view, 
 	}
 	select {
 	case r := <-c.res:
-		if r.errText != "" {
-			return nil, FailGuestError, errGuest{strings.ToValidUTF8(clip(r.errText, maxLogLen), "\uFFFD")}
-		}
-		if len(r.decision) == 0 {
-			return nil, 0, nil
-		}
-		d, err := hookv1.DecodeDecision(r.decision)
-		if err != nil {
-			return nil, FailInvalidDecision, err
-		}
-		return &d, 0, nil
+		return decodeResult(r)
 	case <-g.dead:
 		abandon()
 		return nil, FailTrap, fmt.Errorf("plugin process failed with the call in flight: %w", g.err())
@@ -658,6 +683,86 @@ func (p *ProcessPlugin) call(ctx context.Context, point hookv1.HookPoint, view, 
 		abandon()
 		return nil, FailTimeout, ctx.Err()
 	}
+}
+
+// callAsync queues a call whose result nobody waits for: AFTER_SEND, which only observes and
+// cannot change the send's outcome. The producer runs After hooks on a connection's reader, which
+// must not wait for a round trip to another process. The result's failures are counted and logged
+// when it arrives; when the queue is full (the plugin cannot keep up) the call is dropped as a
+// failure (FailUnavailable) instead of blocking.
+func (p *ProcessPlugin) callAsync(g *generation, point hookv1.HookPoint, view, body []byte) (*hookv1.Decision, FailureKind, error) {
+	c := &pcall{point: point, view: view, body: body}
+	g.mu.Lock()
+	g.nextID++
+	c.id = g.nextID
+	g.pending[c.id] = c
+	g.mu.Unlock()
+	select {
+	case g.queue <- c:
+		return nil, 0, nil
+	case <-g.dead:
+	default:
+	}
+	g.mu.Lock()
+	_, mine := g.pending[c.id]
+	delete(g.pending, c.id)
+	g.mu.Unlock()
+	if !mine { // fail already counted it
+		return nil, 0, nil
+	}
+	select {
+	case <-g.dead:
+		return nil, FailTrap, fmt.Errorf("plugin process failed: %w", g.err())
+	default:
+		return nil, FailUnavailable, errors.New("call dropped: the plugin's queue is full (it does not keep up)")
+	}
+}
+
+// decodeResult turns a plugin's answer into a Decision or a guest error.
+func decodeResult(r pres) (*hookv1.Decision, FailureKind, error) {
+	if r.errText != "" {
+		return nil, FailGuestError, errGuest{strings.ToValidUTF8(clip(r.errText, maxLogLen), "\uFFFD")}
+	}
+	if len(r.decision) == 0 {
+		return nil, 0, nil
+	}
+	d, err := hookv1.DecodeDecision(r.decision)
+	if err != nil {
+		return nil, FailInvalidDecision, err
+	}
+	return &d, 0, nil
+}
+
+// callUnary is call with one Call RPC (WithUnaryCalls).
+func (p *ProcessPlugin) callUnary(ctx context.Context, g *generation, point hookv1.HookPoint, view, body []byte) (*hookv1.Decision, FailureKind, error) {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	cctx, cancel := context.WithTimeout(ctx, p.cfg.callTimeout)
+	defer cancel()
+	req := &hookgrpc.CallRequest{Point: int32(point), View: view}
+	if body != nil {
+		req.Body = body
+	}
+	r, err := g.hook.Call(cctx, req)
+	switch {
+	case err == nil:
+		return decodeResult(pres{decision: r.Decision, errText: r.Error})
+	case ctx.Err() != nil:
+		return nil, FailTimeout, ctx.Err()
+	case cctx.Err() != nil:
+		err := fmt.Errorf("no answer within %v: the plugin process is hung; killing and restarting it", p.cfg.callTimeout)
+		g.fail(err, true)
+		return nil, FailTimeout, err
+	}
+	select {
+	case <-g.dead:
+		return nil, FailTrap, fmt.Errorf("plugin process failed with the call in flight: %w", g.err())
+	default:
+	}
+	err = fmt.Errorf("plugin process failed with the call in flight: %w", err)
+	g.fail(err, true)
+	return nil, FailTrap, err
 }
 
 // lineLogger writes a plugin's stdout or stderr (after the handshake) to its logger, one record per

@@ -32,6 +32,7 @@ type processConfig struct {
 	backoffMin   time.Duration
 	backoffMax   time.Duration
 	maxBatch     int
+	unary        bool
 	hookConfig   hookv1.HookConfig
 	logger       hclog.Logger
 	policies     map[hookv1.HookPoint]hookv1.FailurePolicy
@@ -111,6 +112,12 @@ func WithRestartBackoff(min, max time.Duration) ProcessOption {
 // WithMaxBatch caps the calls sent in one batch on the plugin's stream (default DefaultMaxBatch);
 // 1 sends every call alone.
 func WithMaxBatch(n int) ProcessOption { return func(c *processConfig) { c.maxBatch = n } }
+
+// WithUnaryCalls makes the host call the plugin with one unary Call RPC per hook call instead of
+// batches on CallStream: for plugins that implement only Call (in a language whose gRPC lacks
+// bidirectional streams), and to compare the two forms. Unary calls cost a full round trip each
+// (see docs/performance.md).
+func WithUnaryCalls() ProcessOption { return func(c *processConfig) { c.unary = true } }
 
 // WithProcessHookConfig sets the configuration passed to the plugin's Init at every start.
 func WithProcessHookConfig(config []byte, settings ...hookv1.KV) ProcessOption {
