@@ -20,10 +20,20 @@ import (
 type Forbidden struct {
 	Plugin string
 	Reason string
+	// Transport is "wasm" or "process": the kind of plugin, for the error text.
+	Transport string
 }
 
 func (e *Forbidden) Error() string {
-	return fmt.Sprintf("wasm plugin %q forbids the send: %s", e.Plugin, e.Reason)
+	return fmt.Sprintf("%s %q forbids the send: %s", transportName(e.Transport), e.Plugin, e.Reason)
+}
+
+// transportName is "wasm plugin", "process plugin", or "plugin" when unknown.
+func transportName(t string) string {
+	if t == "" {
+		return "plugin"
+	}
+	return t + " plugin"
 }
 
 // policy resolves the failure policy of a point: configuration, then the plugin's hint, then the
@@ -46,7 +56,7 @@ func (p *WasmPlugin) policy(point hookv1.HookPoint) hookv1.FailurePolicy {
 func (p *WasmPlugin) fail(point hookv1.HookPoint, kind FailureKind, err error) *PluginError {
 	p.failures.Add(1)
 	p.byKind[kind].Add(1)
-	pe := &PluginError{Plugin: p.name, Point: point, Kind: kind, Err: err}
+	pe := &PluginError{Plugin: p.name, Point: point, Kind: kind, Err: err, Transport: "wasm"}
 	p.log.Error("plugin call failed", "point", pointName(point), "kind", kind.String(), "error", err, "policy", policyName(p.policy(point)))
 	return pe
 }
@@ -155,7 +165,7 @@ func ctxOf(sc *send.SendContext) context.Context {
 // checkVerdict turns a Decision's verdict into an error.
 func (p *WasmPlugin) checkVerdict(d *hookv1.Decision, forbid *error) {
 	if d != nil && d.Verdict == hookv1.Forbid {
-		*forbid = &Forbidden{Plugin: p.name, Reason: d.Reason}
+		*forbid = &Forbidden{Plugin: p.name, Reason: d.Reason, Transport: "wasm"}
 	}
 }
 

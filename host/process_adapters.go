@@ -34,7 +34,7 @@ func (p *ProcessPlugin) policy(point hookv1.HookPoint) hookv1.FailurePolicy {
 func (p *ProcessPlugin) fail(point hookv1.HookPoint, kind FailureKind, err error) *PluginError {
 	p.failures.Add(1)
 	p.byKind[kind].Add(1)
-	pe := &PluginError{Plugin: p.name, Point: point, Kind: kind, Err: err}
+	pe := &PluginError{Plugin: p.name, Point: point, Kind: kind, Err: err, Transport: "process"}
 	p.log.Error("plugin call failed", "point", pointName(point), "kind", kind.String(), "error", err, "policy", policyName(p.policy(point)))
 	return pe
 }
@@ -124,7 +124,7 @@ func (p *ProcessPlugin) invoke(ctx context.Context, point hookv1.HookPoint, msg 
 
 func (p *ProcessPlugin) verdict(d *hookv1.Decision) error {
 	if d != nil && d.Verdict == hookv1.Forbid {
-		return &Forbidden{Plugin: p.name, Reason: d.Reason}
+		return &Forbidden{Plugin: p.name, Reason: d.Reason, Transport: "process"}
 	}
 	return nil
 }

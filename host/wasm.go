@@ -105,12 +105,12 @@ func WithFailurePolicy(point hookv1.HookPoint, fp hookv1.FailurePolicy) WasmOpti
 type FailureKind int
 
 const (
-	FailTrap            FailureKind = iota // the export trapped (panic, unreachable, OOM, bounds)
+	FailTrap            FailureKind = iota // the export trapped (panic, unreachable, OOM, bounds); a plugin process died mid-call
 	FailTimeout                            // the call exceeded its deadline
 	FailGuestError                         // the guest returned an error result
 	FailBadResult                          // result outside memory, scratch allocation failed
 	FailInvalidDecision                    // malformed Decision, unknown verdict, bad edit or index
-	FailUnavailable                        // no instance could be created, or the plugin is closed
+	FailUnavailable                        // no instance could be created, the plugin is closed, or its process is down
 	numFailureKinds
 )
 
@@ -118,16 +118,18 @@ func (k FailureKind) String() string {
 	return [...]string{"trap", "timeout", "guest error", "bad result", "invalid decision", "unavailable"}[k]
 }
 
-// PluginError is a failure of a wasm plugin call. Its text names the plugin.
+// PluginError is a failure of a plugin call (wasm or process). Its text names the plugin.
 type PluginError struct {
 	Plugin string
 	Point  hookv1.HookPoint
 	Kind   FailureKind
 	Err    error
+	// Transport is "wasm" or "process": the kind of plugin, for the error text.
+	Transport string
 }
 
 func (e *PluginError) Error() string {
-	return fmt.Sprintf("wasm plugin %q: %s at %s: %v", e.Plugin, e.Kind, pointName(e.Point), e.Err)
+	return fmt.Sprintf("%s %q: %s at %s: %v", transportName(e.Transport), e.Plugin, e.Kind, pointName(e.Point), e.Err)
 }
 
 func (e *PluginError) Unwrap() error { return e.Err }
