@@ -399,7 +399,7 @@ func TestConformanceACL(t *testing.T) {
 		}
 		got, err := signed.ViewMessage(ctx, res.OffsetMsgID)
 		if err != nil || !bytes.Equal(got.Body, m.Body) {
-			t.Fatalf("signed read back (%s): %v %q", st, err, got)
+			t.Fatalf("signed read back (%s): %v %+v", st, err, got)
 		}
 	}
 }
