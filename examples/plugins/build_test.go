@@ -127,6 +127,34 @@ type module struct {
 
 type imp struct{ module, name, sig string }
 
+// TestBuildProcessPlugins builds every plugin natively from the same source: guest.Serve in main
+// makes it a process plugin (host.LoadProcess runs them end to end in integration/). Run without the
+// host's handshake, each must say it is a plugin and exit with status 1.
+func TestBuildProcessPlugins(t *testing.T) {
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatalf("go command not found: the plugins are built with it: %v", err)
+	}
+	out := t.TempDir()
+	for _, name := range plugins(t) {
+		t.Run(name, func(t *testing.T) {
+			bin := filepath.Join(out, name)
+			cmd := exec.Command(goBin, "build", "-o", bin, ".")
+			cmd.Dir = name
+			if b, err := cmd.CombinedOutput(); err != nil {
+				t.Fatalf("go build: %v\n%s", err, b)
+			}
+			run := exec.Command(bin)
+			run.Env = []string{} // no magic cookie
+			b, err := run.CombinedOutput()
+			var ee *exec.ExitError
+			if !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.Contains(string(b), "This binary is a plugin") {
+				t.Fatalf("run without the handshake: %v\n%s", err, b)
+			}
+		})
+	}
+}
+
 type reader struct {
 	b   []byte
 	err error
