@@ -5,6 +5,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -18,7 +20,7 @@ import (
 
 // buildProcessPlugin builds one of examples/plugins natively: the same source as the wasm build,
 // served as a process plugin by guest.Serve in its main.
-func buildProcessPlugin(t *testing.T, dir, name string) string {
+func buildProcessPlugin(t testing.TB, dir, name string) string {
 	t.Helper()
 	out := filepath.Join(dir, name)
 	if b, err := exec.Command("go", "build", "-o", out, "../examples/plugins/"+name).CombinedOutput(); err != nil {
@@ -27,7 +29,7 @@ func buildProcessPlugin(t *testing.T, dir, name string) string {
 	return out
 }
 
-func loadProcessPlugin(t *testing.T, path string, opts ...host.ProcessOption) *host.ProcessPlugin {
+func loadProcessPlugin(t testing.TB, path string, opts ...host.ProcessOption) *host.ProcessPlugin {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -109,5 +111,85 @@ func TestProcessPluginKill9EndToEnd(t *testing.T) {
 	}
 	if s := tracing.Stats(); s.Crashes < 1 || s.Starts < 2 {
 		t.Errorf("stats = %+v", s)
+	}
+}
+
+// BenchmarkProducerAsyncProcessHook measures producer throughput (1 KiB async sends from 32
+// goroutines on the real cluster) without hooks and with the tracing example as a process plugin: a
+// before-hook that edits every message and an after-hook that observes it, so two hook calls per
+// message. Metrics: msgs/s, hook-calls/s, and the mean batch the host sent.
+//
+//	go test -run='^$' -bench=ProducerAsyncProcessHook -benchtime=20000x ./integration/
+func BenchmarkProducerAsyncProcessHook(b *testing.B) {
+	for _, withHook := range []bool{false, true} {
+		name := "none"
+		if withHook {
+			name = "process-tracing"
+		}
+		b.Run(name, func(b *testing.B) {
+			cl := rmqtest.Start(b)
+			var opts []send.Option
+			var plugin *host.ProcessPlugin
+			if withHook {
+				plugin = loadProcessPlugin(b, buildProcessPlugin(b, b.TempDir(), "tracing"),
+					host.WithProcessHookConfig(nil, hookv1.KV{Key: "name", Value: "bench"}))
+				opts = append(opts, send.WithHooks(plugin.Hooks()))
+			}
+			p := newProducer(b, cl.NameServer(), opts...)
+			topic := uniqueTopic("rs_bench_proc")
+			body := make([]byte, 1024)
+			ctx := context.Background()
+			// Warm up: route, connections, the plugin's first batches.
+			for i := 0; i < 100; i++ {
+				if _, err := p.Send(ctx, message.New(topic, body)); err != nil {
+					b.Fatal(err)
+				}
+			}
+			var s0 host.ProcessStats
+			if plugin != nil {
+				s0 = plugin.Stats()
+			}
+			var wg sync.WaitGroup
+			var next atomic.Int64
+			cb := func(_ *message.SendResult, err error) {
+				if err != nil {
+					b.Error(err)
+				}
+				wg.Done()
+			}
+			b.SetBytes(1024)
+			b.ResetTimer()
+			start := time.Now()
+			var senders sync.WaitGroup
+			for g := 0; g < 32; g++ {
+				senders.Add(1)
+				go func() {
+					defer senders.Done()
+					for next.Add(1) <= int64(b.N) {
+						wg.Add(1)
+						if err := p.SendAsync(ctx, message.New(topic, body), cb); err != nil {
+							wg.Done()
+							b.Error(err)
+							return
+						}
+					}
+				}()
+			}
+			senders.Wait()
+			wg.Wait()
+			elapsed := time.Since(start)
+			b.StopTimer()
+			b.ReportMetric(float64(b.N)/elapsed.Seconds(), "msgs/s")
+			if plugin != nil {
+				s := plugin.Stats()
+				b.ReportMetric(float64(s.Calls-s0.Calls)/elapsed.Seconds(), "hook-calls/s")
+				if s.Batches > s0.Batches {
+					b.ReportMetric(float64(s.Batched-s0.Batched)/float64(s.Batches-s0.Batches), "calls/batch")
+				}
+				if s.Failures != 0 {
+					b.Errorf("plugin failures: %+v", s)
+				}
+			}
+		})
 	}
 }
