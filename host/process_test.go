@@ -170,6 +170,17 @@ func TestProcessCalls(t *testing.T) {
 	sc.Result = &message.SendResult{Status: message.SendOK}
 	h.(send.SendMessageAfterHook).SendMessageAfter(sc)
 
+	// A failing AFTER_SEND is not waited for, but counted and logged when its result arrives.
+	sc = newSC("orders", "")
+	sc.Message.SetProperty("panic", "1")
+	h.(send.SendMessageAfterHook).SendMessageAfter(sc)
+	for deadline := time.Now().Add(10 * time.Second); p.Stats().Failures < 2 && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if !strings.Contains(logs.String(), "after asked to panic") {
+		t.Errorf("the after hook's panic was not logged:\n%s", logs.String())
+	}
+
 	// SELECT_QUEUE
 	sel := p.Selector(nil)
 	msg := message.New("orders", []byte("x"))
@@ -193,7 +204,7 @@ func TestProcessCalls(t *testing.T) {
 		t.Errorf("plugin log not routed to the host logger under its name:\n%s", s)
 	}
 	st := p.Stats()
-	if st.Calls != 7 || st.Failures != 2 || st.ByKind[FailGuestError] != 1 || st.ByKind[FailInvalidDecision] != 1 || st.Starts != 1 {
+	if st.Calls != 8 || st.Failures != 3 || st.ByKind[FailGuestError] != 2 || st.ByKind[FailInvalidDecision] != 1 || st.Starts != 1 {
 		t.Errorf("stats = %+v", st)
 	}
 }
@@ -448,6 +459,7 @@ func TestProcessLoadErrors(t *testing.T) {
 				_ = p.Close(context.Background())
 				t.Fatal("LoadProcess succeeded")
 			}
+			t.Logf("error: %v", err)
 			for _, w := range append([]string{"host: process plugin "}, c.want...) {
 				if !strings.Contains(err.Error(), w) {
 					t.Errorf("error %q does not contain %q", err, w)

@@ -10,7 +10,7 @@
 // returns an error, upper=1 replaces the body with its upper-case form; every call stamps
 // pid, env_secret (ROCKETSEND_TEST_SECRET) and env_given (GIVEN), "-" when unset, so the tests see which process
 // answered and what environment it has. CHECK_FORBIDDEN forbids topic "denied"; SELECT_QUEUE
-// picks the queue in property q; AFTER_SEND logs at info.
+// picks the queue in property q; AFTER_SEND logs at info, or panics with property panic=1.
 package main
 
 import (
@@ -45,6 +45,9 @@ func init() {
 		},
 		Before: before,
 		After: func(v *hookv1.View) {
+			if has(v, "panic") {
+				panic("after asked to panic")
+			}
 			guest.Logf(hookv1.LogInfo, "after topic=%s status=%d", v.Topic(), v.Status())
 		},
 		Select: func(v *hookv1.View, d *hookv1.DecisionBuilder) error {
