@@ -289,68 +289,8 @@ func applyEdits(msg *message.Message, d *hookv1.Decision) error {
 // send.SendMessageBeforeHook, send.SendMessageAfterHook) the plugin declared, and Name. It
 // returns nil if the plugin declares none of them.
 func (p *WasmPlugin) Hooks() send.Hook {
-	f, b, a := p.info.Has(hookv1.PointCheckForbidden), p.info.Has(hookv1.PointBeforeSend), p.info.Has(hookv1.PointAfterSend)
-	n := named{p}
-	switch {
-	case f && b && a:
-		return struct {
-			named
-			forbidHook
-			beforeHook
-			afterHook
-		}{n, forbidHook{p}, beforeHook{p}, afterHook{p}}
-	case f && b:
-		return struct {
-			named
-			forbidHook
-			beforeHook
-		}{n, forbidHook{p}, beforeHook{p}}
-	case f && a:
-		return struct {
-			named
-			forbidHook
-			afterHook
-		}{n, forbidHook{p}, afterHook{p}}
-	case b && a:
-		return struct {
-			named
-			beforeHook
-			afterHook
-		}{n, beforeHook{p}, afterHook{p}}
-	case f:
-		return struct {
-			named
-			forbidHook
-		}{n, forbidHook{p}}
-	case b:
-		return struct {
-			named
-			beforeHook
-		}{n, beforeHook{p}}
-	case a:
-		return struct {
-			named
-			afterHook
-		}{n, afterHook{p}}
-	}
-	return nil
+	return composeHooks(p, p.info.Has(hookv1.PointCheckForbidden), p.info.Has(hookv1.PointBeforeSend), p.info.Has(hookv1.PointAfterSend))
 }
-
-type named struct{ p *WasmPlugin }
-
-func (n named) Name() string { return n.p.name }
-
-type forbidHook struct{ p *WasmPlugin }
-
-func (h forbidHook) CheckForbidden(sc *send.SendContext) error { return h.p.checkForbidden(sc) }
-
-type beforeHook struct{ p *WasmPlugin }
-
-func (h beforeHook) SendMessageBefore(sc *send.SendContext) error { return h.p.before(sc) }
-
-type afterHook struct{ p *WasmPlugin }
-
-func (h afterHook) SendMessageAfter(sc *send.SendContext) { h.p.after(sc) }
 
 // Selector returns a send.QueueSelector that asks the plugin (SELECT_QUEUE) and falls back to
 // fallback when the plugin makes no choice, does not apply to the topic, or fails under a fail-open

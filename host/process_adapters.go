@@ -12,7 +12,8 @@ import (
 )
 
 // The send hook adapters of a process plugin. They follow the wasm adapters (adapters.go) rule for
-// rule: the same view, the same failure policies, the same validation of decisions.
+// rule: the same view, the same failure policies, the same validation of decisions (applyEdits), and
+// both back ends build their send.Hook with composeHooks.
 
 // policy resolves the failure policy of a point: configuration, then the plugin's hint, then the
 // defaults of docs/abi.md §6.
