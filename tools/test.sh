@@ -17,6 +17,9 @@ fi
 step "go vet"
 go vet ./...
 
+step "generated gRPC code is up to date (make proto-check)"
+bash tools/proto/gen.sh --check
+
 step "local RocketMQ"
 rmq=tools/rocketmq/rmq.sh
 cleanup() { bash "$rmq" stop >/dev/null 2>&1 || true; bash "$rmq" stop --auth >/dev/null 2>&1 || true; }
