@@ -373,11 +373,18 @@ func fileSHA256(path string) ([]byte, error) {
 	return h.Sum(nil), nil
 }
 
+// levelName is the lowest level l logs, "off" when it logs nothing (a null logger): the plugin then
+// formats and sends no log lines at all.
 func levelName(l hclog.Logger) string {
-	if lvl := l.GetLevel(); lvl != hclog.NoLevel {
-		return lvl.String()
+	for _, c := range []struct {
+		on   bool
+		name string
+	}{{l.IsTrace(), "trace"}, {l.IsDebug(), "debug"}, {l.IsInfo(), "info"}, {l.IsWarn(), "warn"}, {l.IsError(), "error"}} {
+		if c.on {
+			return c.name
+		}
 	}
-	return "info"
+	return "off"
 }
 
 // sendLoop takes queued calls and sends them in batches, at most batchWindow batches in flight.
