@@ -79,7 +79,8 @@ type ProcessPlugin struct {
 // says about itself (Describe), configures it (Init) and returns the plugin, supervised until
 // Close. Errors name the plugin and say what is wrong: a missing or non-executable binary, a
 // checksum mismatch, a program that is not a rocketsend plugin or speaks another protocol version,
-// a rejected configuration.
+// a rejected configuration. ctx bounds Describe and Init; launching the program and the handshake
+// are bounded by WithStartTimeout.
 func LoadProcess(ctx context.Context, path string, opts ...ProcessOption) (*ProcessPlugin, error) {
 	cfg := defaultProcessConfig()
 	for _, o := range opts {
@@ -390,7 +391,7 @@ func levelName(l hclog.Logger) string {
 // sendLoop takes queued calls and sends them in batches, at most batchWindow batches in flight.
 func (g *generation) sendLoop() {
 	defer g.loops.Done()
-	max := g.p.cfg.maxBatch
+	maxCalls := g.p.cfg.maxBatch
 	for {
 		var first *pcall
 		select {
@@ -418,7 +419,7 @@ func (g *generation) sendLoop() {
 		}
 		add(first)
 	drain:
-		for len(calls) < max && size < hookgrpc.MaxBatchBytes {
+		for len(calls) < maxCalls && size < hookgrpc.MaxBatchBytes {
 			select {
 			case c := <-g.queue:
 				add(c)
