@@ -196,6 +196,7 @@ func (p *ProcessPlugin) current() *generation {
 type generation struct {
 	p       *ProcessPlugin
 	client  *plugin.Client
+	cmd     *exec.Cmd
 	conn    *grpc.ClientConn
 	hook    hookgrpc.HookClient
 	stream  hookgrpc.Hook_CallStreamClient
@@ -317,7 +318,7 @@ func (p *ProcessPlugin) start(ctx context.Context) (_ *generation, _ hookv1.Hook
 		}
 	}
 	g := &generation{
-		p: p, client: client, hook: hook, stream: stream, cancel: streamCancel, started: time.Now(),
+		p: p, client: client, cmd: cmd, hook: hook, stream: stream, cancel: streamCancel, started: time.Now(),
 		queue: make(chan *pcall, 4*cfg.maxBatch), window: make(chan struct{}, batchWindow),
 		pending: map[uint64]*pcall{}, dead: make(chan struct{}),
 	}
@@ -509,11 +510,37 @@ func (g *generation) err() error {
 	return g.deadErr
 }
 
-// shutdown stops the process (go-plugin asks it to exit, then kills it after two seconds) and waits
-// for the loops.
+// killGrace bounds a graceful stop: go-plugin asks the plugin to exit and kills it after two
+// seconds, but its request has no deadline of its own, so a plugin that cannot answer at all (stopped,
+// deadlocked) would hold it forever.
+const killGrace = 5 * time.Second
+
+// shutdown stops the process and waits for it and for the loops. A process that failed (died, hung,
+// failed a health check) is killed at once; a healthy one (Close) is asked to exit first.
 func (g *generation) shutdown() {
 	g.cancel()
-	g.client.Kill()
+	g.mu.Lock()
+	crashed := g.crashed
+	g.mu.Unlock()
+	if crashed && g.cmd.Process != nil {
+		_ = g.cmd.Process.Kill()
+	}
+	done := make(chan struct{})
+	go func() {
+		g.client.Kill()
+		close(done)
+	}()
+	t := time.NewTimer(killGrace)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+		g.p.log.Warn("plugin process does not exit; killing it", "pid", g.pid)
+		if g.cmd.Process != nil {
+			_ = g.cmd.Process.Kill()
+		}
+		<-done
+	}
 	g.loops.Wait()
 }
 

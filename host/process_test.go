@@ -386,10 +386,10 @@ func TestProcessExitInCall(t *testing.T) {
 	waitUp(t, p, pid)
 }
 
-// TestProcessHealthCheck: a plugin killed while idle is noticed by the health check and restarted
-// before any call sees it.
-func TestProcessHealthCheck(t *testing.T) {
-	p, _ := loadProc(t, faultProc(t), WithHealthInterval(50*time.Millisecond))
+// TestProcessIdleCrash: a plugin killed while idle is noticed (its stream ends) and restarted before
+// any call sees it.
+func TestProcessIdleCrash(t *testing.T) {
+	p, _ := loadProc(t, faultProc(t))
 	pid := p.Stats().Pid
 	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
@@ -397,6 +397,28 @@ func TestProcessHealthCheck(t *testing.T) {
 	waitUp(t, p, pid)
 	if st := p.Stats(); st.Calls != 0 || st.Crashes != 1 {
 		t.Fatalf("stats = %+v", st)
+	}
+}
+
+// TestProcessHealthCheck: a plugin that stops answering while idle (SIGSTOP: alive, its socket
+// open, nothing served) fails its health check, is killed and replaced.
+func TestProcessHealthCheck(t *testing.T) {
+	p, logs := loadProc(t, faultProc(t), WithHealthInterval(50*time.Millisecond), WithProcessCallTimeout(300*time.Millisecond))
+	pid := p.Stats().Pid
+	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	newPid := waitUp(t, p, pid)
+	if st := p.Stats(); st.Calls != 0 || st.Crashes != 1 {
+		t.Fatalf("stats = %+v", st)
+	}
+	if !strings.Contains(logs.String(), "health check") {
+		t.Errorf("the health check failure was not logged:\n%s", logs.String())
+	}
+	noProcessLeftPid(t, pid)
+	sc := newSC("orders", "")
+	if err := before(t, p.Hooks(), sc); err != nil || sc.Message.Properties["pid"] != strconv.Itoa(newPid) {
+		t.Fatalf("after restart: %v, pid %q want %d", err, sc.Message.Properties["pid"], newPid)
 	}
 }
 
