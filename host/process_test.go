@@ -537,3 +537,22 @@ func TestProcessClose(t *testing.T) {
 		t.Fatalf("second Close: %v", err)
 	}
 }
+
+// TestProcessCloseStopped: Close of a plugin that cannot answer at all (SIGSTOP) still ends with no
+// process left: the graceful stop is bounded and followed by a kill.
+func TestProcessCloseStopped(t *testing.T) {
+	path := faultProc(t)
+	p, err := LoadProcess(context.Background(), path, WithHealthInterval(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid := p.Stats().Pid
+	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	noProcessLeft(t, path)
+	noProcessLeftPid(t, pid)
+}
