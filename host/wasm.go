@@ -172,9 +172,11 @@ type WasmPlugin struct {
 	needProp bool
 	needQ    bool
 
-	idle   chan *instance
-	tokens chan struct{}
-	closed atomic.Bool
+	hot     atomic.Pointer[instance] // the last released instance: taken without touching the channels
+	waiters atomic.Int32             // callers about to block in acquire
+	idle    chan *instance
+	tokens  chan struct{}
+	closed  atomic.Bool
 
 	calls, failures, discarded, created atomic.Uint64
 	live                                atomic.Int64
@@ -467,6 +469,9 @@ func (p *WasmPlugin) acquire(ctx context.Context) (*instance, error) {
 	if p.closed.Load() {
 		return nil, ErrClosed
 	}
+	if in := p.hot.Swap(nil); in != nil {
+		return in, nil
+	}
 	select {
 	case in := <-p.idle:
 		return in, nil
@@ -475,6 +480,13 @@ func (p *WasmPlugin) acquire(ctx context.Context) (*instance, error) {
 	var done <-chan struct{}
 	if ctx != nil {
 		done = ctx.Done()
+	}
+	// A waiter announces itself before looking at the hot slot once more, so that release, which
+	// looks for waiters after filling the slot, never leaves an instance there while it blocks.
+	p.waiters.Add(1)
+	defer p.waiters.Add(-1)
+	if in := p.hot.Swap(nil); in != nil {
+		return in, nil
 	}
 	select {
 	case in := <-p.idle:
@@ -496,6 +508,16 @@ func (p *WasmPlugin) release(in *instance) {
 	if p.closed.Load() || in.mod.IsClosed() {
 		p.discard(in)
 		return
+	}
+	// Sequential callers (the common case: one send at a time per producer goroutine) reuse the hot
+	// instance through one atomic swap; a channel operation costs a lock.
+	if p.hot.CompareAndSwap(nil, in) {
+		if p.waiters.Load() == 0 {
+			return
+		}
+		if in = p.hot.Swap(nil); in == nil {
+			return // a waiter took it
+		}
 	}
 	p.idle <- in
 }
