@@ -299,7 +299,7 @@ function selectQueue(): i64 {
   if (n < 0) return 0; // nothing to hash: the built-in selector decides
   let idx = javaHash(p, n) % <i32>queueCount;
   if (idx < 0) idx = -idx;
-  if (host.log_enabled(host.LEVEL_DEBUG)) {
+  if (host.log_enabled(host.LEVEL_DEBUG) == 1) {
     text.reset();
     text.ascii("queue ");
     text.decimal(<u64>idx);
@@ -333,7 +333,7 @@ function forbid(): i64 {
   out.reset();
   out.varintField(1, 1); // verdict FORBID
   out.lenField(2, reason.ptr, reason.len);
-  if (host.log_enabled(host.LEVEL_INFO)) {
+  if (host.log_enabled(host.LEVEL_INFO) == 1) {
     text.reset();
     text.ascii("forbidden send to ");
     text.raw(topicP, topicN);
