@@ -82,7 +82,7 @@ func asgateWasm(t testing.TB) string {
 }
 
 // keyhashWasm builds the Go example keyhash, the reference selector that matches Java.
-func keyhashWasm(t *testing.T) string {
+func keyhashWasm(t testing.TB) string {
 	t.Helper()
 	out := filepath.Join(t.TempDir(), "keyhash.wasm")
 	cmd := exec.Command("go", "build", "-buildmode=c-shared", "-o", out, "../keyhash")
