@@ -101,10 +101,13 @@ func (r *record) appendTo(b []byte) []byte {
 // indexes trace records by the traced message's id and keys.
 func (r *record) transKeys(add func(string)) {
 	add(r.msgID)
-	for _, k := range strings.Split(r.keys, " ") {
+	rest := r.keys
+	for rest != "" {
+		k, tail, _ := strings.Cut(rest, " ")
 		if k != "" {
 			add(k)
 		}
+		rest = tail
 	}
 }
 

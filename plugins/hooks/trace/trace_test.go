@@ -93,7 +93,7 @@ func attempt(topic, id string, mutate ...func(*send.SendContext)) *send.SendCont
 }
 
 func TestAcknowledgedAttemptsAreTracedAsJavaDoes(t *testing.T) {
-	defer goleak.VerifyNone(t)
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	fs := &fakeSender{}
 	tr := newTracer(t, fs, WithBatchSize(100), WithFlushInterval(time.Hour))
 	before := time.Now().UnixMilli()
@@ -144,7 +144,7 @@ func TestAcknowledgedAttemptsAreTracedAsJavaDoes(t *testing.T) {
 }
 
 func TestEndTransactionIsTraced(t *testing.T) {
-	defer goleak.VerifyNone(t)
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	fs := &fakeSender{}
 	tr := newTracer(t, fs)
 	m := message.New("ns%TX", []byte("x"))
@@ -167,7 +167,7 @@ func TestEndTransactionIsTraced(t *testing.T) {
 }
 
 func TestBatchesGroupByTopicAndSplitBySize(t *testing.T) {
-	defer goleak.VerifyNone(t)
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	fs := &fakeSender{}
 	// Measure one record to size the bound at two records and a half.
 	probe := record{kind: kindPub, region: "DefaultRegion", group: "app", topic: "A", msgID: "ID00", offsetMsgID: "off-ID00",
@@ -208,7 +208,7 @@ func TestBatchesGroupByTopicAndSplitBySize(t *testing.T) {
 }
 
 func TestFlushIntervalSendsAPartialBatch(t *testing.T) {
-	defer goleak.VerifyNone(t)
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	fs := &fakeSender{}
 	tr := newTracer(t, fs, WithBatchSize(100), WithFlushInterval(20*time.Millisecond))
 	tr.SendMessageAfter(attempt("T", "ID1"))
@@ -225,7 +225,7 @@ func TestFlushIntervalSendsAPartialBatch(t *testing.T) {
 // A stalled trace topic never stalls a send: the buffer fills, records are dropped and counted,
 // and every record offered is accounted for once the Tracer is closed.
 func TestFullBufferDropsAndCounts(t *testing.T) {
-	defer goleak.VerifyNone(t)
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	fs := &fakeSender{gate: make(chan struct{})}
 	tr := newTracer(t, fs, WithBufferSize(4), WithBatchSize(1), WithMaxInFlight(1), WithFlushInterval(time.Hour))
 	const offered = 200
@@ -260,7 +260,7 @@ func TestFullBufferDropsAndCounts(t *testing.T) {
 }
 
 func TestFailedTraceSendsAreCounted(t *testing.T) {
-	defer goleak.VerifyNone(t)
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	for _, fs := range []*fakeSender{{fail: errors.New("not running")}, {cbErr: errors.New("broker down")}} {
 		tr := newTracer(t, fs, WithBatchSize(2))
 		for i := 0; i < 3; i++ {
@@ -275,7 +275,7 @@ func TestFailedTraceSendsAreCounted(t *testing.T) {
 }
 
 func TestCloseGivesUpWithItsContext(t *testing.T) {
-	defer goleak.VerifyNone(t)
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	fs := &fakeSender{gate: make(chan struct{})}
 	tr := newTracer(t, fs, WithBatchSize(1))
 	tr.SendMessageAfter(attempt("T", "ID"))
