@@ -18,7 +18,7 @@ bench:
 ## fuzz: run every fuzz target for FUZZTIME each (the seed corpora already run under make test).
 FUZZTIME ?= 30s
 fuzz:
-	@for pkg in ./core/codec ./examples/plugins/asgate; do \
+	@for pkg in ./core/codec ./examples/plugins/asgate ./plugins/hooks/trace; do \
 	  for f in $$(go test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
 	    echo "== $$pkg $$f"; go test -run='^$$' -fuzz="^$$f$$" -fuzztime=$(FUZZTIME) $$pkg || exit 1; \
 	  done; \
