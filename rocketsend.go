@@ -112,7 +112,36 @@ func WithConfigOverride(f func(*config.File)) Option { return func(c *options) {
 // New reads the configuration at path, loads its plugins and returns a started producer. Every
 // problem of the file is reported at once (a *config.Error, positions included); a plugin that
 // fails to load is named with its block's position. ctx bounds loading and starting.
-func New(ctx context.Context, path string, opts ...Option) (_ *Producer, err error) {
+func New(ctx context.Context, path string, opts ...Option) (*Producer, error) {
+	p, err := newProducer(path, opts)
+	if err != nil {
+		return nil, err
+	}
+	f, hash, err := p.read()
+	if err != nil {
+		return nil, err
+	}
+	return p.start(ctx, f, hash)
+}
+
+// NewFromConfig is New for a configuration built or changed in memory (a command line that adds
+// plugins to a file, say). Such a producer has no file to reload: Reload fails, and the reload
+// options are refused.
+func NewFromConfig(ctx context.Context, f *config.File, opts ...Option) (*Producer, error) {
+	p, err := newProducer("", opts)
+	if err != nil {
+		return nil, err
+	}
+	if len(p.opts.signals) > 0 || p.opts.reloadInterval > 0 {
+		return nil, errors.New("rocketsend: NewFromConfig has no file to reload: use New for WithReloadOnSignal or WithReloadOnChange")
+	}
+	if p.opts.override != nil {
+		p.opts.override(f)
+	}
+	return p.start(ctx, f, [32]byte{})
+}
+
+func newProducer(path string, opts []Option) (*Producer, error) {
 	var o options
 	for _, f := range opts {
 		f(&o)
@@ -123,12 +152,11 @@ func New(ctx context.Context, path string, opts ...Option) (_ *Producer, err err
 	if o.reloadInterval < 0 {
 		return nil, fmt.Errorf("rocketsend: reload interval %v must be positive", o.reloadInterval)
 	}
-	p := &Producer{path: path, opts: o, log: o.log, stop: make(chan struct{})}
-	f, hash, err := p.read()
-	if err != nil {
-		return nil, err
-	}
-	p.loader = plugins.NewLoader(f.CacheDir, o.log.Named("plugin"))
+	return &Producer{path: path, opts: o, log: o.log, stop: make(chan struct{})}, nil
+}
+
+func (p *Producer) start(ctx context.Context, f *config.File, hash [32]byte) (_ *Producer, err error) {
+	p.loader = plugins.NewLoader(f.CacheDir, p.log.Named("plugin"))
 	defer func() {
 		if err != nil {
 			_ = p.loader.Close(context.Background())
@@ -138,7 +166,7 @@ func New(ctx context.Context, path string, opts ...Option) (_ *Producer, err err
 	if err != nil {
 		return nil, err
 	}
-	sopts := append(f.Producer.Options(), o.sendOpts...)
+	sopts := append(f.Producer.Options(), p.opts.sendOpts...)
 	sopts = append(sopts, send.WithHooks(p.hooksOf(set)...))
 	if sf := set.SelectorFactory(); sf != nil {
 		sopts = append(sopts, send.WithQueueSelector(sf))
@@ -146,7 +174,10 @@ func New(ctx context.Context, path string, opts ...Option) (_ *Producer, err err
 	sp, err := send.New(sopts...)
 	if err != nil {
 		_ = set.Close(context.Background())
-		return nil, fmt.Errorf("rocketsend: %s: %w", path, err)
+		if f.Path != "" {
+			return nil, fmt.Errorf("rocketsend: %s: %w", f.Path, err)
+		}
+		return nil, err
 	}
 	if err := sp.Start(ctx); err != nil {
 		_ = sp.Shutdown(context.Background())
@@ -204,6 +235,9 @@ func (p *Producer) Reload(ctx context.Context) error {
 	defer p.mu.Unlock()
 	if p.closed {
 		return errors.New("rocketsend: reload after Close")
+	}
+	if p.path == "" {
+		return errors.New("rocketsend: this producer was built with NewFromConfig and has no file to reload")
 	}
 	f, hash, err := p.read()
 	if err != nil {
