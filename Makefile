@@ -3,7 +3,7 @@
 
 .PHONY: demo test bench bench-java fuzz
 
-## demo: start a local RocketMQ, send in every mode through a native hook, read each message back, stop.
+## demo: start a local RocketMQ, build the example plugins, send in every mode through them, read each message back, stop.
 demo:
 	go run ./cmd/rocketsend demo
 
