@@ -76,7 +76,9 @@ func writeFile(t *testing.T, path, content string) {
 	}
 }
 
-func uniqueTopic(prefix string) string { return fmt.Sprintf("%s_%d", prefix, time.Now().UnixNano()%1e9) }
+func uniqueTopic(prefix string) string {
+	return fmt.Sprintf("%s_%d", prefix, time.Now().UnixNano()%1e9)
+}
 
 // TestExampleConfigEndToEnd runs the example file's plugins in a producer against the real broker,
 // reloads a changed file while sends are in flight, and checks what the broker stored.
