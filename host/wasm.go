@@ -48,6 +48,7 @@ type wasmConfig struct {
 	logger       hclog.Logger
 	policies     map[hookv1.HookPoint]hookv1.FailurePolicy
 	compileCache wazero.CompilationCache
+	grants       grant
 }
 
 // WasmOption configures LoadWasm.
@@ -233,6 +234,9 @@ func LoadWasm(ctx context.Context, path string, opts ...WasmOption) (_ *WasmPlug
 	if cfg.logger == nil {
 		cfg.logger = hclog.NewNullLogger()
 	}
+	if err := cfg.grants.check(); err != nil {
+		return nil, fmt.Errorf("host: wasm plugin %s: %w", path, err)
+	}
 	base := filepath.Base(path)
 	p := &WasmPlugin{path: path, name: base, cfg: cfg, log: cfg.logger.Named(base)}
 	code, err := os.ReadFile(path)
@@ -369,6 +373,7 @@ func (p *WasmPlugin) newInstance(ctx context.Context) (_ *instance, info hookv1.
 	mc := wazero.NewModuleConfig().WithName("").WithStartFunctions("_initialize").
 		WithStdout(&logWriter{p: p, level: hclog.Info, stream: "stdout"}).
 		WithStderr(&logWriter{p: p, level: hclog.Warn, stream: "stderr"})
+	mc = p.cfg.grants.apply(mc)
 	mod, err := p.rt.InstantiateModule(ctx, p.compiled, mc)
 	if err != nil {
 		return nil, info, fmt.Errorf("instantiate: %w", err)
