@@ -1,9 +1,9 @@
 # The two commands of the README. Everything they need (RocketMQ jars, JDK if missing) is fetched by
 # the project's own scripts into caches outside the repository or gitignored folders.
 
-.PHONY: demo test bench fuzz proto proto-check
+.PHONY: demo test bench bench-java fuzz proto proto-check
 
-## demo: start a local RocketMQ, send in every mode through a native hook, read each message back, stop.
+## demo: start a local RocketMQ, build the example plugins, send in every mode through them, read each message back, stop.
 demo:
 	go run ./cmd/rocketsend demo
 
@@ -15,10 +15,15 @@ test:
 bench:
 	go test -run='^$$' -bench=. -benchmem ./core/...
 
+## bench-java: rocketsend bench beside the official Java producer, same cluster, alternating, with ratios.
+## VERSUS_COUNT, VERSUS_SIZE, VERSUS_MODE, VERSUS_INFLIGHT, VERSUS_ROUNDS tune it (docs/performance.md).
+bench-java:
+	ROCKETSEND_VERSUS_JAVA=1 go test -count=1 -run '^TestVersusJava$$' -v -timeout 60m ./cmd/rocketsend
+
 ## fuzz: run every fuzz target for FUZZTIME each (the seed corpora already run under make test).
 FUZZTIME ?= 30s
 fuzz:
-	@for pkg in ./core/codec; do \
+	@for pkg in ./core/codec ./config ./examples/plugins/asgate ./plugins/hooks/trace; do \
 	  for f in $$(go test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
 	    echo "== $$pkg $$f"; go test -run='^$$' -fuzz="^$$f$$" -fuzztime=$(FUZZTIME) $$pkg || exit 1; \
 	  done; \

@@ -140,7 +140,7 @@ func (p *WasmPlugin) invoke(ctx context.Context, point hookv1.HookPoint, msg *me
 		return p.fail(point, FailUnavailable, err)
 	}
 	fill(in)
-	in.viewBuf = hookv1.AppendMessageView(in.viewBuf[:0], &in.view)
+	in.viewBuf = hookv1.AppendMessageViewFor(in.viewBuf[:0], point, &in.view)
 	d, kind, err := in.call(point, in.viewBuf, msg)
 	if err == nil && apply != nil {
 		if e := apply(d); e != nil {

@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rocketsend/rocketsend/core/message"
 	"github.com/rocketsend/rocketsend/core/send"
 )
 
@@ -45,4 +46,42 @@ func BenchmarkBeforeHookParallel(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkHookKind measures one call of each hook point on the SDK-built metadata guest (meta):
+// the view holds metadata only, the guest reads a field or two and returns "no change".
+func BenchmarkHookKind(b *testing.B) {
+	p, _ := load(b, "meta", WithPoolSize(1))
+	h := p.Hooks()
+	sel := p.Selector(nil)
+	sc := newSC("orders", "fast")
+	sc.Message.SetKeys("order-42")
+	done := newSC("orders", "fast")
+	done.Latency = time.Millisecond
+	done.Result = &message.SendResult{Status: message.SendOK, MsgID: "7F0000010001", QueueOffset: 42}
+	cases := []struct {
+		name string
+		call func() error
+	}{
+		{"forbidden", func() error { return h.(send.CheckForbiddenHook).CheckForbidden(sc) }},
+		{"before", func() error { return h.(send.SendMessageBeforeHook).SendMessageBefore(sc) }},
+		{"after", func() error { h.(send.SendMessageAfterHook).SendMessageAfter(done); return nil }},
+		{"select", func() error { _, err := sel.Select(sc.Message, testQueues, nil); return err }},
+	}
+	for _, c := range cases {
+		b.Run(c.name, func(b *testing.B) {
+			if err := c.call(); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := c.call(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+	if s := p.Stats(); s.Failures != 0 {
+		b.Fatalf("stats = %+v", s)
+	}
 }

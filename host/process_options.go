@@ -55,11 +55,11 @@ func WithArgs(args ...string) ProcessOption {
 	return func(c *processConfig) { c.args = append([]string(nil), args...) }
 }
 
-// WithEnv sets environment variables ("KEY=value") of the plugin process. Without WithInheritEnv
-// these, and the variables go-plugin itself needs, are the whole environment: secrets in the host's
-// environment do not leak into plugins.
-func WithEnv(env ...string) ProcessOption {
-	return func(c *processConfig) { c.env = append(c.env, env...) }
+// WithProcessEnv sets an environment variable of the plugin process. Without WithInheritEnv these,
+// and the variables go-plugin itself needs, are the whole environment: secrets in the host's
+// environment do not leak into plugins (the process counterpart of WithEnv for wasm plugins).
+func WithProcessEnv(name, value string) ProcessOption {
+	return func(c *processConfig) { c.env = append(c.env, name+"="+value) }
 }
 
 // WithInheritEnv makes the plugin inherit the host's whole environment (off by default).

@@ -118,7 +118,7 @@ func waitUp(tb testing.TB, p *ProcessPlugin, oldPid int) int {
 func TestProcessCalls(t *testing.T) {
 	t.Setenv("ROCKETSEND_TEST_SECRET", "host-secret")
 	path := faultProc(t)
-	p, logs := loadProc(t, path, WithEnv("GIVEN=yes"))
+	p, logs := loadProc(t, path, WithProcessEnv("GIVEN", "yes"))
 	if p.Name() != "fault" || p.Info().Version != "1" {
 		t.Fatalf("info = %+v", p.Info())
 	}
@@ -423,7 +423,7 @@ func TestProcessHealthCheck(t *testing.T) {
 }
 
 func TestProcessNoisyOutput(t *testing.T) {
-	p, logs := loadProc(t, faultProc(t), WithEnv("FAULT_MODE=noisy"))
+	p, logs := loadProc(t, faultProc(t), WithProcessEnv("FAULT_MODE", "noisy"))
 	for i := 0; i < 3; i++ {
 		if err := before(t, p.Hooks(), newSC("orders", "")); err != nil {
 			t.Fatalf("call %d with a plugin writing to stdout: %v", i, err)
@@ -468,8 +468,8 @@ func TestProcessLoadErrors(t *testing.T) {
 		{"not executable", notExec, nil, []string{"plain-file", "not executable"}},
 		{"wrong checksum", path, []ProcessOption{WithChecksum(hex.EncodeToString(wrong[:]))}, []string{"checksum mismatch", hex.EncodeToString(sum[:])}},
 		{"bad checksum option", path, []ProcessOption{WithChecksum("xyz")}, []string{"not a hex SHA-256"}},
-		{"wrong protocol version", path, []ProcessOption{WithEnv("FAULT_MODE=v2")}, []string{"protocol version mismatch", "Plugin version: 2"}},
-		{"garbage on stdout", path, []ProcessOption{WithEnv("FAULT_MODE=garbage")}, []string{"not a rocketsend plugin", "hello, I am not a plugin handshake"}},
+		{"wrong protocol version", path, []ProcessOption{WithProcessEnv("FAULT_MODE", "v2")}, []string{"protocol version mismatch", "Plugin version: 2"}},
+		{"garbage on stdout", path, []ProcessOption{WithProcessEnv("FAULT_MODE", "garbage")}, []string{"not a rocketsend plugin", "hello, I am not a plugin handshake"}},
 		{"not a plugin", script, nil, []string{"not a rocketsend plugin"}},
 		{"config rejected", path, []ProcessOption{WithProcessHookConfig(nil, hookv1.KV{Key: "reject", Value: "please"})}, []string{"Init rejected the configuration", "rejected: please"}},
 	}

@@ -48,6 +48,7 @@ type wasmConfig struct {
 	logger       hclog.Logger
 	policies     map[hookv1.HookPoint]hookv1.FailurePolicy
 	compileCache wazero.CompilationCache
+	grants       grant
 }
 
 // WasmOption configures LoadWasm.
@@ -174,9 +175,11 @@ type WasmPlugin struct {
 	needProp bool
 	needQ    bool
 
-	idle   chan *instance
-	tokens chan struct{}
-	closed atomic.Bool
+	hot     atomic.Pointer[instance] // the last released instance: taken without touching the channels
+	waiters atomic.Int32             // callers about to block in acquire
+	idle    chan *instance
+	tokens  chan struct{}
+	closed  atomic.Bool
 
 	calls, failures, discarded, created atomic.Uint64
 	live                                atomic.Int64
@@ -232,6 +235,9 @@ func LoadWasm(ctx context.Context, path string, opts ...WasmOption) (_ *WasmPlug
 	}
 	if cfg.logger == nil {
 		cfg.logger = hclog.NewNullLogger()
+	}
+	if err := cfg.grants.check(); err != nil {
+		return nil, fmt.Errorf("host: wasm plugin %s: %w", path, err)
 	}
 	base := filepath.Base(path)
 	p := &WasmPlugin{path: path, name: base, cfg: cfg, log: cfg.logger.Named(base)}
@@ -369,6 +375,7 @@ func (p *WasmPlugin) newInstance(ctx context.Context) (_ *instance, info hookv1.
 	mc := wazero.NewModuleConfig().WithName("").WithStartFunctions("_initialize").
 		WithStdout(&logWriter{p: p, level: hclog.Info, stream: "stdout"}).
 		WithStderr(&logWriter{p: p, level: hclog.Warn, stream: "stderr"})
+	mc = p.cfg.grants.apply(mc)
 	mod, err := p.rt.InstantiateModule(ctx, p.compiled, mc)
 	if err != nil {
 		return nil, info, fmt.Errorf("instantiate: %w", err)
@@ -469,6 +476,9 @@ func (p *WasmPlugin) acquire(ctx context.Context) (*instance, error) {
 	if p.closed.Load() {
 		return nil, ErrClosed
 	}
+	if in := p.hot.Swap(nil); in != nil {
+		return in, nil
+	}
 	select {
 	case in := <-p.idle:
 		return in, nil
@@ -477,6 +487,13 @@ func (p *WasmPlugin) acquire(ctx context.Context) (*instance, error) {
 	var done <-chan struct{}
 	if ctx != nil {
 		done = ctx.Done()
+	}
+	// A waiter announces itself before looking at the hot slot once more, so that release, which
+	// looks for waiters after filling the slot, never leaves an instance there while it blocks.
+	p.waiters.Add(1)
+	defer p.waiters.Add(-1)
+	if in := p.hot.Swap(nil); in != nil {
+		return in, nil
 	}
 	select {
 	case in := <-p.idle:
@@ -498,6 +515,16 @@ func (p *WasmPlugin) release(in *instance) {
 	if p.closed.Load() || in.mod.IsClosed() {
 		p.discard(in)
 		return
+	}
+	// Sequential callers (the common case: one send at a time per producer goroutine) reuse the hot
+	// instance through one atomic swap; a channel operation costs a lock.
+	if p.hot.CompareAndSwap(nil, in) {
+		if p.waiters.Load() == 0 {
+			return
+		}
+		if in = p.hot.Swap(nil); in == nil {
+			return // a waiter took it
+		}
 	}
 	p.idle <- in
 }

@@ -1,25 +1,52 @@
-// Command rocketsend is rocketsend's command line. For now it has one subcommand, demo, which
-// starts a local Apache RocketMQ (unless given a NameServer), sends messages in every mode through
-// the producer with a native Go hook, reads each one back from the broker and shows it.
+// Command rocketsend is rocketsend's command line: send messages, benchmark the producer (alone
+// or beside the official Java producer), check and scaffold plugins, and run the demo.
+//
+//	rocketsend demo                          # local RocketMQ, example plugins, every send mode
+//	rocketsend send -n 127.0.0.1:9876 -t Orders --body '{"id":42}' --keys order-42
+//	rocketsend bench -n 127.0.0.1:9876 -t Bench --count 100000 --json
+//	rocketsend plugin check policy.wasm --setting deny_tags=secret
+//	rocketsend plugin new ./myplugin
 package main
 
 import (
-	"flag"
+	"errors"
 	"fmt"
+	"io"
 	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/rocketsend/rocketsend/config"
 )
 
 func main() {
-	if len(os.Args) < 2 || os.Args[1] != "demo" {
-		fmt.Fprintln(os.Stderr, "usage: rocketsend demo [-namesrv host:port] [-topic T]")
-		os.Exit(2)
-	}
-	fs := flag.NewFlagSet("demo", flag.ExitOnError)
-	ns := fs.String("namesrv", "", "NameServer address; empty starts a local RocketMQ with tools/rocketmq/rmq.sh")
-	topic := fs.String("topic", "RocketsendDemo", "topic to send to (created on every broker)")
-	_ = fs.Parse(os.Args[2:])
-	if err := demo(os.Stdout, *ns, *topic); err != nil {
-		fmt.Fprintln(os.Stderr, "rocketsend demo:", err)
+	root := newRoot()
+	if err := root.Execute(); err != nil {
+		printError(os.Stderr, err)
 		os.Exit(1)
 	}
+}
+
+func newRoot() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "rocketsend",
+		Short: "A RocketMQ producer with run-time plugins: send, bench, plugin check/new, demo",
+		Long: `rocketsend is a Go producer for Apache RocketMQ whose send pipeline runs plugins
+(WebAssembly modules) declared in a configuration file (docs/config.md).`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.AddCommand(newSendCmd(), newBenchCmd(), newPluginCmd(), newDemoCmd())
+	return root
+}
+
+// printError prints an error once; a configuration error with the source lines it points at.
+func printError(w io.Writer, err error) {
+	var ce *config.Error
+	if errors.As(err, &ce) {
+		fmt.Fprintln(w, "rocketsend: invalid configuration:")
+		_, _ = ce.WriteTo(w)
+		return
+	}
+	fmt.Fprintln(w, "rocketsend:", err)
 }

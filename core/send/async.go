@@ -34,12 +34,14 @@ func (p *Producer) SendAsync(ctx context.Context, msg *message.Message, cb func(
 	c.cb = cb
 	c.size = int64(len(msg.Body))
 	if err := p.inflight.acquire(ctx, c.size, p.cfg.blockWhenFull); err != nil {
+		c.done()
 		return err
 	}
 	p.asyncWG.Add(1)
 	if err := p.running(); err != nil { // Shutdown may have begun while we waited for room
 		p.inflight.release(c.size)
 		p.asyncWG.Done()
+		c.done()
 		return err
 	}
 	c.runAsync()
@@ -91,6 +93,7 @@ func (c *call) onResponse(resp *codec.Command, err error) {
 // room. The callbacks channel holds one slot per in-flight send, so this never blocks for long.
 func (c *call) complete(res *message.SendResult, err error) {
 	p := c.p
+	c.done() // every attempt and its After hooks are over
 	p.callbacks <- func() {
 		defer p.asyncWG.Done()
 		defer p.inflight.release(c.size)

@@ -27,6 +27,8 @@ type call struct {
 	selector QueueSelector
 	arg      any
 
+	hooks *hookSet // pinned by newCall for every attempt; unpinned by done
+
 	attempt     int
 	maxAttempts int
 	lastBroker  string
@@ -101,21 +103,17 @@ func (p *Producer) newCall(ctx context.Context, msg *message.Message, mode Mode,
 	if msg.UniqID() == "" && !c.batch { // a batch wrapper must carry none (see SendBatch)
 		msg.SetProperty(message.PropertyUniqClientMessageIDKeyIdx, codec.NextUniqID())
 	}
-	if c.selector == nil && c.queue == nil && p.cfg.selectorFactory != nil {
-		c.selector = p.selectorFor(msg.Topic)
+	c.hooks = p.pinHooks()
+	if c.selector == nil && c.queue == nil && c.hooks.factory != nil {
+		c.selector = c.hooks.selectorFor(p, msg.Topic)
 	}
 	c.sc = SendContext{Context: ctx, Group: p.cfg.group, Namespace: p.cfg.namespace, Message: msg, Mode: mode,
 		MessageType: messageType(msg, c.selector)}
 	return c, nil
 }
 
-func (p *Producer) selectorFor(topic string) QueueSelector {
-	if s, ok := p.selectors.Load(topic); ok {
-		return s.(QueueSelector)
-	}
-	s, _ := p.selectors.LoadOrStore(topic, p.cfg.selectorFactory.SelectorFor(p.withoutNamespace(topic)))
-	return s.(QueueSelector)
-}
+// done ends the call's use of its hook set; every call that newCall returned ends with it once.
+func (c *call) done() { c.hooks.unpin() }
 
 func messageType(m *message.Message, sel QueueSelector) MessageType {
 	switch {
@@ -155,12 +153,12 @@ func (c *call) prepareAttempt() (*codec.Command, error) {
 	sc := &c.sc
 	sc.Attempt, sc.Queue, sc.BrokerAddr, sc.BornHost = c.attempt, message.MessageQueue{}, "", p.bornHost
 	sc.Latency, sc.Result, sc.Err, sc.Props = 0, nil, nil, nil
-	for _, h := range p.forbidden {
+	for _, h := range c.hooks.forbidden {
 		if err := h.CheckForbidden(sc); err != nil {
 			return nil, &ForbiddenError{Hook: hookName(h), Err: err}
 		}
 	}
-	for _, h := range p.before {
+	for _, h := range c.hooks.before {
 		if err := h.SendMessageBefore(sc); err != nil {
 			return nil, &HookError{Hook: hookName(h), Err: err}
 		}
@@ -299,7 +297,7 @@ func (c *call) finishAttempt(res *message.SendResult, err error) (retry bool) {
 	latency := time.Since(c.sentAt)
 	sc := &c.sc
 	sc.Latency, sc.Result, sc.Err = latency, res, err
-	for _, h := range p.after {
+	for _, h := range c.hooks.after {
 		h.SendMessageAfter(sc)
 	}
 	if c.brokerQ.BrokerName != "" {
@@ -399,6 +397,7 @@ func (p *Producer) Send(ctx context.Context, msg *message.Message, opts ...CallO
 }
 
 func (c *call) runSync() (*message.SendResult, error) {
+	defer c.done()
 	for {
 		req, err := c.prepareAttempt()
 		if err != nil {
@@ -431,6 +430,7 @@ func (p *Producer) SendOneway(ctx context.Context, msg *message.Message, opts ..
 	if err != nil {
 		return err
 	}
+	defer c.done()
 	req, err := c.prepareAttempt()
 	if err != nil {
 		return err

@@ -49,13 +49,7 @@ type Producer struct {
 
 	state atomic.Int32
 
-	before    []SendMessageBeforeHook
-	after     []SendMessageAfterHook
-	forbidden []CheckForbiddenHook
-	endTx     []EndTransactionHook
-	hookNames map[any]string
-
-	selectors sync.Map // topic -> QueueSelector, from cfg.selectorFactory
+	hooks atomic.Pointer[hookSet] // replaced whole by ReplaceHooks
 
 	inflight  *limiter
 	callbacks chan func()
@@ -80,25 +74,12 @@ func New(opts ...Option) (*Producer, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	p := &Producer{cfg: cfg, hbKnown: map[string]bool{}, hookNames: map[any]string{}}
-	for _, h := range cfg.hooks {
-		used := false
-		if x, ok := h.(CheckForbiddenHook); ok {
-			p.forbidden, used = append(p.forbidden, x), true
-		}
-		if x, ok := h.(SendMessageBeforeHook); ok {
-			p.before, used = append(p.before, x), true
-		}
-		if x, ok := h.(SendMessageAfterHook); ok {
-			p.after, used = append(p.after, x), true
-		}
-		if x, ok := h.(EndTransactionHook); ok {
-			p.endTx, used = append(p.endTx, x), true
-		}
-		if !used {
-			return nil, fmt.Errorf("send: hook %T implements none of the hook interfaces", h)
-		}
+	p := &Producer{cfg: cfg, hbKnown: map[string]bool{}}
+	hs, err := newHookSet(cfg.hooks, cfg.selectorFactory)
+	if err != nil {
+		return nil, err
 	}
+	p.hooks.Store(hs)
 	p.group = p.withNamespace(cfg.group)
 	instance := cfg.instanceName
 	if instance == "" {
@@ -124,7 +105,6 @@ func New(opts ...Option) (*Producer, error) {
 	ropts = append(ropts, cfg.remoteOptions...)
 	p.rc = remote.NewClient(ropts...)
 
-	var err error
 	p.routes, err = route.New(p.rc, route.WithNameServers(cfg.nameServers...),
 		route.WithPollInterval(cfg.pollNameServer), route.WithDefaultTopicQueueNums(cfg.defaultTopicQueueNums),
 		route.WithLogger(cfg.logger), route.WithTimeout(cfg.sendTimeout))

@@ -148,7 +148,7 @@ func (p *Producer) endTransaction(ctx context.Context, msg *message.Message, res
 }
 
 func (p *Producer) runEndTransactionHooks(ec *EndTransactionContext) {
-	for _, h := range p.endTx {
+	for _, h := range p.hooks.Load().endTx {
 		h.EndTransaction(ec)
 	}
 }

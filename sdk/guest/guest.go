@@ -205,9 +205,9 @@ func (r *runtime) callView(point int32, view []byte) (b []byte, isErr bool) {
 	if p == nil {
 		return r.errResult("guest: no plugin registered")
 	}
-	if err := r.view.Reset(view); err != nil {
-		return r.errResult(err.Error())
-	}
+	// The view is read lazily (hookv1.View): only what the plugin reads is decoded, and a
+	// malformation found on the way fails the call below.
+	r.view.Reset(view)
 	r.dec.Reset()
 	r.inCall = true
 	defer func() {
@@ -226,7 +226,7 @@ func (r *runtime) callView(point int32, view []byte) (b []byte, isErr bool) {
 		if p.After != nil {
 			p.After(&r.view)
 		}
-		return nil, false
+		r.dec.Reset() // an after hook changes nothing
 	case hookv1.PointCheckForbidden:
 		if p.Forbidden != nil {
 			err = p.Forbidden(&r.view, &r.dec)
@@ -238,6 +238,9 @@ func (r *runtime) callView(point int32, view []byte) (b []byte, isErr bool) {
 	default:
 		// A point this version does not know: allow, no change.
 		return nil, false
+	}
+	if verr := r.view.Err(); verr != nil {
+		return r.errResult("guest: " + verr.Error())
 	}
 	if err != nil {
 		return r.errResult(err.Error())

@@ -36,21 +36,36 @@ func BenchmarkAppendMessageView(b *testing.B) {
 	b.ReportMetric(float64(len(buf)), "view-bytes")
 }
 
-func BenchmarkViewReset(b *testing.B) {
+// BenchmarkViewScan is the cost of reading every field (Validate); BenchmarkViewTags that of a
+// hook that reads only the tags (the lazy scan stops at field 2).
+func BenchmarkViewScan(b *testing.B) {
 	buf := AppendMessageView(nil, benchView())
 	var v View
 	b.ReportAllocs()
 	for b.Loop() {
-		_ = v.Reset(buf)
+		v.Reset(buf)
+		if v.Validate() != nil {
+			b.Fatal("malformed")
+		}
+	}
+}
+
+func BenchmarkViewTags(b *testing.B) {
+	buf := AppendMessageView(nil, benchView())
+	var v View
+	b.ReportAllocs()
+	for b.Loop() {
+		v.Reset(buf)
+		if len(v.Tags()) == 0 {
+			b.Fatal("no tags")
+		}
 	}
 }
 
 func BenchmarkViewProperty(b *testing.B) {
 	buf := AppendMessageView(nil, benchView())
 	var v View
-	if err := v.Reset(buf); err != nil {
-		b.Fatal(err)
-	}
+	v.Reset(buf)
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, ok := v.Property("traceparent"); !ok {
@@ -66,7 +81,7 @@ func BenchmarkViewResetAndProperty(b *testing.B) {
 	var v View
 	b.ReportAllocs()
 	for b.Loop() {
-		_ = v.Reset(buf)
+		v.Reset(buf)
 		_, _ = v.Property("traceparent")
 		_ = v.Topic()
 	}

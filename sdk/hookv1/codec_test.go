@@ -66,7 +66,8 @@ func TestViewRoundTrip(t *testing.T) {
 	for _, in := range []*MessageView{fullView(), {}, {Topic: "t", SelectArg: []byte("key-1")}} {
 		b := AppendMessageView(nil, in)
 		var v View
-		if err := v.Reset(b); err != nil {
+		v.Reset(b)
+		if err := v.Validate(); err != nil {
 			t.Fatal(err)
 		}
 		if got := readView(t, &v); !reflect.DeepEqual(got, in) {
@@ -77,7 +78,8 @@ func TestViewRoundTrip(t *testing.T) {
 
 func TestViewProperty(t *testing.T) {
 	var v View
-	if err := v.Reset(AppendMessageView(nil, fullView())); err != nil {
+	v.Reset(AppendMessageView(nil, fullView()))
+	if err := v.Validate(); err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range []struct {
@@ -282,7 +284,8 @@ func TestUnknownFieldsSkipped(t *testing.T) {
 	b := append(append([]byte{}, u...), AppendMessageView(nil, in)...)
 	b = append(b, u...)
 	var v View
-	if err := v.Reset(b); err != nil {
+	v.Reset(b)
+	if err := v.Validate(); err != nil {
 		t.Fatal(err)
 	}
 	if got := readView(t, &v); !reflect.DeepEqual(got, in) {
@@ -291,7 +294,8 @@ func TestUnknownFieldsSkipped(t *testing.T) {
 	// Unknown fields inside a property and a queue ref.
 	nested := []byte{0x22, 0x0b, 0x0a, 0x01, 'k', 0xf8, 0x06, 0x01, 0x12, 0x01, 'v', 0x18, 0x00}
 	nested = append(nested, 0x7a, 0x07, 0x0a, 0x01, 'b', 0x18, 0x05, 0x10, 0x03)
-	if err := v.Reset(nested); err != nil {
+	v.Reset(nested)
+	if err := v.Validate(); err != nil {
 		t.Fatal(err)
 	}
 	if val, ok := v.Property("k"); !ok || string(val) != "v" {
@@ -349,11 +353,15 @@ func TestMalformed(t *testing.T) {
 	}
 	for name, b := range cases {
 		var v View
-		if err := v.Reset(b); !errors.Is(err, ErrMalformed) {
-			t.Errorf("%s: View.Reset err = %v", name, err)
+		v.Reset(b)
+		// Reading stops quietly at the damage; Err then reports it, and Validate always does.
+		_, _, _ = v.Topic(), v.PropertyCount(), v.LatencyNs()
+		if err := v.Err(); !errors.Is(err, ErrMalformed) {
+			t.Errorf("%s: View.Err after reading = %v", name, err)
 		}
-		if v.Bytes() != nil || len(v.Topic()) != 0 || v.PropertyCount() != 0 {
-			t.Errorf("%s: View not empty after an error", name)
+		v.Reset(b)
+		if err := v.Validate(); !errors.Is(err, ErrMalformed) {
+			t.Errorf("%s: View.Validate = %v", name, err)
 		}
 	}
 	decCases := map[string][]byte{
@@ -421,9 +429,7 @@ func TestZeroAllocs(t *testing.T) {
 	}
 	var v View
 	if a := testing.AllocsPerRun(100, func() {
-		if v.Reset(buf) != nil {
-			t.Fatal("reset")
-		}
+		v.Reset(buf)
 		if _, ok := v.Property("TRACE_ON"); !ok {
 			t.Fatal("TRACE_ON")
 		}
@@ -493,4 +499,28 @@ func spacedHex(b []byte) string {
 		}
 	}
 	return sb.String()
+}
+
+// TestViewForPoint: the point-specific field orders read back as the canonical one does.
+func TestViewForPoint(t *testing.T) {
+	in := fullView()
+	canonical := AppendMessageView(nil, in)
+	for _, p := range []HookPoint{PointBeforeSend, PointAfterSend, PointCheckForbidden, PointSelectQueue} {
+		b := AppendMessageViewFor(nil, p, in)
+		if len(b) != len(canonical) {
+			t.Fatalf("point %d: %d bytes, canonical %d", p, len(b), len(canonical))
+		}
+		var v View
+		v.Reset(b)
+		if err := v.Validate(); err != nil {
+			t.Fatalf("point %d: %v", p, err)
+		}
+		v.Reset(b) // lazily, as a guest reads it
+		if got := readView(t, &v); !reflect.DeepEqual(got, in) {
+			t.Fatalf("point %d:\n got %+v\nwant %+v", p, got, in)
+		}
+	}
+	if b := AppendMessageViewFor(nil, PointAfterSend, in); b[0] != byte(fViewStatus<<3&0x7f|0x80) {
+		t.Fatalf("AFTER_SEND view starts with %#x, want the status tag", b[0])
+	}
 }

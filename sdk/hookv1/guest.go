@@ -9,84 +9,175 @@ type span struct{ start, end uint32 }
 
 const maxViewField = fViewError
 
-// View reads a MessageView in place, without allocating or copying. Reset scans the bytes once,
-// validates them and records where each field is; the accessors then only slice. The []byte
-// values returned alias the view bytes: they are valid as long as those bytes are (for a wasm
-// guest: until the host's next call), so copy what you keep (string(b)).
+// View reads a MessageView in place, without allocating or copying. It is lazy: Reset only
+// records the bytes, and each accessor scans forward from where the last one stopped until it has
+// found its field, recording every field it passes. A hook that reads the topic or the tags pays for
+// a field or two, not for the whole view, which matters in a wasm guest where decoding costs tens of
+// nanoseconds per field. The host writes fields in ascending number order and each singular field
+// at most once (docs/abi.md §5.1), so the first occurrence found is the field.
 //
-// A View is a value of fixed size (no pointers besides the bytes); reuse one per instance.
+// Validation is lazy too: a view that turns out to be malformed where an accessor looked reads as if
+// it ended there, and Err reports it. Err with a full scan (Validate) checks the whole view.
+//
+// The []byte values returned alias the view bytes: they are valid as long as those bytes are (for
+// a wasm guest: until the host's next call), so copy what you keep (string(b)).
+//
+// A View is a value of fixed size; reuse one per instance.
 type View struct {
 	b      []byte
-	has    uint64 // bit n: field n present
+	pos    int    // every field before b[pos] has been recorded
+	err    error  // why the scan stopped early
+	has    uint64 // bit n: field n found
 	spans  [maxViewField + 1]span
 	nums   [maxViewField + 1]uint64
 	props  span // bytes from the first property field to the end of the last one
 	queues span
 	nProps int
 	nQs    int
-	qRef   span // payload of the (last) queue field
+	qRef   span // payload of the queue field
 }
 
-// Reset makes v read b. It returns an error wrapping ErrMalformed (and v reads nothing) if b is not
-// a well-formed MessageView; unknown fields are skipped.
-func (v *View) Reset(b []byte) error {
-	*v = View{}
-	if uint64(len(b)) > 1<<32-1 {
-		return fmt.Errorf("%w: view larger than 4 GiB", ErrMalformed)
+// Field numbers by wire type, as bit sets, so that the scanner's fast path is a shift and a test.
+const (
+	viewVarints = 1<<fViewBodySize | 1<<fViewFlag | 1<<fViewMode | 1<<fViewMessageType | 1<<fViewAttempt |
+		1<<fViewQueueCount | 1<<fViewStatus | 1<<fViewQueueOffset | 1<<fViewLatencyNs
+	viewStrings = 1<<fViewTopic | 1<<fViewTags | 1<<fViewKeys | 1<<fViewGroup | 1<<fViewNamespace |
+		1<<fViewBrokerAddr | 1<<fViewBornHost | 1<<fViewSelectArg | 1<<fViewMsgID | 1<<fViewOffsetMsgID |
+		1<<fViewError
+)
+
+var errViewTooLarge = fmt.Errorf("%w: view larger than 4 GiB", ErrMalformed)
+
+// Reset makes v read b. It does not look at the bytes (see View).
+func (v *View) Reset(b []byte) {
+	// Field slots are not cleared: the has bits guard them, and clearing costs more than a scan.
+	v.b, v.pos, v.err, v.has = b, 0, nil, 0
+	v.props, v.queues, v.nProps, v.nQs = span{}, span{}, 0, 0
+	if uint64(len(b)) > 1<<32-1 { // spans are 32-bit
+		v.pos, v.err = len(b), errViewTooLarge
 	}
+}
+
+// Err reports the malformation the accessors ran into so far, or nil.
+func (v *View) Err() error { return v.err }
+
+// Validate scans the whole view and returns an error wrapping ErrMalformed if it is not a
+// well-formed MessageView (unknown fields are skipped).
+func (v *View) Validate() error {
+	v.scanTo(64)
+	return v.err
+}
+
+func (v *View) scanAll() { v.scanTo(64) }
+
+// scanTo records fields from v.pos until it has recorded field stop (64: none, scan everything)
+// or reached the end, and reports whether stop was found.
+//
+// The common shape is decoded inline: a one-byte tag (fields 1-15) or a two-byte one (16-2047),
+// then a one-byte length (strings) or a varint (scalars), for a field of this version; scanSlow
+// takes any other. Go in wasm keeps its variables in linear memory and pays dearly for each call,
+// so this loop is kept small and calls out only for the uncommon shapes.
+func (v *View) scanTo(stop uint) bool {
+	b, i := v.b, v.pos
+	for i < len(b) {
+		t, k := uint(b[i]), i+1
+		if t >= 0x80 && k < len(b) && b[k] < 0x80 {
+			t, k = t&0x7f|uint(b[k])<<7, k+1
+		}
+		n := t >> 3
+		if t < 1<<14 && k < len(b) && n <= maxViewField {
+			if t&7 == wireBytes && viewStrings>>n&1 != 0 && b[k] < 0x80 {
+				if e := k + 1 + int(b[k]); e <= len(b) {
+					v.spans[n] = span{uint32(k + 1), uint32(e)}
+					v.has |= 1 << n
+					i = e
+					if n == stop {
+						break
+					}
+					continue
+				}
+			} else if t&7 == wireVarint && viewVarints>>n&1 != 0 {
+				x, j := uint64(b[k]), k+1
+				if x >= 0x80 {
+					x, j = consumeVarint(b, k)
+				}
+				if j > 0 {
+					v.nums[n] = x
+					v.has |= 1 << n
+					i = j
+					if n == stop {
+						break
+					}
+					continue
+				}
+			}
+		}
+		v.pos = i
+		v.scanSlow()
+		i = v.pos
+	}
+	v.pos = i
+	return stop < 64 && v.has&(1<<stop) != 0
+}
+
+// scanSlow decodes the field at v.pos the general way and records it. A malformed field ends the
+// scan: the view reads as if it stopped there, and Err reports why.
+func (v *View) scanSlow() {
+	i, err := v.scanField(v.b, v.pos, &v.has)
+	if err != nil {
+		v.pos, v.err = len(v.b), err
+		return
+	}
+	v.pos = i
+}
+
+// scanField decodes the field at b[i:] the general way and records it; it returns the next index.
+func (v *View) scanField(b []byte, i int, has *uint64) (int, error) {
+	at := i
 	var f field
-	for i := 0; i < len(b); {
-		at := i
-		var err error
-		if i, err = next(b, i, &f); err != nil {
-			*v = View{}
-			return err
-		}
-		if f.num > maxViewField {
-			continue
-		}
-		switch f.num {
-		case fViewBodySize, fViewFlag, fViewMode, fViewMessageType, fViewAttempt, fViewQueueCount,
-			fViewStatus, fViewQueueOffset, fViewLatencyNs:
-			err = wantType(&f, wireVarint, at)
-			v.nums[f.num] = f.val
-		case fViewTopic, fViewTags, fViewKeys, fViewGroup, fViewNamespace, fViewBrokerAddr, fViewBornHost,
-			fViewSelectArg, fViewMsgID, fViewOffsetMsgID, fViewError:
-			err = wantType(&f, wireBytes, at)
-			v.spans[f.num] = span{uint32(f.start), uint32(f.end)}
-		case fViewProperties:
-			if err = wantType(&f, wireBytes, at); err == nil {
-				err = validatePair(b[:f.end], f.start, fPropName, fPropValue, wireBytes)
-			}
-			if v.nProps == 0 {
-				v.props.start = uint32(at)
-			}
-			v.props.end = uint32(f.end)
-			v.nProps++
-		case fViewQueue, fViewQueues:
-			if err = wantType(&f, wireBytes, at); err == nil {
-				err = validatePair(b[:f.end], f.start, fQueueBroker, fQueueID, wireVarint)
-			}
-			if f.num == fViewQueue {
-				v.qRef = span{uint32(f.start), uint32(f.end)}
-				break
-			}
-			if v.nQs == 0 {
-				v.queues.start = uint32(at)
-			}
-			v.queues.end = uint32(f.end)
-			v.nQs++
-		default:
-			continue // a number this version does not use
-		}
-		if err != nil {
-			*v = View{}
-			return err
-		}
-		v.has |= 1 << f.num
+	i, err := next(b, i, &f)
+	if err != nil || f.num > maxViewField {
+		return i, err
 	}
-	v.b = b
-	return nil
+	switch {
+	case viewVarints>>f.num&1 != 0:
+		err = wantType(&f, wireVarint, at)
+		v.nums[f.num] = f.val
+	case viewStrings>>f.num&1 != 0:
+		err = wantType(&f, wireBytes, at)
+		v.spans[f.num] = span{uint32(f.start), uint32(f.end)}
+	case f.num == fViewProperties:
+		if err = wantType(&f, wireBytes, at); err == nil {
+			err = validatePair(b[:f.end], f.start, fPropName, fPropValue, wireBytes)
+		}
+	case f.num == fViewQueue || f.num == fViewQueues:
+		if err = wantType(&f, wireBytes, at); err == nil {
+			err = validatePair(b[:f.end], f.start, fQueueBroker, fQueueID, wireVarint)
+		}
+	default:
+		return i, nil // a number this version does not use
+	}
+	if err != nil {
+		return 0, err
+	}
+	switch f.num {
+	case fViewProperties:
+		if v.nProps == 0 {
+			v.props.start = uint32(at)
+		}
+		v.props.end = uint32(f.end)
+		v.nProps++
+	case fViewQueue:
+		v.qRef = span{uint32(f.start), uint32(f.end)}
+	case fViewQueues:
+		if v.nQs == 0 {
+			v.queues.start = uint32(at)
+		}
+		v.queues.end = uint32(f.end)
+		v.nQs++
+	}
+	*has |= 1 << f.num
+	return i, nil
 }
 
 // validatePair checks an embedded message with a bytes field n1 and a field n2 of wire type t2.
@@ -114,13 +205,23 @@ func validatePair(b []byte, i int, n1, n2 uint64, t2 int) error {
 // Bytes returns the bytes the view reads.
 func (v *View) Bytes() []byte { return v.b }
 
-func (v *View) str(n int) []byte {
+func (v *View) str(n uint) []byte {
+	if v.has&(1<<n) == 0 && !v.scanTo(n) {
+		return nil
+	}
 	s := v.spans[n]
 	return v.b[s.start:s.end:s.end]
 }
 
-// Has reports whether field number n (see hook.proto) was present.
-func (v *View) Has(n int) bool { return n >= 0 && n < 64 && v.has&(1<<n) != 0 }
+func (v *View) num(n uint) uint64 {
+	if v.has&(1<<n) == 0 && !v.scanTo(n) {
+		return 0
+	}
+	return v.nums[n]
+}
+
+// Has reports whether field number n (see hook.proto) is present.
+func (v *View) Has(n int) bool { return n >= 0 && n <= maxViewField && (v.has&(1<<n) != 0 || v.scanTo(uint(n))) }
 
 func (v *View) Topic() []byte       { return v.str(fViewTopic) }
 func (v *View) Tags() []byte        { return v.str(fViewTags) }
@@ -140,17 +241,17 @@ func (v *View) SelectArg() ([]byte, bool) {
 	return v.str(fViewSelectArg), v.Has(fViewSelectArg)
 }
 
-func (v *View) BodySize() uint32         { return uint32(v.nums[fViewBodySize]) }
-func (v *View) Flag() int32              { return int32(v.nums[fViewFlag]) }
-func (v *View) Mode() Mode               { return Mode(int32(v.nums[fViewMode])) }
-func (v *View) MessageType() MessageType { return MessageType(int32(v.nums[fViewMessageType])) }
-func (v *View) Attempt() uint32          { return uint32(v.nums[fViewAttempt]) }
-func (v *View) QueueCount() uint32       { return uint32(v.nums[fViewQueueCount]) }
-func (v *View) Status() SendStatus       { return SendStatus(int32(v.nums[fViewStatus])) }
-func (v *View) QueueOffset() int64       { return int64(v.nums[fViewQueueOffset]) }
-func (v *View) LatencyNs() int64         { return int64(v.nums[fViewLatencyNs]) }
-func (v *View) PropertyCount() int       { return v.nProps }
-func (v *View) QueueListLen() int        { return v.nQs }
+func (v *View) BodySize() uint32         { return uint32(v.num(fViewBodySize)) }
+func (v *View) Flag() int32              { return int32(v.num(fViewFlag)) }
+func (v *View) Mode() Mode               { return Mode(int32(v.num(fViewMode))) }
+func (v *View) MessageType() MessageType { return MessageType(int32(v.num(fViewMessageType))) }
+func (v *View) Attempt() uint32          { return uint32(v.num(fViewAttempt)) }
+func (v *View) QueueCount() uint32       { return uint32(v.num(fViewQueueCount)) }
+func (v *View) Status() SendStatus       { return SendStatus(int32(v.num(fViewStatus))) }
+func (v *View) QueueOffset() int64       { return int64(v.num(fViewQueueOffset)) }
+func (v *View) LatencyNs() int64         { return int64(v.num(fViewLatencyNs)) }
+func (v *View) PropertyCount() int       { v.scanAll(); return v.nProps }
+func (v *View) QueueListLen() int        { v.scanAll(); return v.nQs }
 func (v *View) HasQueue() bool           { return v.Has(fViewQueue) }
 func (v *View) Queue() (broker []byte, id int32) {
 	if !v.Has(fViewQueue) {
@@ -193,9 +294,13 @@ func readProp(b []byte, i int) (name, value []byte) {
 
 // EachProperty calls fn for each property in order until fn returns false.
 func (v *View) EachProperty(fn func(name, value []byte) bool) {
+	v.scanAll()
 	var f field
 	for i := int(v.props.start); i < int(v.props.end); {
-		i, _ = next(v.b, i, &f)
+		var err error
+		if i, err = next(v.b, i, &f); err != nil {
+			return
+		}
 		if f.num != fViewProperties {
 			continue
 		}
@@ -207,9 +312,13 @@ func (v *View) EachProperty(fn func(name, value []byte) bool) {
 
 // Property returns the value of the first property called name. It does not allocate.
 func (v *View) Property(name string) ([]byte, bool) {
+	v.scanAll()
 	var f field
 	for i := int(v.props.start); i < int(v.props.end); {
-		i, _ = next(v.b, i, &f)
+		var err error
+		if i, err = next(v.b, i, &f); err != nil {
+			return nil, false
+		}
 		if f.num != fViewProperties {
 			continue
 		}
@@ -223,6 +332,7 @@ func (v *View) Property(name string) ([]byte, bool) {
 
 // Queues returns an iterator over the offered queues (SELECT_QUEUE with NEED_QUEUES).
 func (v *View) Queues() QueueIter {
+	v.scanAll()
 	return QueueIter{b: v.b, i: int(v.queues.start), end: int(v.queues.end)}
 }
 
@@ -238,7 +348,11 @@ type QueueIter struct {
 func (q *QueueIter) Next() (index int, broker []byte, id int32, ok bool) {
 	var f field
 	for q.i < q.end {
-		q.i, _ = next(q.b, q.i, &f)
+		var err error
+		if q.i, err = next(q.b, q.i, &f); err != nil {
+			q.i = q.end
+			break
+		}
 		if f.num != fViewQueues {
 			continue
 		}

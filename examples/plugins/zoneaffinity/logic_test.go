@@ -65,10 +65,8 @@ func TestSelectNoAllocs(t *testing.T) {
 		t.Fatal(err)
 	}
 	var v hookv1.View
-	if err := v.Reset(hookv1.AppendMessageView(nil, &hookv1.MessageView{QueueCount: 2,
-		Queues: []hookv1.QueueRef{{Broker: "broker-a", QueueID: 0}, {Broker: "broker-b", QueueID: 0}}})); err != nil {
-		t.Fatal(err)
-	}
+	v.Reset(hookv1.AppendMessageView(nil, &hookv1.MessageView{QueueCount: 2,
+		Queues: []hookv1.QueueRef{{Broker: "broker-a", QueueID: 0}, {Broker: "broker-b", QueueID: 0}}}))
 	var d hookv1.DecisionBuilder
 	if a := testing.AllocsPerRun(100, func() { d.Reset(); s.selectQueue(&v, &d) }); a != 0 {
 		t.Fatalf("%v allocs", a)

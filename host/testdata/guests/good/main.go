@@ -58,8 +58,8 @@ func hookInit(n uint32) uint32 { return 0 }
 
 //go:wasmexport hook_call
 func hookCall(point int32, n uint32) uint64 {
-	if err := view.Reset(scratch[:n]); err != nil {
-		return fail(err.Error())
+	if view.Reset(scratch[:n]); view.Validate() != nil {
+		return fail(view.Err().Error())
 	}
 	dec.Reset()
 	tags := string(view.Tags())

@@ -42,10 +42,25 @@ final class Consume {
   private Consume() {}
 
   static int run(JavaPeer.Args a, boolean reply) throws Exception {
+    return run(a, reply, false);
+  }
+
+  /**
+   * trace: like consume, but each message is a trace message whose body is decoded with the Java
+   * client's own TraceDataEncoder.decoderFromTraceDataString; one "trace" line per record (see
+   * Trace.java). --count counts trace messages.
+   */
+  static int runTrace(JavaPeer.Args a) throws Exception {
+    return run(a, false, true);
+  }
+
+  private static int run(JavaPeer.Args a, boolean reply, boolean trace) throws Exception {
     final String ns = a.req("namesrv");
     final String topic = a.req("topic");
     final String group =
-        a.opt("group", "javapeer_" + (reply ? "reply" : "consume") + "_" + JavaPeer.UNIQ);
+        a.opt(
+            "group",
+            "javapeer_" + (reply ? "reply" : trace ? "trace" : "consume") + "_" + JavaPeer.UNIQ);
     final String expr = a.opt("expr", "*");
     final int count = a.intOpt("count", 0); // 0: until the timeout
     final long timeoutMs = a.longOpt("timeout-ms", 600_000);
@@ -64,7 +79,8 @@ final class Consume {
 
     final DefaultMQPushConsumer consumer = new DefaultMQPushConsumer(group);
     consumer.setNamesrvAddr(ns);
-    consumer.setInstanceName(JavaPeer.instanceName(reply ? "reply" : "consume"));
+    consumer.setInstanceName(
+        JavaPeer.instanceName(reply ? "reply" : trace ? "trace" : "consume"));
     consumer.setConsumeFromWhere(ConsumeFromWhere.CONSUME_FROM_FIRST_OFFSET);
     // A witness, not a workhorse: few threads, bounded buffering (the JVM has a 128 MiB heap).
     consumer.setConsumeThreadMin(2);
@@ -81,7 +97,13 @@ final class Consume {
           if (count > 0 && n > count) {
             return; // beyond --count: acknowledged, not reported
           }
-          JavaPeer.emit(reply ? answer(replier, msg) : Json.message(msg).done());
+          if (trace) {
+            for (String line : Trace.decode(msg)) {
+              JavaPeer.emit(line);
+            }
+          } else {
+            JavaPeer.emit(reply ? answer(replier, msg) : Json.message(msg).done());
+          }
           if (count > 0 && n == count) {
             done.countDown();
           }

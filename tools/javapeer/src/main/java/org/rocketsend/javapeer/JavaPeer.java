@@ -26,6 +26,7 @@ import java.util.concurrent.TimeUnit;
  * <pre>
  * consume --namesrv ADDR --topic T [--group G] [--expr '*'] [--count N] [--timeout-ms MS] [--orderly]
  * reply   --namesrv ADDR --topic T [--group G] [--expr '*'] [--count N] [--timeout-ms MS] [--orderly]
+ * trace   --namesrv ADDR --topic TRACE_TOPIC [--group G] [--expr '*'] [--count N] [--timeout-ms MS]
  * produce --namesrv ADDR --topic T [--group G] [--count N] [--size BYTES] [--mode sync|async|oneway]
  *         [--threads K] [--inflight M] [--hash-key KEY] [--queues] [--print-sent] [--warmup W]
  *         [--tags T] [--keys K] [--prop NAME=VALUE]... [--send-timeout-ms MS] [--timeout-ms MS]
@@ -62,7 +63,7 @@ public final class JavaPeer {
     } catch (UsageException e) {
       System.err.println("javapeer: " + e.getMessage());
       System.err.println(
-          "usage: javapeer consume|reply|produce|request|hash [options] (see JavaPeer.java)");
+          "usage: javapeer consume|reply|trace|produce|request|hash [options] (see JavaPeer.java)");
       code = 2;
     } catch (Throwable e) {
       System.err.println("javapeer: error: " + e);
@@ -91,6 +92,14 @@ public final class JavaPeer {
                   Set.of("orderly"));
           watchStdin(a);
           return Consume.run(a, cmd.equals("reply"));
+        }
+      case "trace":
+        {
+          Args a =
+              new Args(
+                  argv, Set.of("namesrv", "topic", "group", "expr", "count", "timeout-ms"), Set.of());
+          watchStdin(a);
+          return Consume.runTrace(a);
         }
       case "produce":
         {

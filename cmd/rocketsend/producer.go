@@ -1,0 +1,73 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/spf13/cobra"
+
+	"github.com/rocketsend/rocketsend"
+	"github.com/rocketsend/rocketsend/config"
+	"github.com/rocketsend/rocketsend/core/send"
+)
+
+// producerFlags are the flags of every command that builds a producer.
+type producerFlags struct {
+	config   string
+	namesrv  string
+	group    string
+	plugins  []string
+	logLevel string
+}
+
+func (f *producerFlags) register(c *cobra.Command) {
+	c.Flags().StringVarP(&f.config, "config", "c", "", "configuration file (docs/config.md): producer settings and plugins")
+	c.Flags().StringVarP(&f.namesrv, "namesrv", "n", "", "NameServer address(es), host:port[;host:port]; overrides the file (default $NAMESRV_ADDR)")
+	c.Flags().StringVarP(&f.group, "group", "g", "", "producer group; overrides the file")
+	c.Flags().StringArrayVarP(&f.plugins, "plugin", "p", nil, "a wasm plugin to run, after the file's (repeatable)")
+	c.Flags().StringVar(&f.logLevel, "log-level", "warn", "log level of plugins and reloads: trace, debug, info, warn, error, off")
+}
+
+// configFile returns the file named by --config (or an empty one) with the flags applied.
+func (f *producerFlags) configFile() (*config.File, error) {
+	cfg := &config.File{}
+	if f.config != "" {
+		var err error
+		if cfg, err = config.Load(f.config); err != nil {
+			return nil, err
+		}
+	}
+	if f.namesrv != "" {
+		cfg.Producer.NameServers = []string{f.namesrv}
+	}
+	if f.group != "" {
+		cfg.Producer.Group = f.group
+	}
+	for i, path := range f.plugins {
+		abs, err := filepath.Abs(path)
+		if err != nil {
+			return nil, err
+		}
+		name := strings.TrimSuffix(filepath.Base(path), ".wasm")
+		cfg.Plugins = append(cfg.Plugins, config.Plugin{Name: name, Kind: config.KindWasm, Path: abs,
+			Order: 1 << 20, Pos: fmt.Sprintf("--plugin #%d", i+1)})
+	}
+	return cfg, nil
+}
+
+func (f *producerFlags) logger() hclog.Logger {
+	return hclog.New(&hclog.LoggerOptions{Name: "rocketsend", Level: hclog.LevelFromString(f.logLevel), Output: os.Stderr})
+}
+
+// producer builds and starts a producer from the flags.
+func (f *producerFlags) producer(ctx context.Context, extra ...send.Option) (*rocketsend.Producer, error) {
+	cfg, err := f.configFile()
+	if err != nil {
+		return nil, err
+	}
+	return rocketsend.NewFromConfig(ctx, cfg, rocketsend.WithLogger(f.logger()), rocketsend.WithSendOptions(extra...))
+}

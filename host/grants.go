@@ -1,0 +1,63 @@
+package host
+
+import (
+	"fmt"
+	"os"
+	"path"
+
+	"github.com/tetratelabs/wazero"
+)
+
+// Grants widen a wasm plugin's sandbox, which by default has no environment, no file system, no
+// network and no clock beyond what WASI's defaults give (docs/abi.md §1). Each grant is explicit
+// so that a configuration file says exactly what a plugin may see.
+
+// grant is what WithEnv and WithReadOnlyDir add to the module configuration of every instance.
+type grant struct {
+	env  [][2]string // name, value
+	dirs [][2]string // host directory, guest path
+}
+
+// WithEnv makes an environment variable visible to the plugin (WASI environ), with value as its
+// value. Nothing of the host's environment is inherited otherwise.
+func WithEnv(name, value string) WasmOption {
+	return func(c *wasmConfig) { c.grants.env = append(c.grants.env, [2]string{name, value}) }
+}
+
+// WithReadOnlyDir mounts the host directory hostDir at guestPath (absolute, e.g. "/rules") in the
+// plugin's WASI file system, read-only. LoadWasm fails if hostDir is not a directory.
+func WithReadOnlyDir(hostDir, guestPath string) WasmOption {
+	return func(c *wasmConfig) { c.grants.dirs = append(c.grants.dirs, [2]string{hostDir, guestPath}) }
+}
+
+// check validates the grants before any instance is made.
+func (g *grant) check() error {
+	for _, d := range g.dirs {
+		st, err := os.Stat(d[0])
+		if err != nil {
+			return fmt.Errorf("granted directory: %w", err)
+		}
+		if !st.IsDir() {
+			return fmt.Errorf("granted directory %s is not a directory", d[0])
+		}
+		if !path.IsAbs(d[1]) {
+			return fmt.Errorf("granted directory %s: guest path %q must be absolute", d[0], d[1])
+		}
+	}
+	return nil
+}
+
+// apply adds the grants to an instance's module configuration.
+func (g *grant) apply(mc wazero.ModuleConfig) wazero.ModuleConfig {
+	for _, e := range g.env {
+		mc = mc.WithEnv(e[0], e[1])
+	}
+	if len(g.dirs) > 0 {
+		fc := wazero.NewFSConfig()
+		for _, d := range g.dirs {
+			fc = fc.WithReadOnlyDirMount(d[0], d[1])
+		}
+		mc = mc.WithFSConfig(fc)
+	}
+	return mc
+}
