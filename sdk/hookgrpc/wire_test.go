@@ -37,8 +37,9 @@ func TestBytesFieldsAreEmbeddedMessages(t *testing.T) {
 		t.Fatalf("decoded %v", &req)
 	}
 	var v hookv1.View
-	if err := v.Reset(req.View); err != nil || string(v.Topic()) != "orders" {
-		t.Fatalf("view: %v %q", err, v.Topic())
+	v.Reset(req.View)
+	if string(v.Topic()) != "orders" {
+		t.Fatalf("view topic %q", v.Topic())
 	}
 	out, err := proto.MarshalOptions{Deterministic: true}.Marshal(&req)
 	if err != nil {
