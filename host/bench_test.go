@@ -52,7 +52,8 @@ func BenchmarkBeforeHookParallel(b *testing.B) {
 // the view holds metadata only, the guest reads a field or two and returns "no change".
 func BenchmarkHookKind(b *testing.B) {
 	p, _ := load(b, "meta", WithPoolSize(1))
-	h := p.Hooks()
+	pt, _ := load(b, "meta", WithPoolSize(1), WithCallTimeout(time.Second))
+	h, ht := p.Hooks(), pt.Hooks()
 	sel := p.Selector(nil)
 	sc := newSC("orders", "fast")
 	sc.Message.SetKeys("order-42")
@@ -67,6 +68,7 @@ func BenchmarkHookKind(b *testing.B) {
 		{"before", func() error { return h.(send.SendMessageBeforeHook).SendMessageBefore(sc) }},
 		{"after", func() error { h.(send.SendMessageAfterHook).SendMessageAfter(done); return nil }},
 		{"select", func() error { _, err := sel.Select(sc.Message, testQueues, nil); return err }},
+		{"before-with-timeout", func() error { return ht.(send.SendMessageBeforeHook).SendMessageBefore(sc) }},
 	}
 	for _, c := range cases {
 		b.Run(c.name, func(b *testing.B) {

@@ -74,9 +74,10 @@ func WithPoolSize(n int) WasmOption { return func(c *wasmConfig) { c.poolSize = 
 func WithMemoryLimitPages(n uint32) WasmOption { return func(c *wasmConfig) { c.memPages = n } }
 
 // WithCallTimeout sets a per-call deadline that really stops a runaway guest: the runtime is
-// built with WithCloseOnContextDone, and a call past d is interrupted and its instance discarded.
-// This costs about a microsecond per call and slows guest loops (see the benchmarks). Zero (the
-// default) means no interruption: the guest is trusted.
+// built with WithCloseOnContextDone, and a call past d (enforced within d/4) is interrupted and its
+// instance discarded. It has a price, so it is a choice per plugin: wazero then starts a goroutine
+// per call and makes every guest loop back-edge check for interruption (docs/performance.md has
+// the figures). Zero (the default) means no interruption: the guest is trusted.
 func WithCallTimeout(d time.Duration) WasmOption { return func(c *wasmConfig) { c.callTimeout = d } }
 
 // WithLoadTimeout bounds instantiation, hook_describe and hook_init of each instance when a call
@@ -189,6 +190,7 @@ type WasmPlugin struct {
 	logCount  atomic.Int64
 
 	closeOnce sync.Once
+	watch     *watchdog // nil without a call timeout
 }
 
 // callState is the per-instance state the host imports read; it is set for the duration of one
@@ -208,6 +210,9 @@ type instance struct {
 	fnCall     api.Function
 	stack      []uint64
 	ctx        context.Context
+	cancel     context.CancelFunc // with a call timeout: the watchdog's way to stop a runaway call
+	started    atomic.Int64       // with a call timeout: when the current call began (0: idle, -1: stopped)
+	doomed     bool               // discard on release
 	st         callState
 	scratchPtr uint32
 	scratchCap uint32
@@ -266,6 +271,9 @@ func LoadWasm(ctx context.Context, path string, opts ...WasmOption) (_ *WasmPlug
 		}
 	}
 	p.rt = wazero.NewRuntimeWithConfig(ctx, rc)
+	if cfg.callTimeout > 0 {
+		p.watch = newWatchdog(cfg.callTimeout)
+	}
 	defer func() {
 		if err != nil {
 			p.closeRuntime(context.Background())
@@ -355,6 +363,9 @@ func (p *WasmPlugin) Close(ctx context.Context) error {
 }
 
 func (p *WasmPlugin) closeRuntime(ctx context.Context) error {
+	if p.watch != nil {
+		p.watch.close()
+	}
 	err := p.rt.Close(ctx)
 	if p.ownCache != nil {
 		if e := p.ownCache.Close(ctx); err == nil {
@@ -417,6 +428,9 @@ func (p *WasmPlugin) newInstance(ctx context.Context) (_ *instance, info hookv1.
 	}
 	if rc := int32(uint32(stack[0])); rc != 0 {
 		return nil, info, fmt.Errorf("hook_init rejected the configuration (returned %d)", rc)
+	}
+	if p.watch != nil {
+		p.watch.add(in, in.ctx)
 	}
 	p.created.Add(1)
 	p.live.Add(1)
@@ -512,7 +526,7 @@ func (p *WasmPlugin) acquire(ctx context.Context) (*instance, error) {
 
 func (p *WasmPlugin) release(in *instance) {
 	in.st = callState{}
-	if p.closed.Load() || in.mod.IsClosed() {
+	if p.closed.Load() || in.doomed || in.mod.IsClosed() {
 		p.discard(in)
 		return
 	}
@@ -530,6 +544,9 @@ func (p *WasmPlugin) release(in *instance) {
 }
 
 func (p *WasmPlugin) discard(in *instance) {
+	if p.watch != nil {
+		p.watch.remove(in)
+	}
 	_ = in.mod.Close(context.Background())
 	p.discarded.Add(1)
 	p.live.Add(-1)
@@ -541,10 +558,14 @@ func (p *WasmPlugin) discard(in *instance) {
 func (in *instance) call(point hookv1.HookPoint, view []byte, msg *message.Message) (*hookv1.Decision, FailureKind, error) {
 	p := in.p
 	ctx := in.ctx
-	if p.cfg.callTimeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, p.cfg.callTimeout)
-		defer cancel()
+	if p.watch != nil {
+		start := p.watch.now()
+		in.started.Store(start)
+		defer func() {
+			if !in.started.CompareAndSwap(start, 0) {
+				in.doomed = true // the watchdog fired as the call ended: its context is cancelled
+			}
+		}()
 	}
 	if err := in.ensureScratch(ctx, uint32(len(view))); err != nil {
 		return nil, classify(err, FailBadResult), err

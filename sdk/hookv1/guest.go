@@ -221,7 +221,9 @@ func (v *View) num(n uint) uint64 {
 }
 
 // Has reports whether field number n (see hook.proto) is present.
-func (v *View) Has(n int) bool { return n >= 0 && n <= maxViewField && (v.has&(1<<n) != 0 || v.scanTo(uint(n))) }
+func (v *View) Has(n int) bool {
+	return n >= 0 && n <= maxViewField && (v.has&(1<<n) != 0 || v.scanTo(uint(n)))
+}
 
 func (v *View) Topic() []byte       { return v.str(fViewTopic) }
 func (v *View) Tags() []byte        { return v.str(fViewTags) }
