@@ -18,7 +18,6 @@ import (
 	"github.com/rocketsend/rocketsend/core/send"
 	"github.com/rocketsend/rocketsend/host"
 	"github.com/rocketsend/rocketsend/internal/examplebuild"
-	"github.com/rocketsend/rocketsend/internal/plugins"
 	"github.com/rocketsend/rocketsend/tools/rocketmq/rmqtest"
 )
 
@@ -312,13 +311,13 @@ func TestAutomaticReload(t *testing.T) {
 	}
 }
 
-func TestProcessKindRefused(t *testing.T) {
+func TestProcessPluginMissing(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "rs.hcl")
 	writeFile(t, path, "producer {\n  name_servers = [\"127.0.0.1:1\"]\n}\n\nplugin \"audit\" {\n  kind = \"process\"\n  path = \"bin/audit\"\n}\n")
 	_, err := New(context.Background(), path)
-	if !errors.Is(err, plugins.ErrProcessUnavailable) || !strings.Contains(err.Error(), "rs.hcl:5: plugin \"audit\"") ||
-		!strings.Contains(err.Error(), "not available in this build") {
+	if err == nil || !strings.Contains(err.Error(), "rs.hcl:5: plugin \"audit\"") ||
+		!strings.Contains(err.Error(), "bin/audit: no such file") {
 		t.Fatalf("err = %v", err)
 	}
 }

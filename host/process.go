@@ -343,9 +343,11 @@ func startError(err error) error {
 	switch {
 	case strings.Contains(s, "incompatible API version"):
 		return fmt.Errorf("protocol version mismatch: this host speaks hook protocol version %d (ABI v1); rebuild the plugin with this SDK (%v)", hookgrpc.ProtocolVersion, err)
-	case strings.Contains(s, "Unrecognized remote plugin message"):
+	case strings.Contains(s, "Unrecognized remote plugin message") && strings.TrimSpace(firstLine(s)) != "Unrecognized remote plugin message:":
 		return fmt.Errorf("not a rocketsend plugin: the program wrote something other than the go-plugin handshake on stdout (%v)", firstLine(s))
-	case strings.Contains(s, "exited before we could connect"):
+	case strings.Contains(s, "exited before we could connect"), strings.Contains(s, "Unrecognized remote plugin message"):
+		// A program that exits without a word reaches go-plugin either way: as an exit, or as an
+		// empty line when its stdout closes first.
 		return fmt.Errorf("the program exited before the handshake: not a rocketsend plugin (a plugin run without the host's magic cookie exits at once), or it failed at start; its stderr is in the log (%v)", err)
 	case strings.Contains(s, "timeout while waiting for plugin to start"):
 		return fmt.Errorf("no handshake within the start timeout (%v)", err)

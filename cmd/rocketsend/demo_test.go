@@ -168,7 +168,7 @@ func TestCommandErrors(t *testing.T) {
 		{[]string{"send", "-n", "127.0.0.1:1", "-t", "T", "--mode", "fast"}, `--mode "fast"`},
 		{[]string{"bench", "-n", "127.0.0.1:1", "--mode", "fast"}, `--mode "fast"`},
 		{[]string{"plugin", "check", "/nonexistent.wasm"}, "no such file"},
-		{[]string{"plugin", "check", "--kind", "process", "/bin/true"}, "process plugins are not available in this build"},
+		{[]string{"plugin", "check", "--kind", "process", "/bin/true"}, "exited before the handshake"},
 		{[]string{"plugin", "new", "--name", "Bad Name", t.TempDir()}, "lower-case"},
 		{[]string{"send", "--no-such-flag"}, "unknown flag"},
 	} {

@@ -53,7 +53,7 @@ func newPluginCheckCmd() *cobra.Command {
 		},
 	}
 	fl := c.Flags()
-	fl.StringVar(&f.kind, "kind", "wasm", `plugin kind: "wasm" (or "process", not in this build)`)
+	fl.StringVar(&f.kind, "kind", "wasm", `plugin kind: "wasm" or "process"`)
 	fl.StringArrayVar(&f.settings, "setting", nil, "a setting passed to the plugin's init, key=value (repeatable)")
 	fl.StringVar(&f.config, "config-text", "", "the opaque configuration text passed to the plugin's init")
 	fl.StringVar(&f.topic, "topic", "SampleTopic", "topic of the sample message")

@@ -1,5 +1,5 @@
 // Package examplebuild finds the example plugins of the source tree and builds them as wasm
-// reactors. Nothing binary is committed: the demo and the tests build what they load.
+// reactors (Build) or as process plugins (BuildProcess). Nothing binary is committed: the demo and the tests build what they load.
 package examplebuild
 
 import (
@@ -58,6 +58,30 @@ func Build(ctx context.Context, out string, names ...string) error {
 		cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0")
 		if b, err := cmd.CombinedOutput(); err != nil {
 			return fmt.Errorf("building example plugin %s: %w\n%s", n, err, b)
+		}
+	}
+	return nil
+}
+
+// BuildProcess builds the named example plugins natively into out/<name>: the same sources as
+// Build, served as process plugins by guest.Serve in their main.
+func BuildProcess(ctx context.Context, out string, names ...string) error {
+	root, err := RepoRoot()
+	if err != nil {
+		return err
+	}
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		return fmt.Errorf("the go command builds the example plugins: %w", err)
+	}
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return err
+	}
+	for _, n := range names {
+		cmd := exec.CommandContext(ctx, goBin, "build", "-o", filepath.Join(out, n), "./examples/plugins/"+n)
+		cmd.Dir = root
+		if b, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("building example plugin %s as a process plugin: %w\n%s", n, err, b)
 		}
 	}
 	return nil

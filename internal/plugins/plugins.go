@@ -40,17 +40,13 @@ type Plugin interface {
 	Close(ctx context.Context) error
 }
 
-// ErrProcessUnavailable is the error for kind "process" plugins in builds without the process
-// back end.
-var ErrProcessUnavailable = errors.New(`process plugins are not available in this build; use kind = "wasm"`)
-
 // loader loads one plugin of a kind.
 type loader func(ctx context.Context, l *Loader, c *config.Plugin) (Plugin, error)
 
-// loaders is the table of plugin kinds. The process back end adds its entry here.
+// loaders is the table of plugin kinds.
 var loaders = map[config.Kind]loader{
 	config.KindWasm:    loadWasm,
-	config.KindProcess: func(context.Context, *Loader, *config.Plugin) (Plugin, error) { return nil, ErrProcessUnavailable },
+	config.KindProcess: loadProcess,
 }
 
 // Loader loads plugins. It keeps one wasm compilation cache for all the sets it loads, so a
@@ -188,6 +184,44 @@ func loadWasm(ctx context.Context, l *Loader, c *config.Plugin) (Plugin, error) 
 		return nil, err
 	}
 	return p, nil
+}
+
+// loadProcess starts a process plugin (hashicorp/go-plugin). The checksum, when the block has one,
+// is verified again before every restart; the block's timeout is the per-call deadline (0: the
+// host's default, which also detects a hung process); memory_limit and pool_size do not apply.
+func loadProcess(ctx context.Context, l *Loader, c *config.Plugin) (Plugin, error) {
+	opts := []host.ProcessOption{host.WithProcessLogger(l.log.Named(c.Name)),
+		host.WithProcessHookConfig(c.Config, c.Settings...), host.WithArgs(c.Args...)}
+	if c.SHA256 != "" {
+		opts = append(opts, host.WithChecksum(c.SHA256))
+	}
+	if c.Timeout > 0 {
+		opts = append(opts, host.WithProcessCallTimeout(c.Timeout))
+	}
+	for pt, fp := range c.FailurePolicy {
+		opts = append(opts, host.WithProcessFailurePolicy(pt, fp))
+	}
+	for _, kv := range c.Env {
+		opts = append(opts, host.WithProcessEnv(kv.Key, kv.Value))
+	}
+	p, err := host.LoadProcess(ctx, c.Path, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return processPlugin{p}, nil
+}
+
+// processPlugin reports a process plugin's counters as host.Stats: instances are processes.
+type processPlugin struct{ *host.ProcessPlugin }
+
+func (p processPlugin) Stats() host.Stats {
+	ps := p.ProcessPlugin.Stats()
+	s := host.Stats{Calls: ps.Calls, Failures: ps.Failures, ByKind: ps.ByKind,
+		Discarded: ps.Crashes, Created: ps.Starts}
+	if ps.Up {
+		s.Live = 1
+	}
+	return s
 }
 
 // Set is the plugins of one configuration, loaded, with the hooks and selector factory a

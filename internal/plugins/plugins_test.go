@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -46,9 +45,9 @@ func TestLoaderChecksAndFilters(t *testing.T) {
 	keyhash := config.Plugin{Name: "keyhash", Kind: config.KindWasm, Path: filepath.Join(dir, "keyhash.wasm"), Pos: "x.hcl:9",
 		Topics: []string{"Guarded"}, Settings: []hookv1.KV{{Key: "source", Value: "keys"}}}
 	process := config.Plugin{Name: "p", Kind: config.KindProcess, Path: "/bin/true", Pos: "x.hcl:20"}
-	if _, err := l.Load(ctx, &config.File{Plugins: []config.Plugin{good, process}}); !errors.Is(err, ErrProcessUnavailable) ||
-		!strings.Contains(err.Error(), "x.hcl:20") {
-		t.Errorf("process plugin: %v", err)
+	if _, err := l.Load(ctx, &config.File{Plugins: []config.Plugin{good, process}}); err == nil ||
+		!strings.Contains(err.Error(), "x.hcl:20") || !strings.Contains(err.Error(), "exited before the handshake") {
+		t.Errorf("process plugin that is not a plugin: %v", err)
 	}
 
 	set, err := l.Load(ctx, &config.File{Plugins: []config.Plugin{good, keyhash}})
@@ -101,5 +100,43 @@ func TestLoaderChecksAndFilters(t *testing.T) {
 	}
 	if len(seen) != 8 {
 		t.Errorf("off its topics the chain should round robin, saw queues %v", seen)
+	}
+}
+
+// TestLoaderProcessKind loads an example plugin built as a process plugin from a plugin block, with
+// the block's checksum, settings, topics and failure policy, and runs it through the set's hooks.
+func TestLoaderProcessKind(t *testing.T) {
+	dir := t.TempDir()
+	if err := examplebuild.BuildProcess(context.Background(), dir, "policy"); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "policy")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(b)
+	l := NewLoader("off", nil)
+	defer l.Close(context.Background())
+	ctx := context.Background()
+	c := config.Plugin{Name: "policy", Kind: config.KindProcess, Path: path, SHA256: hex.EncodeToString(sum[:]), Pos: "x.hcl:1",
+		Settings: []hookv1.KV{{Key: "deny_tags", Value: "secret"}}, Topics: []string{"Guarded"}}
+	set, err := l.Load(ctx, &config.File{Plugins: []config.Plugin{c}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer set.Close(context.Background())
+	h := set.Hooks()[0].(send.CheckForbiddenHook)
+	for topic, forbidden := range map[string]bool{"Guarded": true, "Other": false} {
+		m := message.New(topic, []byte("x"))
+		m.SetTags("secret")
+		m.SetKeys("k")
+		if err := h.CheckForbidden(&send.SendContext{Context: ctx, Message: m}); (err != nil) != forbidden {
+			t.Errorf("topic %s: forbidden = %v, want %v", topic, err, forbidden)
+		}
+	}
+	st := set.Plugins()[0].Plugin.Stats()
+	if st.Calls != 1 || st.Created != 1 || st.Live != 1 {
+		t.Errorf("stats = %+v", st)
 	}
 }
