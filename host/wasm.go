@@ -189,6 +189,14 @@ type WasmPlugin struct {
 
 	closeOnce sync.Once
 	watch     *watchdog // nil without a call timeout
+
+	// respawn.go: background replacement of discarded instances and the creation breaker
+	bg           sync.WaitGroup
+	respawning   atomic.Bool
+	spawnMu      sync.Mutex
+	spawnErr     error
+	spawnRetry   time.Time
+	spawnBackoff time.Duration
 }
 
 // callState is the per-instance state the host imports read; it is set for the duration of one
@@ -355,6 +363,7 @@ func (p *WasmPlugin) Close(ctx context.Context) error {
 	var err error
 	p.closeOnce.Do(func() {
 		p.closed.Store(true)
+		p.bg.Wait() // a replacement being created
 		err = p.closeRuntime(ctx)
 	})
 	return err
@@ -511,7 +520,11 @@ func (p *WasmPlugin) acquire(ctx context.Context) (*instance, error) {
 	case in := <-p.idle:
 		return in, nil
 	case <-p.tokens:
-		in, _, err := p.newInstance(context.Background())
+		if err := p.createBlocked(); err != nil {
+			p.tokens <- struct{}{}
+			return nil, err
+		}
+		in, err := p.create()
 		if err != nil {
 			p.tokens <- struct{}{}
 			return nil, err
@@ -549,6 +562,7 @@ func (p *WasmPlugin) discard(in *instance) {
 	p.discarded.Add(1)
 	p.live.Add(-1)
 	p.tokens <- struct{}{}
+	p.respawn()
 }
 
 // call writes view into in's scratch buffer and calls hook_call. It returns the decoded decision
