@@ -42,13 +42,18 @@ func (p *WasmPlugin) policy(point hookv1.HookPoint) hookv1.FailurePolicy {
 	return hookv1.FailClosed
 }
 
-// fail records a failure and returns the error to report.
+// fail records a failure, logs it and returns the error to report.
 func (p *WasmPlugin) fail(point hookv1.HookPoint, kind FailureKind, err error) *PluginError {
-	p.failures.Add(1)
-	p.byKind[kind].Add(1)
-	pe := &PluginError{Plugin: p.name, Point: point, Kind: kind, Err: err}
+	pe := p.failQuietly(point, kind, err)
 	p.log.Error("plugin call failed", "point", pointName(point), "kind", kind.String(), "error", err, "policy", policyName(p.policy(point)))
 	return pe
+}
+
+// failQuietly records a failure without logging it (the open circuit logged once when it opened).
+func (p *WasmPlugin) failQuietly(point hookv1.HookPoint, kind FailureKind, err error) *PluginError {
+	p.failures.Add(1)
+	p.byKind[kind].Add(1)
+	return &PluginError{Plugin: p.name, Point: point, Kind: kind, Err: err}
 }
 
 func policyName(fp hookv1.FailurePolicy) string {
@@ -125,6 +130,9 @@ func (in *instance) fillContext(sc *send.SendContext, after bool) {
 func (p *WasmPlugin) invoke(ctx context.Context, point hookv1.HookPoint, msg *message.Message,
 	fill func(*instance), apply func(*hookv1.Decision) error) *PluginError {
 	p.calls.Add(1)
+	if err := p.circuitOpen(); err != nil {
+		return p.failQuietly(point, FailUnavailable, err)
+	}
 	in, err := p.acquire(ctx)
 	if err != nil {
 		return p.fail(point, FailUnavailable, err)
@@ -139,9 +147,11 @@ func (p *WasmPlugin) invoke(ctx context.Context, point hookv1.HookPoint, msg *me
 	}
 	if err != nil {
 		p.discard(in)
+		p.callFailed()
 		return p.fail(point, kind, err)
 	}
 	p.release(in)
+	p.callSucceeded()
 	return nil
 }
 

@@ -75,3 +75,47 @@ func (p *WasmPlugin) respawn() {
 		p.release(in)
 	}()
 }
+
+// The call circuit. A guest that fails every call would otherwise cost, per send, a failed call
+// and a background instantiation. After circuitThreshold consecutive failed calls the plugin is
+// not called for a backoff (doubling from minRespawnBackoff to maxRespawnBackoff while it keeps
+// failing): its calls fail at once with FailUnavailable and the hook point's policy applies. The
+// first call after the backoff goes through (half open); a success closes the circuit.
+const circuitThreshold = 5
+
+func (p *WasmPlugin) circuitOpen() error {
+	if p.consecutive.Load() < circuitThreshold {
+		return nil // the common case: one atomic load
+	}
+	p.spawnMu.Lock()
+	defer p.spawnMu.Unlock()
+	if !time.Now().Before(p.circuitRetry) {
+		return nil
+	}
+	return fmt.Errorf("circuit open after %d consecutive failed calls, next attempt in %v",
+		p.consecutive.Load(), time.Until(p.circuitRetry).Round(time.Millisecond))
+}
+
+func (p *WasmPlugin) callFailed() {
+	n := p.consecutive.Add(1)
+	if n < circuitThreshold {
+		return
+	}
+	p.spawnMu.Lock()
+	defer p.spawnMu.Unlock()
+	p.circuitBackoff = min(max(2*p.circuitBackoff, minRespawnBackoff), maxRespawnBackoff)
+	p.circuitRetry = time.Now().Add(p.circuitBackoff)
+	p.log.Error("circuit open: the plugin is not called for a while", "consecutive_failures", n, "retry_in", p.circuitBackoff)
+}
+
+func (p *WasmPlugin) callSucceeded() {
+	if p.consecutive.Load() == 0 {
+		return
+	}
+	if p.consecutive.Swap(0) >= circuitThreshold {
+		p.spawnMu.Lock()
+		p.circuitBackoff = 0
+		p.spawnMu.Unlock()
+		p.log.Info("circuit closed: the plugin answers again")
+	}
+}

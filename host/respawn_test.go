@@ -69,3 +69,36 @@ func TestRespawnAndBreaker(t *testing.T) {
 		t.Fatalf("stats after recovery: %+v", s)
 	}
 }
+
+// TestCallCircuit: after circuitThreshold consecutive failed calls the plugin is not called until
+// the backoff ends; a successful call then closes the circuit.
+func TestCallCircuit(t *testing.T) {
+	p, logs := load(t, "fault", WithPoolSize(1), WithHookConfig(nil, hookv1.KV{Key: "mode", Value: "trap"}))
+	bh := p.Hooks().(send.SendMessageBeforeHook)
+	for range circuitThreshold {
+		if err := bh.SendMessageBefore(newSC("t", "boom")); err == nil {
+			t.Fatal("trap not reported")
+		}
+	}
+	discarded := p.Stats().Discarded
+	err := bh.SendMessageBefore(newSC("t", "ok"))
+	var pe *PluginError
+	if p.circuitOpen() != nil { // not yet half open (the backoff is 100 ms; a slow machine may pass it)
+		if !errors.As(err, &pe) || pe.Kind != FailUnavailable || !strings.Contains(err.Error(), "circuit open") {
+			t.Fatalf("call with the circuit open: %v", err)
+		}
+		if s := p.Stats(); s.Discarded != discarded {
+			t.Fatalf("the guest was called with the circuit open: %+v", s)
+		}
+	}
+	if !strings.Contains(logs.String(), "circuit open") {
+		t.Fatalf("opening not logged:\n%s", logs)
+	}
+	waitFor(t, "the half-open state", func() bool { return p.circuitOpen() == nil })
+	if err := bh.SendMessageBefore(newSC("t", "ok")); err != nil {
+		t.Fatalf("half-open call: %v", err)
+	}
+	if p.consecutive.Load() != 0 || !strings.Contains(logs.String(), "circuit closed") {
+		t.Fatalf("circuit not closed: %d consecutive\n%s", p.consecutive.Load(), logs)
+	}
+}
