@@ -393,9 +393,12 @@ func (p *WasmPlugin) newInstance(ctx context.Context) (_ *instance, info hookv1.
 		ctx, cancel = context.WithTimeout(ctx, p.cfg.loadTimeout)
 		defer cancel()
 	}
+	// Until hook_init has answered, stderr is also kept: it is the only channel through which a
+	// guest can say why it rejects its configuration (docs/abi.md), and the error must say it.
+	stderr := &logWriter{p: p, level: hclog.Warn, stream: "stderr", keep: new(strings.Builder)}
 	mc := wazero.NewModuleConfig().WithName("").WithStartFunctions("_initialize").
 		WithStdout(&logWriter{p: p, level: hclog.Info, stream: "stdout"}).
-		WithStderr(&logWriter{p: p, level: hclog.Warn, stream: "stderr"})
+		WithStderr(stderr)
 	mc = p.cfg.grants.apply(mc)
 	mod, err := p.rt.InstantiateModule(ctx, p.compiled, mc)
 	if err != nil {
@@ -437,8 +440,12 @@ func (p *WasmPlugin) newInstance(ctx context.Context) (_ *instance, info hookv1.
 		return nil, info, fmt.Errorf("hook_init: %w", err)
 	}
 	if rc := int32(uint32(stack[0])); rc != 0 {
+		if why := strings.TrimSpace(stderr.kept()); why != "" {
+			return nil, info, fmt.Errorf("hook_init rejected the configuration (returned %d): %s", rc, why)
+		}
 		return nil, info, fmt.Errorf("hook_init rejected the configuration (returned %d)", rc)
 	}
+	stderr.kept() // stop keeping
 	if p.watch != nil {
 		p.watch.add(in, in.ctx)
 	}
@@ -630,14 +637,34 @@ type logWriter struct {
 	p      *WasmPlugin
 	level  hclog.Level
 	stream string
+
+	mu   sync.Mutex
+	keep *strings.Builder // while not nil, the first maxLogLen bytes written are kept
 }
 
 func (w *logWriter) Write(b []byte) (int, error) {
+	w.mu.Lock()
+	if w.keep != nil && w.keep.Len() < maxLogLen {
+		w.keep.Write(b[:min(len(b), maxLogLen-w.keep.Len())])
+	}
+	w.mu.Unlock()
 	s := strings.TrimRight(string(b), "\n")
 	if s != "" && enabled(w.p.log, w.level) && w.p.allowLog() {
 		w.p.log.Log(w.level, sanitize(s), "stream", w.stream)
 	}
 	return len(b), nil
+}
+
+// kept returns what was kept, sanitized, and stops keeping.
+func (w *logWriter) kept() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.keep == nil {
+		return ""
+	}
+	s := w.keep.String()
+	w.keep = nil
+	return sanitize(s)
 }
 
 // allowLog is a per-plugin limiter: at most logsPerSecond guest log records per second.
