@@ -342,6 +342,10 @@ func LoadWasm(ctx context.Context, path string, opts ...WasmOption) (_ *WasmPlug
 		p.tokens <- struct{}{}
 	}
 	p.idle <- first
+	if hint := time.Duration(info.TimeoutUs) * time.Microsecond; hint > 0 && cfg.callTimeout == 0 {
+		p.log.Info("the plugin suggests a call timeout that is not enforced; set one in the configuration to enforce it",
+			"suggested", hint)
+	}
 	p.log.Debug("loaded", "path", path, "version", info.Version, "points", info.Points, "pool", cfg.poolSize, "timeout", cfg.callTimeout)
 	return p, nil
 }
