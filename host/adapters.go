@@ -354,13 +354,23 @@ func (h afterHook) SendMessageAfter(sc *send.SendContext) { h.p.after(sc) }
 
 // Selector returns a send.QueueSelector that asks the plugin (SELECT_QUEUE) and falls back to
 // fallback when the plugin makes no choice, does not apply to the topic, or fails under a fail-open
-// policy (the default). If the plugin does not declare SELECT_QUEUE, fallback is returned.
+// policy (the default). If the plugin does not declare SELECT_QUEUE, fallback is returned; if it
+// declares consistent_select, the selector is a send.ConsistentSelector.
 func (p *WasmPlugin) Selector(fallback send.QueueSelector) send.QueueSelector {
 	if !p.info.Has(hookv1.PointSelectQueue) {
 		return fallback
 	}
+	if p.info.ConsistentSelect {
+		return consistentSelector{&selector{p: p, fallback: fallback}}
+	}
 	return &selector{p: p, fallback: fallback}
 }
+
+// consistentSelector is the selector of a plugin that declared consistent_select: the producer
+// keeps its choice on a retry and treats the send as ordered (send.ConsistentSelector).
+type consistentSelector struct{ *selector }
+
+func (consistentSelector) Consistent() bool { return true }
 
 type selector struct {
 	p        *WasmPlugin

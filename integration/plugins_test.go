@@ -61,6 +61,9 @@ func TestWasmPluginsEndToEnd(t *testing.T) {
 	redact := loadPlugin(t, dir, "redact")
 	keyhash := loadPlugin(t, dir, "keyhash")
 	selector := keyhash.Selector(send.RoundRobin())
+	if cs, ok := selector.(send.ConsistentSelector); !ok || !cs.Consistent() {
+		t.Errorf("keyhash declares consistent_select, its selector %T is not a consistent one", selector)
+	}
 	p := newProducer(t, cl.NameServer(),
 		send.WithHooks(policy.Hooks(), tracing.Hooks(), redact.Hooks()),
 		send.WithQueueSelector(send.SelectorFactoryFunc(func(string) send.QueueSelector { return selector })))
@@ -133,6 +136,9 @@ func TestWasmZoneAffinityAndTracingEndToEnd(t *testing.T) {
 	zone := loadPlugin(t, dir, "zoneaffinity", hookv1.KV{Key: "brokers", Value: rmqtest.BrokerB})
 	tracing := loadPluginWith(t, dir, "tracing", []host.WasmOption{host.WithLogger(logger)}, hookv1.KV{Key: "name", Value: "zt"})
 	selector := zone.Selector(send.RoundRobin())
+	if _, ok := selector.(send.ConsistentSelector); ok {
+		t.Errorf("zoneaffinity (round robin) does not declare consistent_select, its selector %T claims it", selector)
+	}
 	p := newProducer(t, cl.NameServer(), send.WithHooks(tracing.Hooks()),
 		send.WithQueueSelector(send.SelectorFactoryFunc(func(string) send.QueueSelector { return selector })))
 	topic := uniqueTopic("rs_zone")
