@@ -52,13 +52,18 @@ func (p *WasmPlugin) policy(point hookv1.HookPoint) hookv1.FailurePolicy {
 	return hookv1.FailClosed
 }
 
-// fail records a failure and returns the error to report.
+// fail records a failure, logs it and returns the error to report.
 func (p *WasmPlugin) fail(point hookv1.HookPoint, kind FailureKind, err error) *PluginError {
-	p.failures.Add(1)
-	p.byKind[kind].Add(1)
-	pe := &PluginError{Plugin: p.name, Point: point, Kind: kind, Err: err, Transport: "wasm"}
+	pe := p.failQuietly(point, kind, err)
 	p.log.Error("plugin call failed", "point", pointName(point), "kind", kind.String(), "error", err, "policy", policyName(p.policy(point)))
 	return pe
+}
+
+// failQuietly records a failure without logging it (the open circuit logged once when it opened).
+func (p *WasmPlugin) failQuietly(point hookv1.HookPoint, kind FailureKind, err error) *PluginError {
+	p.failures.Add(1)
+	p.byKind[kind].Add(1)
+	return &PluginError{Plugin: p.name, Point: point, Kind: kind, Err: err, Transport: "wasm"}
 }
 
 func policyName(fp hookv1.FailurePolicy) string {
@@ -135,6 +140,9 @@ func (in *instance) fillContext(sc *send.SendContext, after bool) {
 func (p *WasmPlugin) invoke(ctx context.Context, point hookv1.HookPoint, msg *message.Message,
 	fill func(*instance), apply func(*hookv1.Decision) error) *PluginError {
 	p.calls.Add(1)
+	if err := p.circuitOpen(); err != nil {
+		return p.failQuietly(point, FailUnavailable, err)
+	}
 	in, err := p.acquire(ctx)
 	if err != nil {
 		return p.fail(point, FailUnavailable, err)
@@ -149,9 +157,11 @@ func (p *WasmPlugin) invoke(ctx context.Context, point hookv1.HookPoint, msg *me
 	}
 	if err != nil {
 		p.discard(in)
+		p.callFailed()
 		return p.fail(point, kind, err)
 	}
 	p.release(in)
+	p.callSucceeded()
 	return nil
 }
 
@@ -294,13 +304,23 @@ func (p *WasmPlugin) Hooks() send.Hook {
 
 // Selector returns a send.QueueSelector that asks the plugin (SELECT_QUEUE) and falls back to
 // fallback when the plugin makes no choice, does not apply to the topic, or fails under a fail-open
-// policy (the default). If the plugin does not declare SELECT_QUEUE, fallback is returned.
+// policy (the default). If the plugin does not declare SELECT_QUEUE, fallback is returned; if it
+// declares consistent_select, the selector is a send.ConsistentSelector.
 func (p *WasmPlugin) Selector(fallback send.QueueSelector) send.QueueSelector {
 	if !p.info.Has(hookv1.PointSelectQueue) {
 		return fallback
 	}
+	if p.info.ConsistentSelect {
+		return consistentSelector{&selector{p: p, fallback: fallback}}
+	}
 	return &selector{p: p, fallback: fallback}
 }
+
+// consistentSelector is the selector of a plugin that declared consistent_select: the producer
+// keeps its choice on a retry and treats the send as ordered (send.ConsistentSelector).
+type consistentSelector struct{ *selector }
+
+func (consistentSelector) Consistent() bool { return true }
 
 type selector struct {
 	p        *WasmPlugin

@@ -266,13 +266,23 @@ func (x implAfter) SendMessageAfter(sc *send.SendContext) { x.h.after(sc) }
 
 // Selector returns a send.QueueSelector that asks the plugin (SELECT_QUEUE) and falls back to
 // fallback when the plugin makes no choice, does not apply to the topic, or fails under a fail-open
-// policy (the default). If the plugin does not declare SELECT_QUEUE, fallback is returned.
+// policy (the default). If the plugin does not declare SELECT_QUEUE, fallback is returned. If it
+// declares consistent_select, the selector is a send.ConsistentSelector.
 func (p *ProcessPlugin) Selector(fallback send.QueueSelector) send.QueueSelector {
 	if !p.info.Has(hookv1.PointSelectQueue) {
 		return fallback
 	}
+	if p.info.ConsistentSelect {
+		return consistentProcSelector{&procSelector{p: p, fallback: fallback}}
+	}
 	return &procSelector{p: p, fallback: fallback}
 }
+
+// consistentProcSelector is the selector of a plugin that declared consistent_select: the producer
+// keeps its choice on a retry and treats the send as ordered.
+type consistentProcSelector struct{ *procSelector }
+
+func (consistentProcSelector) Consistent() bool { return true }
 
 type procSelector struct {
 	p        *ProcessPlugin

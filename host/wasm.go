@@ -191,6 +191,17 @@ type WasmPlugin struct {
 
 	closeOnce sync.Once
 	watch     *watchdog // nil without a call timeout
+
+	// respawn.go: background replacement of discarded instances and the creation breaker
+	bg             sync.WaitGroup
+	respawning     atomic.Bool
+	spawnMu        sync.Mutex
+	spawnErr       error
+	spawnRetry     time.Time
+	spawnBackoff   time.Duration
+	consecutive    atomic.Int64 // failed calls in a row
+	circuitRetry   time.Time
+	circuitBackoff time.Duration
 }
 
 // callState is the per-instance state the host imports read; it is set for the duration of one
@@ -333,6 +344,10 @@ func LoadWasm(ctx context.Context, path string, opts ...WasmOption) (_ *WasmPlug
 		p.tokens <- struct{}{}
 	}
 	p.idle <- first
+	if hint := time.Duration(info.TimeoutUs) * time.Microsecond; hint > 0 && cfg.callTimeout == 0 {
+		p.log.Info("the plugin suggests a call timeout that is not enforced; set one in the configuration to enforce it",
+			"suggested", hint)
+	}
 	p.log.Debug("loaded", "path", path, "version", info.Version, "points", info.Points, "pool", cfg.poolSize, "timeout", cfg.callTimeout)
 	return p, nil
 }
@@ -357,6 +372,7 @@ func (p *WasmPlugin) Close(ctx context.Context) error {
 	var err error
 	p.closeOnce.Do(func() {
 		p.closed.Store(true)
+		p.bg.Wait() // a replacement being created
 		err = p.closeRuntime(ctx)
 	})
 	return err
@@ -383,9 +399,12 @@ func (p *WasmPlugin) newInstance(ctx context.Context) (_ *instance, info hookv1.
 		ctx, cancel = context.WithTimeout(ctx, p.cfg.loadTimeout)
 		defer cancel()
 	}
+	// Until hook_init has answered, stderr is also kept: it is the only channel through which a
+	// guest can say why it rejects its configuration (docs/abi.md), and the error must say it.
+	stderr := &logWriter{p: p, level: hclog.Warn, stream: "stderr", keep: new(strings.Builder)}
 	mc := wazero.NewModuleConfig().WithName("").WithStartFunctions("_initialize").
 		WithStdout(&logWriter{p: p, level: hclog.Info, stream: "stdout"}).
-		WithStderr(&logWriter{p: p, level: hclog.Warn, stream: "stderr"})
+		WithStderr(stderr)
 	mc = p.cfg.grants.apply(mc)
 	mod, err := p.rt.InstantiateModule(ctx, p.compiled, mc)
 	if err != nil {
@@ -427,8 +446,12 @@ func (p *WasmPlugin) newInstance(ctx context.Context) (_ *instance, info hookv1.
 		return nil, info, fmt.Errorf("hook_init: %w", err)
 	}
 	if rc := int32(uint32(stack[0])); rc != 0 {
+		if why := strings.TrimSpace(stderr.kept()); why != "" {
+			return nil, info, fmt.Errorf("hook_init rejected the configuration (returned %d): %s", rc, why)
+		}
 		return nil, info, fmt.Errorf("hook_init rejected the configuration (returned %d)", rc)
 	}
+	stderr.kept() // stop keeping
 	if p.watch != nil {
 		p.watch.add(in, in.ctx)
 	}
@@ -513,7 +536,11 @@ func (p *WasmPlugin) acquire(ctx context.Context) (*instance, error) {
 	case in := <-p.idle:
 		return in, nil
 	case <-p.tokens:
-		in, _, err := p.newInstance(context.Background())
+		if err := p.createBlocked(); err != nil {
+			p.tokens <- struct{}{}
+			return nil, err
+		}
+		in, err := p.create()
 		if err != nil {
 			p.tokens <- struct{}{}
 			return nil, err
@@ -551,6 +578,7 @@ func (p *WasmPlugin) discard(in *instance) {
 	p.discarded.Add(1)
 	p.live.Add(-1)
 	p.tokens <- struct{}{}
+	p.respawn()
 }
 
 // call writes view into in's scratch buffer and calls hook_call. It returns the decoded decision
@@ -615,14 +643,34 @@ type logWriter struct {
 	p      *WasmPlugin
 	level  hclog.Level
 	stream string
+
+	mu   sync.Mutex
+	keep *strings.Builder // while not nil, the first maxLogLen bytes written are kept
 }
 
 func (w *logWriter) Write(b []byte) (int, error) {
+	w.mu.Lock()
+	if w.keep != nil && w.keep.Len() < maxLogLen {
+		w.keep.Write(b[:min(len(b), maxLogLen-w.keep.Len())])
+	}
+	w.mu.Unlock()
 	s := strings.TrimRight(string(b), "\n")
 	if s != "" && enabled(w.p.log, w.level) && w.p.allowLog() {
 		w.p.log.Log(w.level, sanitize(s), "stream", w.stream)
 	}
 	return len(b), nil
+}
+
+// kept returns what was kept, sanitized, and stops keeping.
+func (w *logWriter) kept() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.keep == nil {
+		return ""
+	}
+	s := w.keep.String()
+	w.keep = nil
+	return sanitize(s)
 }
 
 // allowLog is a per-plugin limiter: at most logsPerSecond guest log records per second.

@@ -335,7 +335,8 @@ func TestLoadRefusals(t *testing.T) {
 		t.Fatalf("bogus: %v", err)
 	}
 	_, err = LoadWasm(ctx, guest(t, "fault"), WithCompilationCache(ccache), WithHookConfig(nil, hookv1.KV{Key: "mode", Value: "initfail"}))
-	if err == nil || !strings.Contains(err.Error(), "fault.wasm") || !strings.Contains(err.Error(), "returned 7") {
+	if err == nil || !strings.Contains(err.Error(), "fault.wasm") || !strings.Contains(err.Error(), "returned 7") ||
+		!strings.Contains(err.Error(), "this configuration is refused") {
 		t.Fatalf("initfail: %v", err)
 	}
 	_, err = LoadWasm(ctx, filepath.Join(t.TempDir(), "missing.wasm"))

@@ -66,3 +66,17 @@ func TestAdminQueries(t *testing.T) {
 		}
 	}
 }
+
+// TestCreateTopicWithNamespace: a namespaced producer creates ns%topic from the (never namespaced)
+// key topic, as Java's createTopic does; 7 queues, more than auto-creation would give.
+func TestCreateTopicWithNamespace(t *testing.T) {
+	cl := rmqtest.Start(t)
+	p := newProducer(t, cl.NameServer(), send.WithNamespace("rsns"))
+	topic := uniqueTopic("rs_nsadmin")
+	newTopic(t, p, topic, 7)
+	res, err := p.Send(context.Background(), message.New(topic, []byte("ns")),
+		send.ToQueue(message.MessageQueue{Topic: topic, BrokerName: rmqtest.BrokerA, QueueID: 6}))
+	if err != nil || res.Queue.Topic != topic || res.Queue.QueueID != 6 {
+		t.Fatalf("send to queue 6 of the created topic: %+v, %v", res, err)
+	}
+}

@@ -1,14 +1,20 @@
 package integration
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/hashicorp/go-hclog"
 
 	"github.com/rocketsend/rocketsend/core/message"
 	"github.com/rocketsend/rocketsend/core/send"
@@ -22,6 +28,11 @@ import (
 // it into the wasm host with the given settings.
 func loadPlugin(t *testing.T, dir, name string, settings ...hookv1.KV) *host.WasmPlugin {
 	t.Helper()
+	return loadPluginWith(t, dir, name, nil, settings...)
+}
+
+func loadPluginWith(t *testing.T, dir, name string, opts []host.WasmOption, settings ...hookv1.KV) *host.WasmPlugin {
+	t.Helper()
 	out := filepath.Join(dir, name+".wasm")
 	cmd := exec.Command("go", "build", "-buildmode=c-shared", "-o", out, "../examples/plugins/"+name)
 	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
@@ -30,7 +41,7 @@ func loadPlugin(t *testing.T, dir, name string, settings ...hookv1.KV) *host.Was
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	p, err := host.LoadWasm(ctx, out, host.WithCacheDir(""), host.WithHookConfig(nil, settings...))
+	p, err := host.LoadWasm(ctx, out, append([]host.WasmOption{host.WithCacheDir(""), host.WithHookConfig(nil, settings...)}, opts...)...)
 	if err != nil {
 		t.Fatalf("loading plugin %s: %v", name, err)
 	}
@@ -65,6 +76,9 @@ func checkExamplePlugins(t *testing.T, topicPrefix string, load func(name string
 	redact := load("redact")
 	keyhash := load("keyhash")
 	selector := keyhash.selector(send.RoundRobin())
+	if cs, ok := selector.(send.ConsistentSelector); !ok || !cs.Consistent() {
+		t.Errorf("keyhash declares consistent_select, its selector %T is not a consistent one", selector)
+	}
 	p := newProducer(t, cl.NameServer(),
 		send.WithHooks(policy.hooks, tracing.hooks, redact.hooks),
 		send.WithQueueSelector(send.SelectorFactoryFunc(func(string) send.QueueSelector { return selector })))
@@ -123,4 +137,84 @@ func checkExamplePlugins(t *testing.T, topicPrefix string, load func(name string
 	if n := policy.failures(); n != 0 {
 		t.Errorf("policy plugin failures: %d", n)
 	}
+}
+
+// TestWasmZoneAffinityAndTracingEndToEnd: the zone-affinity selector, configured for broker-b,
+// puts every message on broker-b's queues (Java sees them there), and the tracing plugin's after
+// hook records each attempt's outcome and latency (its log line names the message id, the queue
+// the broker answered with and a positive latency).
+func TestWasmZoneAffinityAndTracingEndToEnd(t *testing.T) {
+	cl := rmqtest.Start(t)
+	dir := t.TempDir()
+	var logs syncBuffer
+	logger := hclog.New(&hclog.LoggerOptions{Name: "it", Output: &logs, Level: hclog.Info})
+	zone := loadPlugin(t, dir, "zoneaffinity", hookv1.KV{Key: "brokers", Value: rmqtest.BrokerB})
+	tracing := loadPluginWith(t, dir, "tracing", []host.WasmOption{host.WithLogger(logger)}, hookv1.KV{Key: "name", Value: "zt"})
+	selector := zone.Selector(send.RoundRobin())
+	if _, ok := selector.(send.ConsistentSelector); ok {
+		t.Errorf("zoneaffinity (round robin) does not declare consistent_select, its selector %T claims it", selector)
+	}
+	p := newProducer(t, cl.NameServer(), send.WithHooks(tracing.Hooks()),
+		send.WithQueueSelector(send.SelectorFactoryFunc(func(string) send.QueueSelector { return selector })))
+	topic := uniqueTopic("rs_zone")
+	newTopic(t, p, topic, 4) // 8 queues: broker-a 0..3, broker-b 0..3
+	const n = 6
+	w := witness(t, cl.NameServer(), topic, n)
+	results := map[string]*message.SendResult{}
+	for i := range n {
+		m := message.New(topic, []byte("zone "+strconv.Itoa(i)))
+		res, err := p.Send(context.Background(), m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Queue.BrokerName != rmqtest.BrokerB {
+			t.Errorf("message %d on %v, want broker-b", i, res.Queue)
+		}
+		results[m.UniqID()] = res
+	}
+	for _, g := range w.Collect(n, witnessWait) {
+		if g.BrokerName != rmqtest.BrokerB || !strings.HasPrefix(g.Properties["trace_id"], "zt-") {
+			t.Errorf("Java saw %q on %s/%d with trace_id %q", g.Body, g.BrokerName, g.QueueID, g.Properties["trace_id"])
+		}
+	}
+	out := logs.String()
+	for id, res := range results {
+		line := ""
+		for _, l := range strings.Split(out, "\n") {
+			if strings.Contains(l, "msg_id="+id) {
+				line = l
+			}
+		}
+		want := fmt.Sprintf("queue=%s/%d", res.Queue.BrokerName, res.Queue.QueueID)
+		if line == "" || !strings.Contains(line, want) || !strings.Contains(line, "status=1") {
+			t.Errorf("no after-hook line for %s with %s and status=1 in:\n%s", id, want, out)
+			continue
+		}
+		lat := line[strings.Index(line, "latency=")+len("latency="):]
+		d, err := time.ParseDuration(lat[:strings.IndexByte(lat, ' ')])
+		if err != nil || d <= 0 {
+			t.Errorf("latency in %q: %v %v", line, d, err)
+		}
+	}
+	if s := zone.Stats(); s.Failures != 0 || s.Calls < n {
+		t.Errorf("zoneaffinity stats: %+v", s)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for the plugin's concurrent log writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

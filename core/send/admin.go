@@ -26,7 +26,7 @@ func (p *Producer) CreateTopic(ctx context.Context, key, topic string, queueNum 
 	if queueNum <= 0 {
 		return fmt.Errorf("%w: queue count %d must be positive", codec.ErrValidation, queueNum)
 	}
-	rd, err := p.routes.FetchRoute(ctx, p.withNamespace(key))
+	rd, err := p.routes.FetchRoute(ctx, key) // the key topic is a system topic: never namespaced (Java)
 	if err != nil {
 		return err
 	}

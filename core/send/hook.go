@@ -24,7 +24,9 @@ type SendMessageBeforeHook interface {
 }
 
 // SendMessageAfterHook runs after each attempt with its outcome: Result or Err, Latency, Queue,
-// BrokerAddr, Attempt. It observes only; it must not block, because async sends run it on the
+// BrokerAddr, Attempt. It runs for every attempt whose Before hooks ran, even one that failed
+// before reaching the broker (Err set, Latency 0), so what a Before hook opened can be closed. It
+// observes only; it must not block, because async sends run it on the
 // connection's reader goroutine.
 type SendMessageAfterHook interface {
 	SendMessageAfter(sc *SendContext)

@@ -43,10 +43,11 @@ type call struct {
 	size int64
 
 	// per-attempt, reused
-	sc      SendContext
-	sentAt  time.Time
-	brokerQ message.MessageQueue
-	addr    string
+	beforeRan bool // the attempt's Before hooks started: its After hooks must run
+	sc        SendContext
+	sentAt    time.Time
+	brokerQ   message.MessageQueue
+	addr      string
 
 	// compression cache: the body the hooks left and its compressed form
 	plainBody []byte
@@ -131,7 +132,24 @@ func messageType(m *message.Message, sel QueueSelector) MessageType {
 
 // prepareAttempt runs everything up to the request of one attempt: route, forbidden checks,
 // Before hooks, queue choice, encoding. It returns the request and the broker address.
+//
+// When the attempt fails after its Before hooks started (a Before hook refused, no queue, no broker
+// address, encoding), the After hooks run with the error, as the Java client's sendKernelImpl runs
+// its after hook on failure: what a Before hook opened (a span, a timer) is always closed.
 func (c *call) prepareAttempt() (*codec.Command, error) {
+	c.beforeRan = false
+	req, err := c.prepare()
+	if err != nil && c.beforeRan {
+		sc := &c.sc
+		sc.Latency, sc.Result, sc.Err = 0, nil, err
+		for _, h := range c.hooks.after {
+			h.SendMessageAfter(sc)
+		}
+	}
+	return req, err
+}
+
+func (c *call) prepare() (*codec.Command, error) {
 	p := c.p
 	c.attempt++
 	if err := c.ctx.Err(); err != nil {
@@ -158,6 +176,7 @@ func (c *call) prepareAttempt() (*codec.Command, error) {
 			return nil, &ForbiddenError{Hook: hookName(h), Err: err}
 		}
 	}
+	c.beforeRan = len(c.hooks.before) > 0
 	for _, h := range c.hooks.before {
 		if err := h.SendMessageBefore(sc); err != nil {
 			return nil, &HookError{Hook: hookName(h), Err: err}

@@ -533,3 +533,52 @@ func TestConsistentSelectorKeepsItsQueueOnRetry(t *testing.T) {
 		t.Fatal("a Before hook's prop did not reach the After hook")
 	}
 }
+
+type selectorFunc func(*message.Message, []message.MessageQueue, any) (message.MessageQueue, error)
+
+func (f selectorFunc) Select(m *message.Message, qs []message.MessageQueue, arg any) (message.MessageQueue, error) {
+	return f(m, qs, arg)
+}
+
+// TestAfterHooksRunWhenAnAttemptFailsBeforeItIsSent: once an attempt's Before hooks ran, its After
+// hooks run with the error even if the attempt never reaches the broker (a refusing Before hook, a
+// failing selector), so what Before opened is closed; a refused forbidden check runs neither.
+func TestAfterHooksRunWhenAnAttemptFailsBeforeItIsSent(t *testing.T) {
+	fc := newFakeCluster(t, "broker-a")
+	rec := &attempts{}
+	refuse := hookFuncs{before: func(sc *SendContext) error {
+		if sc.Message.Tags() == "refuse" {
+			return errors.New("refused")
+		}
+		return nil
+	}, forbid: func(sc *SendContext) error {
+		if sc.Message.Tags() == "forbid" {
+			return errors.New("forbidden")
+		}
+		return nil
+	}}
+	p := startFake(t, fc, WithHooks(refuse, rec))
+	failing := selectorFunc(func(*message.Message, []message.MessageQueue, any) (message.MessageQueue, error) {
+		return message.MessageQueue{}, errors.New("no luck")
+	})
+	m := msg("t")
+	if _, err := p.Send(context.Background(), m, WithSelector(failing, nil)); err == nil {
+		t.Fatal("selector error not reported")
+	}
+	m2 := msg("t")
+	m2.SetTags("refuse")
+	if _, err := p.Send(context.Background(), m2); err == nil {
+		t.Fatal("refusing Before hook not reported")
+	}
+	m3 := msg("t")
+	m3.SetTags("forbid")
+	if _, err := p.Send(context.Background(), m3); err == nil {
+		t.Fatal("forbidden send not reported")
+	}
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if len(rec.seen) != 2 || rec.seen[0].Err == nil || !strings.Contains(rec.seen[0].Err.Error(), "no luck") ||
+		rec.seen[1].Err == nil || !strings.Contains(rec.seen[1].Err.Error(), "refused") {
+		t.Fatalf("After hooks saw %d attempts: %+v", len(rec.seen), rec.seen)
+	}
+}

@@ -19,6 +19,9 @@ type Plugin struct {
 	// FailurePolicy and TimeoutUs are hints; the host configuration overrides them.
 	FailurePolicy hookv1.FailurePolicy
 	TimeoutUs     uint32
+	// ConsistentSelect declares that Select depends only on the message and the offered queues
+	// (a key hash): the producer then keeps the chosen queue on a retry, as ordered sends need.
+	ConsistentSelect bool
 
 	// Init receives the plugin's configuration once per instance, before any call. An error
 	// rejects the configuration (the plugin is not loaded).
@@ -137,7 +140,7 @@ func (r *runtime) describe() (b []byte, isErr bool) {
 	info := hookv1.HookInfo{
 		Name: p.Name, Version: p.Version,
 		Points: p.Points(), Needs: p.Needs, Topics: p.Topics,
-		FailurePolicy: p.FailurePolicy, TimeoutUs: p.TimeoutUs,
+		FailurePolicy: p.FailurePolicy, TimeoutUs: p.TimeoutUs, ConsistentSelect: p.ConsistentSelect,
 	}
 	r.out = hookv1.AppendHookInfo(r.out[:0], &info)
 	return r.out, false

@@ -450,7 +450,11 @@ func AppendHookInfo(dst []byte, h *HookInfo) []byte {
 		b = appendStringAlways(b, fInfoTopics, t)
 	}
 	b = appendIntField(b, fInfoFailurePolicy, int64(h.FailurePolicy))
-	return appendUintField(b, fInfoTimeoutUs, uint64(h.TimeoutUs))
+	b = appendUintField(b, fInfoTimeoutUs, uint64(h.TimeoutUs))
+	if h.ConsistentSelect {
+		b = appendUintField(b, fInfoConsistent, 1)
+	}
+	return b
 }
 
 // DecodeHookConfig decodes the HookConfig the host passes to hook_init. The result owns its

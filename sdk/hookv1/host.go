@@ -157,6 +157,11 @@ func DecodeHookInfo(b []byte) (HookInfo, error) {
 				return HookInfo{}, err
 			}
 			h.TimeoutUs = uint32(f.val)
+		case fInfoConsistent:
+			if err := wantType(&f, wireVarint, at); err != nil {
+				return HookInfo{}, err
+			}
+			h.ConsistentSelect = f.val != 0
 		}
 	}
 	return h, nil

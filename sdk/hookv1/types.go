@@ -82,6 +82,7 @@ const (
 	fInfoTopics        = 5
 	fInfoFailurePolicy = 6
 	fInfoTimeoutUs     = 7
+	fInfoConsistent    = 8
 
 	fCfgConfig   = 1
 	fCfgSettings = 2
@@ -140,6 +141,10 @@ type HookInfo struct {
 	Topics        []string
 	FailurePolicy FailurePolicy
 	TimeoutUs     uint32
+	// ConsistentSelect says the SELECT_QUEUE choice depends only on the message and the offered
+	// queues (a key hash), so a retry keeps the chosen queue: the order of messages with one key
+	// survives a failed attempt (core/send's ConsistentSelector).
+	ConsistentSelect bool
 }
 
 // Has reports whether p is among the declared points.

@@ -18,6 +18,8 @@ var cfg = config{source: sourceAuto}
 func init() {
 	guest.Register(guest.Plugin{
 		Name: "keyhash", Version: "1.0.0",
+		// The choice depends only on the key: a retry keeps the queue, so the order holds.
+		ConsistentSelect: true,
 		Init: func(c hookv1.HookConfig) (err error) {
 			cfg, err = parseConfig(c)
 			return err

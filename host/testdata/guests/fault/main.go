@@ -6,6 +6,7 @@
 package main
 
 import (
+	"os"
 	"unsafe"
 
 	"github.com/rocketsend/rocketsend/sdk/hookv1"
@@ -52,6 +53,7 @@ func hookInit(n uint32) uint32 {
 	}
 	mode, _ = cfg.Setting("mode")
 	if mode == "initfail" {
+		os.Stderr.WriteString("mode initfail: this configuration is refused\n")
 		return 7
 	}
 	return 0
