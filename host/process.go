@@ -73,6 +73,8 @@ type ProcessPlugin struct {
 
 	calls, failures, starts, crashes, batches, batched atomic.Uint64
 	byKind                                             [numFailureKinds]atomic.Uint64
+
+	failWindow, failLogged, failSuppressed atomic.Int64 // failure log rate limit
 }
 
 // LoadProcess starts the plugin program at path, negotiates the protocol, checks what the plugin

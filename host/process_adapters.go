@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/rocketsend/rocketsend/core/message"
 	"github.com/rocketsend/rocketsend/core/send"
@@ -31,12 +32,29 @@ func (p *ProcessPlugin) policy(point hookv1.HookPoint) hookv1.FailurePolicy {
 	return hookv1.FailClosed
 }
 
-// fail records a failure and returns the error to report.
+// failLogsPerSecond caps the failure records a process plugin logs: while a process is down every
+// call fails at once, and a producer sending thousands of messages a second must not log each.
+const failLogsPerSecond = 20
+
+// fail records a failure, logs it (at most failLogsPerSecond a second; the next record says how many
+// were left out) and returns the error to report.
 func (p *ProcessPlugin) fail(point hookv1.HookPoint, kind FailureKind, err error) *PluginError {
 	p.failures.Add(1)
 	p.byKind[kind].Add(1)
 	pe := &PluginError{Plugin: p.name, Point: point, Kind: kind, Err: err, Transport: "process"}
-	p.log.Error("plugin call failed", "point", pointName(point), "kind", kind.String(), "error", err, "policy", policyName(p.policy(point)))
+	now := time.Now().Unix()
+	if w := p.failWindow.Load(); w != now && p.failWindow.CompareAndSwap(w, now) {
+		p.failLogged.Store(0)
+	}
+	if p.failLogged.Add(1) > failLogsPerSecond {
+		p.failSuppressed.Add(1)
+		return pe
+	}
+	args := []any{"point", pointName(point), "kind", kind.String(), "error", err, "policy", policyName(p.policy(point))}
+	if n := p.failSuppressed.Swap(0); n > 0 {
+		args = append(args, "not_logged_before", n)
+	}
+	p.log.Error("plugin call failed", args...)
 	return pe
 }
 
