@@ -597,11 +597,11 @@ func (p *ProcessPlugin) supervise(g *generation) {
 			return
 		}
 		p.crashes.Add(1)
-		p.log.Error("plugin process failed; restarting", "error", g.err(), "pid", g.pid, "backoff", backoff)
-		g.shutdown()
 		if time.Since(g.started) > 10*p.cfg.backoffMax {
 			backoff = p.cfg.backoffMin // it ran well for a while: not a crash loop
 		}
+		p.log.Error("plugin process failed; restarting", "error", g.err(), "pid", g.pid, "backoff", backoff)
+		g.shutdown()
 		for {
 			t := time.NewTimer(backoff)
 			select {
