@@ -1,11 +1,13 @@
 package host
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -555,4 +557,57 @@ func TestProcessCloseStopped(t *testing.T) {
 	}
 	noProcessLeft(t, path)
 	noProcessLeftPid(t, pid)
+}
+
+// TestHelperMiniHost is not a test: TestProcessHostKilled runs the test binary as a small host that
+// loads a plugin, prints its pid and waits to be killed.
+func TestHelperMiniHost(t *testing.T) {
+	path := os.Getenv("ROCKETSEND_MINIHOST_PLUGIN")
+	if path == "" {
+		t.Skip("helper process of TestProcessHostKilled")
+	}
+	p, err := LoadProcess(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Printf("pid %d\n", p.Stats().Pid)
+	time.Sleep(time.Minute) // bounded; the test kills this process long before
+	_ = p.Close(context.Background())
+}
+
+// TestProcessHostKilled: a host killed outright (SIGKILL) cannot stop its plugins; a plugin built
+// with guest.Serve notices that its parent is gone and exits.
+func TestProcessHostKilled(t *testing.T) {
+	path := faultProc(t)
+	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperMiniHost$", "-test.count=1")
+	cmd.Env = append(os.Environ(), "ROCKETSEND_MINIHOST_PLUGIN="+path)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	var pid int
+	sc := bufio.NewScanner(out)
+	for sc.Scan() {
+		if _, err := fmt.Sscanf(sc.Text(), "pid %d", &pid); err == nil {
+			break
+		}
+	}
+	if pid == 0 {
+		t.Fatal("the helper host printed no plugin pid")
+	}
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if syscall.Kill(pid, 0) != nil {
+			return // gone
+		}
+	}
+	_ = syscall.Kill(pid, syscall.SIGKILL)
+	t.Fatalf("plugin process %d outlived its killed host", pid)
 }

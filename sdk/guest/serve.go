@@ -6,7 +6,9 @@ import (
 	"context"
 	"errors"
 	"io"
+	"os"
 	"sync"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
 
@@ -30,7 +32,8 @@ import (
 //     sends the body with each call;
 //   - Log and Logf write JSON lines on stderr, which the host re-emits on the plugin's logger, at
 //     the level the host announced (hookgrpc.LogLevelEnv);
-//   - an Init error rejects the configuration: the host reports the text and fails the loading.
+//   - an Init error rejects the configuration: the host reports the text and fails the loading;
+//   - the process exits by itself within a second if the host dies without stopping it.
 //
 // Run by hand (without the host's handshake), the binary explains that it is a plugin and exits
 // with status 1.
@@ -40,7 +43,22 @@ func Serve() {
 		name = rt.plugin.Name
 	}
 	s := newProcServer(hookgrpc.NewLogger(name))
+	go exitWithParent(os.Getppid(), time.Second)
 	hookgrpc.Serve(s, s.log)
+}
+
+// exitWithParent ends the plugin when the host that started it is gone (its parent process id
+// changes: it was re-parented). A host that exits normally stops its plugins; one killed outright
+// (SIGKILL, OOM) cannot, and go-plugin's server would otherwise keep running as an orphan.
+func exitWithParent(ppid int, every time.Duration) {
+	if ppid <= 1 {
+		return // started by init or a reaper: no parent to watch
+	}
+	for range time.Tick(every) {
+		if os.Getppid() != ppid {
+			os.Exit(0)
+		}
+	}
 }
 
 // procServer implements the Hook service on the package's runtime.
