@@ -28,6 +28,10 @@ import (
 // DefaultMemoryLimitPages is the default memory cap of one instance: 1024 pages of 64 KiB (64 MiB).
 const DefaultMemoryLimitPages = 1024
 
+// DefaultMaxModuleBytes caps the size of a module file (a Go guest is 2-7 MB): a wrong path to a
+// huge file fails with a clear error instead of being read and compiled.
+const DefaultMaxModuleBytes = 64 << 20
+
 const (
 	initialScratch = 4096
 	maxLogLen      = 1024
@@ -39,6 +43,7 @@ var ErrClosed = errors.New("host: wasm plugin closed")
 
 type wasmConfig struct {
 	cacheDir     string
+	maxModule    int64
 	noCache      bool
 	poolSize     int
 	memPages     uint32
@@ -65,6 +70,9 @@ func WithCacheDir(dir string) WasmOption {
 func WithCompilationCache(cc wazero.CompilationCache) WasmOption {
 	return func(c *wasmConfig) { c.compileCache = cc }
 }
+
+// WithMaxModuleBytes caps the size of the module file (default DefaultMaxModuleBytes).
+func WithMaxModuleBytes(n int64) WasmOption { return func(c *wasmConfig) { c.maxModule = n } }
 
 // WithPoolSize caps the number of instances of the plugin (default GOMAXPROCS). Instances are
 // created lazily up to the cap; callers beyond it wait for a free instance.
@@ -239,7 +247,8 @@ type instance struct {
 // LoadWasm compiles the module at path, checks its ABI marker, creates one instance (calling
 // _initialize, hook_describe and hook_init) and returns the plugin.
 func LoadWasm(ctx context.Context, path string, opts ...WasmOption) (_ *WasmPlugin, err error) {
-	cfg := wasmConfig{poolSize: runtime.GOMAXPROCS(0), memPages: DefaultMemoryLimitPages, loadTimeout: 30 * time.Second}
+	cfg := wasmConfig{poolSize: runtime.GOMAXPROCS(0), memPages: DefaultMemoryLimitPages, loadTimeout: 30 * time.Second,
+		maxModule: DefaultMaxModuleBytes}
 	if d, e := os.UserCacheDir(); e == nil {
 		cfg.cacheDir = filepath.Join(d, "rocketsend", "wasm")
 	}
@@ -257,6 +266,13 @@ func LoadWasm(ctx context.Context, path string, opts ...WasmOption) (_ *WasmPlug
 	}
 	base := filepath.Base(path)
 	p := &WasmPlugin{path: path, name: base, cfg: cfg, log: cfg.logger.Named(base)}
+	if st, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("host: wasm plugin %s: %w", path, err)
+	} else if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("host: wasm plugin %s: not a regular file", path)
+	} else if st.Size() > cfg.maxModule {
+		return nil, fmt.Errorf("host: wasm plugin %s: %d bytes, more than the %d allowed (WithMaxModuleBytes)", path, st.Size(), cfg.maxModule)
+	}
 	code, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("host: wasm plugin %s: %w", path, err)

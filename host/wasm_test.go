@@ -339,6 +339,12 @@ func TestLoadRefusals(t *testing.T) {
 		!strings.Contains(err.Error(), "this configuration is refused") {
 		t.Fatalf("initfail: %v", err)
 	}
+	if _, err = LoadWasm(ctx, guest(t, "good"), WithMaxModuleBytes(1000)); err == nil || !strings.Contains(err.Error(), "more than the 1000 allowed") {
+		t.Fatalf("size cap: %v", err)
+	}
+	if _, err = LoadWasm(ctx, t.TempDir()); err == nil || !strings.Contains(err.Error(), "not a regular file") {
+		t.Fatalf("directory: %v", err)
+	}
 	_, err = LoadWasm(ctx, filepath.Join(t.TempDir(), "missing.wasm"))
 	if err == nil || !strings.Contains(err.Error(), "missing.wasm") {
 		t.Fatalf("missing: %v", err)
