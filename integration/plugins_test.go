@@ -18,9 +18,9 @@ import (
 	"github.com/rocketsend/rocketsend/tools/rocketmq/rmqtest"
 )
 
-// loadPlugin builds one of examples/plugins for wasip1 (nothing binary is committed) and loads
-// it into the wasm host with the given settings.
-func loadPlugin(t *testing.T, dir, name string, settings ...hookv1.KV) *host.WasmPlugin {
+// buildPlugin builds one of examples/plugins for wasip1 into dir (nothing binary is committed)
+// and returns the module's path.
+func buildPlugin(t testing.TB, dir, name string) string {
 	t.Helper()
 	out := filepath.Join(dir, name+".wasm")
 	cmd := exec.Command("go", "build", "-buildmode=c-shared", "-o", out, "../examples/plugins/"+name)
@@ -28,9 +28,23 @@ func loadPlugin(t *testing.T, dir, name string, settings ...hookv1.KV) *host.Was
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("building plugin %s: %v\n%s", name, err, b)
 	}
+	return out
+}
+
+// loadPlugin builds one of examples/plugins and loads it into the wasm host with the given
+// settings (and hclog's null logger, the host's default).
+func loadPlugin(t testing.TB, dir, name string, settings ...hookv1.KV) *host.WasmPlugin {
+	t.Helper()
+	return loadPluginWith(t, buildPlugin(t, dir, name), []host.WasmOption{host.WithHookConfig(nil, settings...)})
+}
+
+// loadPluginWith loads the module at path with opts, without the on-disk compilation cache.
+func loadPluginWith(t testing.TB, path string, opts []host.WasmOption) *host.WasmPlugin {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	p, err := host.LoadWasm(ctx, out, host.WithCacheDir(""), host.WithHookConfig(nil, settings...))
+	name := filepath.Base(path)
+	p, err := host.LoadWasm(ctx, path, append([]host.WasmOption{host.WithCacheDir("")}, opts...)...)
 	if err != nil {
 		t.Fatalf("loading plugin %s: %v", name, err)
 	}
