@@ -117,7 +117,19 @@ func (p *WasmPlugin) instantiateHostModule(ctx context.Context) error {
 	return err
 }
 
+// enabled reports whether l writes messages at lvl. It asks l's Is* methods rather than comparing
+// with GetLevel: hclog's null logger (LoadWasm's default) reports NoLevel, below every level, and
+// so looked as if it logged everything, which made guests format log lines that were then dropped.
 func enabled(l hclog.Logger, lvl hclog.Level) bool {
-	cur := l.GetLevel()
-	return cur != hclog.Off && lvl >= cur
+	switch lvl {
+	case hclog.Trace:
+		return l.IsTrace()
+	case hclog.Debug:
+		return l.IsDebug()
+	case hclog.Info:
+		return l.IsInfo()
+	case hclog.Warn:
+		return l.IsWarn()
+	}
+	return l.IsError()
 }

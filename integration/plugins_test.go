@@ -24,14 +24,9 @@ import (
 	"github.com/rocketsend/rocketsend/tools/rocketmq/rmqtest"
 )
 
-// loadPlugin builds one of examples/plugins for wasip1 (nothing binary is committed) and loads
-// it into the wasm host with the given settings.
-func loadPlugin(t *testing.T, dir, name string, settings ...hookv1.KV) *host.WasmPlugin {
-	t.Helper()
-	return loadPluginWith(t, dir, name, nil, settings...)
-}
-
-func loadPluginWith(t *testing.T, dir, name string, opts []host.WasmOption, settings ...hookv1.KV) *host.WasmPlugin {
+// buildPlugin builds one of examples/plugins for wasip1 into dir (nothing binary is committed)
+// and returns the module's path.
+func buildPlugin(t testing.TB, dir, name string) string {
 	t.Helper()
 	out := filepath.Join(dir, name+".wasm")
 	cmd := exec.Command("go", "build", "-buildmode=c-shared", "-o", out, "../examples/plugins/"+name)
@@ -39,9 +34,23 @@ func loadPluginWith(t *testing.T, dir, name string, opts []host.WasmOption, sett
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("building plugin %s: %v\n%s", name, err, b)
 	}
+	return out
+}
+
+// loadPlugin builds one of examples/plugins and loads it into the wasm host with the given
+// settings (and hclog's null logger, the host's default).
+func loadPlugin(t testing.TB, dir, name string, settings ...hookv1.KV) *host.WasmPlugin {
+	t.Helper()
+	return loadPluginWith(t, buildPlugin(t, dir, name), []host.WasmOption{host.WithHookConfig(nil, settings...)})
+}
+
+// loadPluginWith loads the module at path with opts, without the on-disk compilation cache.
+func loadPluginWith(t testing.TB, path string, opts []host.WasmOption) *host.WasmPlugin {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	p, err := host.LoadWasm(ctx, out, append([]host.WasmOption{host.WithCacheDir(""), host.WithHookConfig(nil, settings...)}, opts...)...)
+	name := filepath.Base(path)
+	p, err := host.LoadWasm(ctx, path, append([]host.WasmOption{host.WithCacheDir("")}, opts...)...)
 	if err != nil {
 		t.Fatalf("loading plugin %s: %v", name, err)
 	}
@@ -149,7 +158,8 @@ func TestWasmZoneAffinityAndTracingEndToEnd(t *testing.T) {
 	var logs syncBuffer
 	logger := hclog.New(&hclog.LoggerOptions{Name: "it", Output: &logs, Level: hclog.Info})
 	zone := loadPlugin(t, dir, "zoneaffinity", hookv1.KV{Key: "brokers", Value: rmqtest.BrokerB})
-	tracing := loadPluginWith(t, dir, "tracing", []host.WasmOption{host.WithLogger(logger)}, hookv1.KV{Key: "name", Value: "zt"})
+	tracing := loadPluginWith(t, buildPlugin(t, dir, "tracing"),
+		[]host.WasmOption{host.WithLogger(logger), host.WithHookConfig(nil, hookv1.KV{Key: "name", Value: "zt"})})
 	selector := zone.Selector(send.RoundRobin())
 	if _, ok := selector.(send.ConsistentSelector); ok {
 		t.Errorf("zoneaffinity (round robin) does not declare consistent_select, its selector %T claims it", selector)
