@@ -55,13 +55,11 @@ type ProcessStats struct {
 // ProcessPlugin is one process plugin: at most one live process at a time, supervised and restarted.
 // It is safe for concurrent use.
 type ProcessPlugin struct {
+	pluginCore // name, info, logger, policies, failure counters; the shared adapters (plugin.go)
+
 	path     string
-	name     string
-	info     hookv1.HookInfo
 	cfg      processConfig
-	log      hclog.Logger
 	cfgBytes []byte
-	needBody bool
 
 	mu     sync.Mutex
 	cur    *generation // nil while down
@@ -71,10 +69,7 @@ type ProcessPlugin struct {
 	done    chan struct{} // closed when the supervisor has returned
 	stopped sync.Once
 
-	calls, failures, starts, crashes, batches, batched atomic.Uint64
-	byKind                                             [numFailureKinds]atomic.Uint64
-
-	failWindow, failLogged, failSuppressed atomic.Int64 // failure log rate limit
+	starts, crashes, batches, batched atomic.Uint64
 }
 
 // LoadProcess starts the plugin program at path, negotiates the protocol, checks what the plugin
@@ -123,20 +118,18 @@ func LoadProcess(ctx context.Context, path string, opts ...ProcessOption) (*Proc
 	}
 	base := filepath.Base(path)
 	p := &ProcessPlugin{
-		path: abs, name: base, cfg: cfg, log: cfg.logger.Named(base),
+		pluginCore: pluginCore{name: base, transport: "process", policies: cfg.policies, log: cfg.logger.Named(base),
+			failLogLimit: failLogsPerSecond},
+		path: abs, cfg: cfg,
 		cfgBytes: hookv1.AppendHookConfig(nil, &cfg.hookConfig),
 		stop:     make(chan struct{}), done: make(chan struct{}),
 	}
+	p.backend = p
 	g, info, err := p.start(ctx)
 	if err != nil {
 		return nil, fail("%v", err)
 	}
-	p.info = info
-	if info.Name != "" {
-		p.name = info.Name
-		p.log = cfg.logger.Named(info.Name)
-	}
-	p.needBody = info.Need(hookv1.NeedBodyLazy) || info.Need(hookv1.NeedBodyEager)
+	p.adopt(info, cfg.logger)
 	p.cur = g
 	go p.supervise(g)
 	p.log.Debug("loaded", "path", abs, "version", info.Version, "points", info.Points, "pid", g.pid)

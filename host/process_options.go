@@ -130,10 +130,5 @@ func WithProcessLogger(l hclog.Logger) ProcessOption { return func(c *processCon
 
 // WithProcessFailurePolicy overrides the failure policy of one hook point (docs/abi.md §6).
 func WithProcessFailurePolicy(point hookv1.HookPoint, fp hookv1.FailurePolicy) ProcessOption {
-	return func(c *processConfig) {
-		if c.policies == nil {
-			c.policies = map[hookv1.HookPoint]hookv1.FailurePolicy{}
-		}
-		c.policies[point] = fp
-	}
+	return func(c *processConfig) { setPolicy(&c.policies, point, fp) }
 }

@@ -103,12 +103,7 @@ func WithLogger(l hclog.Logger) WasmOption { return func(c *wasmConfig) { c.logg
 // WithFailurePolicy sets the failure policy of one hook point, overriding the plugin's hint and
 // the defaults (forbidden and before: closed; select: fall back; after: open).
 func WithFailurePolicy(point hookv1.HookPoint, fp hookv1.FailurePolicy) WasmOption {
-	return func(c *wasmConfig) {
-		if c.policies == nil {
-			c.policies = map[hookv1.HookPoint]hookv1.FailurePolicy{}
-		}
-		c.policies[point] = fp
-	}
+	return func(c *wasmConfig) { setPolicy(&c.policies, point, fp) }
 }
 
 // FailureKind classifies plugin failures in Stats.
@@ -171,16 +166,14 @@ type Stats struct {
 // WasmPlugin is one loaded wasm plugin: a compiled module, its runtime and a bounded pool of
 // instances. It is safe for concurrent use.
 type WasmPlugin struct {
+	pluginCore // name, info, logger, policies, failure counters; the shared adapters (plugin.go)
+
 	path     string
-	name     string
-	info     hookv1.HookInfo
 	cfg      wasmConfig
-	log      hclog.Logger
 	rt       wazero.Runtime
 	compiled wazero.CompiledModule
 	ownCache wazero.CompilationCache
 	cfgBytes []byte
-	needBody bool
 	needProp bool
 	needQ    bool
 
@@ -190,9 +183,8 @@ type WasmPlugin struct {
 	tokens  chan struct{}
 	closed  atomic.Bool
 
-	calls, failures, discarded, created atomic.Uint64
-	live                                atomic.Int64
-	byKind                              [numFailureKinds]atomic.Uint64
+	discarded, created atomic.Uint64
+	live               atomic.Int64
 
 	logWindow atomic.Int64
 	logCount  atomic.Int64
@@ -265,7 +257,9 @@ func LoadWasm(ctx context.Context, path string, opts ...WasmOption) (_ *WasmPlug
 		return nil, fmt.Errorf("host: wasm plugin %s: %w", path, err)
 	}
 	base := filepath.Base(path)
-	p := &WasmPlugin{path: path, name: base, cfg: cfg, log: cfg.logger.Named(base)}
+	p := &WasmPlugin{path: path, cfg: cfg, pluginCore: pluginCore{
+		name: base, transport: "wasm", policies: cfg.policies, log: cfg.logger.Named(base)}}
+	p.backend = p
 	if st, err := os.Stat(path); err != nil {
 		return nil, fmt.Errorf("host: wasm plugin %s: %w", path, err)
 	} else if !st.Mode().IsRegular() {
@@ -348,12 +342,7 @@ func LoadWasm(ctx context.Context, path string, opts ...WasmOption) (_ *WasmPlug
 	if err != nil {
 		return nil, fail("%v", err)
 	}
-	p.info = info
-	if info.Name != "" {
-		p.name = info.Name
-		p.log = cfg.logger.Named(info.Name)
-	}
-	p.needBody = info.Need(hookv1.NeedBodyLazy) || info.Need(hookv1.NeedBodyEager)
+	p.adopt(info, cfg.logger)
 	p.needProp = info.Need(hookv1.NeedProperties)
 	p.needQ = info.Need(hookv1.NeedQueues)
 	for i := 1; i < cfg.poolSize; i++ {
