@@ -104,11 +104,38 @@ type ReadyInfo struct {
 
 // Consumer is a running Java push consumer (javapeer consume).
 type Consumer struct {
+	events
+	got int
+}
+
+// events is what every Java-side process of this package shares: its output, read as JSON event
+// lines, and the ready report it started with.
+type events struct {
 	t     testing.TB
 	p     *proc
 	ready ReadyInfo
-	got   int
 	ended bool // a timeout event or EOF was seen
+}
+
+// nextEvent reads event lines until take accepts one, the Java side reports its timeout or ends,
+// or timeout passes; it reports whether a line was taken.
+func (e *events) nextEvent(timeout time.Duration, take func(event string, line []byte) bool) bool {
+	deadline := time.Now().Add(timeout)
+	for !e.ended {
+		line, ok := e.p.next(deadline)
+		if !ok {
+			if e.p.ended() {
+				e.ended = true
+			}
+			return false
+		}
+		if ev := eventOf(line); ev == "timeout" {
+			e.ended = true
+		} else if take(ev, line) {
+			return true
+		}
+	}
+	return false
 }
 
 // Consume starts a Java DefaultMQPushConsumer on topic in a fresh group
@@ -120,7 +147,7 @@ type Consumer struct {
 func Consume(t testing.TB, namesrv, topic string, opts ...ConsumeOption) *Consumer {
 	t.Helper()
 	p, ready := startConsumer(t, "consume", namesrv, topic, opts)
-	return &Consumer{t: t, p: p, ready: ready}
+	return &Consumer{events: events{t: t, p: p, ready: ready}}
 }
 
 func startConsumer(t testing.TB, cmd, namesrv, topic string, opts []ConsumeOption) (*proc, ReadyInfo) {
@@ -197,27 +224,17 @@ func (c *Consumer) Group() string { return c.ready.Group }
 // Close). It must be called from one goroutine at a time.
 func (c *Consumer) Next(timeout time.Duration) (m Message, ok bool) {
 	c.t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !c.ended {
-		line, ok := c.p.next(deadline)
-		if !ok {
-			if c.p.ended() {
-				c.ended = true
-			}
-			return Message{}, false
+	ok = c.nextEvent(timeout, func(ev string, line []byte) bool {
+		if ev != "" {
+			return false
 		}
-		switch eventOf(line) {
-		case "":
-			if err := json.Unmarshal(line, &m); err != nil {
-				c.t.Fatalf("javapeertest: bad message line %.300q: %v", line, err)
-			}
-			c.got++
-			return m, true
-		case "timeout":
-			c.ended = true
+		if err := json.Unmarshal(line, &m); err != nil {
+			c.t.Fatalf("javapeertest: bad message line %.300q: %v", line, err)
 		}
-	}
-	return Message{}, false
+		c.got++
+		return true
+	})
+	return m, ok
 }
 
 // Collect returns the next n messages, waiting at most timeout in total; if
@@ -288,19 +305,14 @@ type ReplyEvent struct {
 // push consumer on the request topic that answers each request with
 // MessageUtil.createReplyMessage(request, "reply:"+body), sent by a
 // DefaultMQProducer.
-type Responder struct {
-	t     testing.TB
-	p     *proc
-	ready ReadyInfo
-	ended bool
-}
+type Responder struct{ events }
 
 // Reply starts the Java responder on topic and returns once its consumer is
 // ready (see Consume for what that means and for the options).
 func Reply(t testing.TB, namesrv, topic string, opts ...ConsumeOption) *Responder {
 	t.Helper()
 	p, ready := startConsumer(t, "reply", namesrv, topic, opts)
-	return &Responder{t: t, p: p, ready: ready}
+	return &Responder{events{t: t, p: p, ready: ready}}
 }
 
 // Ready returns what the responder's consumer reported when it became ready.
@@ -309,27 +321,17 @@ func (r *Responder) Ready() ReadyInfo { return r.ready }
 // Next returns the next handled request, waiting at most timeout.
 func (r *Responder) Next(timeout time.Duration) (ev ReplyEvent, ok bool) {
 	r.t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !r.ended {
-		line, ok := r.p.next(deadline)
-		if !ok {
-			if r.p.ended() {
-				r.ended = true
-			}
-			return ReplyEvent{}, false
+	ok = r.nextEvent(timeout, func(e string, line []byte) bool {
+		if e != "replied" && e != "replyFailed" {
+			return false
 		}
-		switch e := eventOf(line); e {
-		case "replied", "replyFailed":
-			if err := json.Unmarshal(line, &ev); err != nil {
-				r.t.Fatalf("javapeertest: bad reply line %.300q: %v", line, err)
-			}
-			ev.Replied = e == "replied"
-			return ev, true
-		case "timeout":
-			r.ended = true
+		if err := json.Unmarshal(line, &ev); err != nil {
+			r.t.Fatalf("javapeertest: bad reply line %.300q: %v", line, err)
 		}
-	}
-	return ReplyEvent{}, false
+		ev.Replied = e == "replied"
+		return true
+	})
+	return ev, ok
 }
 
 // Collect returns the next n handled requests within timeout, failing the

@@ -53,12 +53,7 @@ func (r TraceRecord) String() string {
 }
 
 // TraceConsumer is a running Java consumer of a trace topic (javapeer trace).
-type TraceConsumer struct {
-	t     testing.TB
-	p     *proc
-	ready ReadyInfo
-	ended bool
-}
+type TraceConsumer struct{ events }
 
 // ConsumeTrace starts a Java push consumer on traceTopic (RMQ_SYS_TRACE_TOPIC or
 // a custom trace topic) in a fresh group reading from the first offset, which
@@ -68,7 +63,7 @@ type TraceConsumer struct {
 func ConsumeTrace(t testing.TB, namesrv, traceTopic string, opts ...ConsumeOption) *TraceConsumer {
 	t.Helper()
 	p, ready := startConsumer(t, "trace", namesrv, traceTopic, opts)
-	return &TraceConsumer{t: t, p: p, ready: ready}
+	return &TraceConsumer{events{t: t, p: p, ready: ready}}
 }
 
 // Ready returns what the consumer reported when it became ready.
@@ -78,28 +73,19 @@ func (c *TraceConsumer) Ready() ReadyInfo { return c.ready }
 // the Java decoder cannot read fails the test, with the decoder's exception.
 func (c *TraceConsumer) Next(timeout time.Duration) (r TraceRecord, ok bool) {
 	c.t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !c.ended {
-		line, ok := c.p.next(deadline)
-		if !ok {
-			if c.p.ended() {
-				c.ended = true
-			}
-			return TraceRecord{}, false
-		}
-		switch eventOf(line) {
+	ok = c.nextEvent(timeout, func(ev string, line []byte) bool {
+		switch ev {
 		case "trace":
 			if err := json.Unmarshal(line, &r); err != nil {
 				c.t.Fatalf("javapeertest: bad trace line %.300q: %v", line, err)
 			}
-			return r, true
+			return true
 		case "traceError":
 			c.t.Fatalf("javapeertest: the Java trace decoder failed on a trace message: %s", line)
-		case "timeout":
-			c.ended = true
 		}
-	}
-	return TraceRecord{}, false
+		return false
+	})
+	return r, ok
 }
 
 // CollectWhere returns the first n records for which keep is true (others are
