@@ -2,14 +2,12 @@ package integration
 
 import (
 	"context"
-	"sync"
 	"testing"
 	"time"
 
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
-	"github.com/rocketsend/rocketsend/core/message"
 	"github.com/rocketsend/rocketsend/core/send"
 	"github.com/rocketsend/rocketsend/plugins/hooks/otel"
 	"github.com/rocketsend/rocketsend/plugins/hooks/trace"
@@ -51,28 +49,7 @@ func BenchmarkProducerAsync1KiBHooks(b *testing.B) {
 		b.Run(name, func(b *testing.B) {
 			hooks, done := mk[name](b)
 			p := newProducer(b, ns, send.WithHooks(hooks...))
-			topic := uniqueTopic("rs_bench_hooks")
-			body := make([]byte, 1024)
-			var wg sync.WaitGroup
-			cb := func(_ *message.SendResult, err error) {
-				if err != nil {
-					b.Error(err)
-				}
-				wg.Done()
-			}
-			b.SetBytes(1024)
-			b.ReportAllocs()
-			b.ResetTimer()
-			start, cpu0 := time.Now(), processCPU()
-			for i := 0; i < b.N; i++ {
-				wg.Add(1)
-				if err := p.SendAsync(context.Background(), message.New(topic, body), cb); err != nil {
-					b.Fatal(err)
-				}
-			}
-			wg.Wait()
-			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "msgs/s")
-			b.ReportMetric(float64(processCPU()-cpu0)/float64(b.N), "cpu-ns/msg")
+			benchAsync1KiB(b, p, uniqueTopic("rs_bench_hooks"))
 			b.StopTimer()
 			_ = p.Shutdown(context.Background())
 			done()
