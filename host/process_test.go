@@ -22,6 +22,7 @@ import (
 
 	"github.com/rocketsend/rocketsend/core/message"
 	"github.com/rocketsend/rocketsend/core/send"
+	"github.com/rocketsend/rocketsend/internal/testlog"
 	"github.com/rocketsend/rocketsend/sdk/hookv1"
 )
 
@@ -75,9 +76,9 @@ func noProcessLeft(tb testing.TB, path string) {
 
 // loadProc loads the fault plugin (or path) with fast restarts and a test logger; Close and the
 // leftover-process check run at cleanup.
-func loadProc(tb testing.TB, path string, opts ...ProcessOption) (*ProcessPlugin, *syncBuf) {
+func loadProc(tb testing.TB, path string, opts ...ProcessOption) (*ProcessPlugin, *testlog.Buffer) {
 	tb.Helper()
-	logs := &syncBuf{}
+	logs := &testlog.Buffer{}
 	l := hclog.New(&hclog.LoggerOptions{Name: "test", Output: logs, Level: hclog.Debug})
 	opts = append([]ProcessOption{WithProcessLogger(l), WithRestartBackoff(20*time.Millisecond, 200*time.Millisecond)}, opts...)
 	p, err := LoadProcess(context.Background(), path, opts...)

@@ -1,7 +1,6 @@
 package host
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/rocketsend/rocketsend/core/message"
 	"github.com/rocketsend/rocketsend/core/send"
+	"github.com/rocketsend/rocketsend/internal/testlog"
 	"github.com/rocketsend/rocketsend/sdk/hookv1"
 )
 
@@ -72,26 +72,9 @@ func guest(tb testing.TB, name string) string {
 	return out
 }
 
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuf) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func load(tb testing.TB, name string, opts ...WasmOption) (*WasmPlugin, *syncBuf) {
+func load(tb testing.TB, name string, opts ...WasmOption) (*WasmPlugin, *testlog.Buffer) {
 	tb.Helper()
-	logs := &syncBuf{}
+	logs := &testlog.Buffer{}
 	l := hclog.New(&hclog.LoggerOptions{Name: "test", Output: logs, Level: hclog.Trace})
 	opts = append([]WasmOption{WithCompilationCache(ccache), WithLogger(l)}, opts...)
 	p, err := LoadWasm(context.Background(), guest(tb, name), opts...)
@@ -244,7 +227,7 @@ func TestPoolConcurrent(t *testing.T) {
 	}
 }
 
-func faultPlugin(t *testing.T, mode string, opts ...WasmOption) (*WasmPlugin, *syncBuf) {
+func faultPlugin(t *testing.T, mode string, opts ...WasmOption) (*WasmPlugin, *testlog.Buffer) {
 	return load(t, "fault", append(opts, WithHookConfig(nil, hookv1.KV{Key: "mode", Value: mode}))...)
 }
 

@@ -1,16 +1,12 @@
 package integration
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,6 +15,8 @@ import (
 	"github.com/rocketsend/rocketsend/core/message"
 	"github.com/rocketsend/rocketsend/core/send"
 	"github.com/rocketsend/rocketsend/host"
+	"github.com/rocketsend/rocketsend/internal/examplebuild"
+	"github.com/rocketsend/rocketsend/internal/testlog"
 	"github.com/rocketsend/rocketsend/sdk/hookv1"
 	"github.com/rocketsend/rocketsend/tools/javapeer/javapeertest"
 	"github.com/rocketsend/rocketsend/tools/rocketmq/rmqtest"
@@ -28,13 +26,12 @@ import (
 // and returns the module's path.
 func buildPlugin(t testing.TB, dir, name string) string {
 	t.Helper()
-	out := filepath.Join(dir, name+".wasm")
-	cmd := exec.Command("go", "build", "-buildmode=c-shared", "-o", out, "../examples/plugins/"+name)
-	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("building plugin %s: %v\n%s", name, err, b)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	if err := examplebuild.Build(ctx, dir, name); err != nil {
+		t.Fatal(err)
 	}
-	return out
+	return filepath.Join(dir, name+".wasm")
 }
 
 // loadPlugin builds one of examples/plugins and loads it into the wasm host with the given
@@ -155,7 +152,7 @@ func checkExamplePlugins(t *testing.T, topicPrefix string, load func(name string
 func TestWasmZoneAffinityAndTracingEndToEnd(t *testing.T) {
 	cl := rmqtest.Start(t)
 	dir := t.TempDir()
-	var logs syncBuffer
+	var logs testlog.Buffer
 	logger := hclog.New(&hclog.LoggerOptions{Name: "it", Output: &logs, Level: hclog.Info})
 	zone := loadPlugin(t, dir, "zoneaffinity", hookv1.KV{Key: "brokers", Value: rmqtest.BrokerB})
 	tracing := loadPluginWith(t, buildPlugin(t, dir, "tracing"),
@@ -209,22 +206,4 @@ func TestWasmZoneAffinityAndTracingEndToEnd(t *testing.T) {
 	if s := zone.Stats(); s.Failures != 0 || s.Calls < n {
 		t.Errorf("zoneaffinity stats: %+v", s)
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for the plugin's concurrent log writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -41,31 +41,16 @@ func RepoRoot() (string, error) {
 // Build builds the named example plugins into out/<name>.wasm (GOOS=wasip1 GOARCH=wasm
 // -buildmode=c-shared). The go build cache makes a rebuild of unchanged sources quick.
 func Build(ctx context.Context, out string, names ...string) error {
-	root, err := RepoRoot()
-	if err != nil {
-		return err
-	}
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		return fmt.Errorf("the go command builds the example plugins: %w", err)
-	}
-	if err := os.MkdirAll(out, 0o755); err != nil {
-		return err
-	}
-	for _, n := range names {
-		cmd := exec.CommandContext(ctx, goBin, "build", "-buildmode=c-shared", "-o", filepath.Join(out, n+".wasm"), "./examples/plugins/"+n)
-		cmd.Dir = root
-		cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0")
-		if b, err := cmd.CombinedOutput(); err != nil {
-			return fmt.Errorf("building example plugin %s: %w\n%s", n, err, b)
-		}
-	}
-	return nil
+	return build(ctx, out, true, names)
 }
 
 // BuildProcess builds the named example plugins natively into out/<name>: the same sources as
 // Build, served as process plugins by guest.Serve in their main.
 func BuildProcess(ctx context.Context, out string, names ...string) error {
+	return build(ctx, out, false, names)
+}
+
+func build(ctx context.Context, out string, wasm bool, names []string) error {
 	root, err := RepoRoot()
 	if err != nil {
 		return err
@@ -78,10 +63,17 @@ func BuildProcess(ctx context.Context, out string, names ...string) error {
 		return err
 	}
 	for _, n := range names {
-		cmd := exec.CommandContext(ctx, goBin, "build", "-o", filepath.Join(out, n), "./examples/plugins/"+n)
+		args, what := []string{"build", "-o", filepath.Join(out, n), "./examples/plugins/" + n}, "as a process plugin"
+		if wasm {
+			args, what = []string{"build", "-buildmode=c-shared", "-o", filepath.Join(out, n+".wasm"), "./examples/plugins/" + n}, "for wasm"
+		}
+		cmd := exec.CommandContext(ctx, goBin, args...)
 		cmd.Dir = root
+		if wasm {
+			cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0")
+		}
 		if b, err := cmd.CombinedOutput(); err != nil {
-			return fmt.Errorf("building example plugin %s as a process plugin: %w\n%s", n, err, b)
+			return fmt.Errorf("building example plugin %s %s: %w\n%s", n, what, err, b)
 		}
 	}
 	return nil

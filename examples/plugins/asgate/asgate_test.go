@@ -24,6 +24,8 @@ import (
 	"github.com/rocketsend/rocketsend/core/message"
 	"github.com/rocketsend/rocketsend/core/send"
 	"github.com/rocketsend/rocketsend/host"
+	"github.com/rocketsend/rocketsend/internal/examplebuild"
+	"github.com/rocketsend/rocketsend/internal/testlog"
 	"github.com/rocketsend/rocketsend/sdk/hookv1"
 )
 
@@ -84,34 +86,14 @@ func asgateWasm(t testing.TB) string {
 // keyhashWasm builds the Go example keyhash, the reference selector that matches Java.
 func keyhashWasm(t testing.TB) string {
 	t.Helper()
-	out := filepath.Join(t.TempDir(), "keyhash.wasm")
-	cmd := exec.Command("go", "build", "-buildmode=c-shared", "-o", out, "../keyhash")
-	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("building keyhash: %v\n%s", err, b)
+	dir := t.TempDir()
+	if err := examplebuild.Build(context.Background(), dir, "keyhash"); err != nil {
+		t.Fatal(err)
 	}
-	return out
+	return filepath.Join(dir, "keyhash.wasm")
 }
 
-// logBuf collects the host's log lines (the plugin's log import and its stderr end up there).
-type logBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuf) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuf) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-func load(t *testing.T, path string, logs *logBuf, level hclog.Level, config []byte, settings ...hookv1.KV) (*host.WasmPlugin, error) {
+func load(t *testing.T, path string, logs *testlog.Buffer, level hclog.Level, config []byte, settings ...hookv1.KV) (*host.WasmPlugin, error) {
 	t.Helper()
 	opts := []host.WasmOption{host.WithCacheDir(""), host.WithHookConfig(config, settings...), host.WithPoolSize(2)}
 	if logs != nil {
@@ -126,7 +108,7 @@ func load(t *testing.T, path string, logs *logBuf, level hclog.Level, config []b
 	return p, err
 }
 
-func mustLoad(t *testing.T, logs *logBuf, settings ...hookv1.KV) *host.WasmPlugin {
+func mustLoad(t *testing.T, logs *testlog.Buffer, settings ...hookv1.KV) *host.WasmPlugin {
 	t.Helper()
 	p, err := load(t, asgateWasm(t), logs, hclog.Info, nil, settings...)
 	if err != nil {
@@ -175,7 +157,7 @@ func TestDescribe(t *testing.T) {
 }
 
 func TestCheckForbidden(t *testing.T) {
-	logs := &logBuf{}
+	logs := &testlog.Buffer{}
 	p := mustLoad(t, logs,
 		hookv1.KV{Key: "deny_tags", Value: "secret, internal"},
 		hookv1.KV{Key: "require_keys", Value: "true"},
@@ -400,7 +382,7 @@ func TestSelectSource(t *testing.T) {
 }
 
 func TestSelectLogsAtDebug(t *testing.T) {
-	logs := &logBuf{}
+	logs := &testlog.Buffer{}
 	p, err := load(t, asgateWasm(t), logs, hclog.Debug, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -415,7 +397,7 @@ func TestSelectLogsAtDebug(t *testing.T) {
 		t.Errorf("log lacks %q:\n%s", want, logs)
 	}
 	// At info the guest asks log_enabled and skips formatting: nothing is logged.
-	logs2 := &logBuf{}
+	logs2 := &testlog.Buffer{}
 	p2, err := load(t, asgateWasm(t), logs2, hclog.Info, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -461,7 +443,7 @@ func TestConfigRejected(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.reason, func(t *testing.T) {
-			logs := &logBuf{}
+			logs := &testlog.Buffer{}
 			_, err := load(t, asgateWasm(t), logs, hclog.Info, []byte(c.config), c.settings...)
 			if err == nil {
 				t.Fatal("configuration accepted")
