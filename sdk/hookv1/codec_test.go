@@ -524,3 +524,14 @@ func TestViewForPoint(t *testing.T) {
 		t.Fatalf("AFTER_SEND view starts with %#x, want the status tag", b[0])
 	}
 }
+
+// TestViewLongTag: a field whose tag takes three bytes (an unknown field number) is skipped whole,
+// not read as a one-byte tag (0x80 would be field 16, queue_count). Found by FuzzView.
+func TestViewLongTag(t *testing.T) {
+	b := []byte{0x0a, 0x01, 't', 0x80, 0xff, 0x30, 0x22, 0x12, 0x01, 'x'}
+	var v View
+	v.Reset(b)
+	if string(v.Topic()) != "t" || string(v.Tags()) != "x" || v.QueueCount() != 0 || v.PropertyCount() != 0 || v.Err() != nil {
+		t.Fatalf("topic %q tags %q queue_count %d properties %d err %v", v.Topic(), v.Tags(), v.QueueCount(), v.PropertyCount(), v.Err())
+	}
+}

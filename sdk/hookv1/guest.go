@@ -81,8 +81,12 @@ func (v *View) scanTo(stop uint) bool {
 	b, i := v.b, v.pos
 	for i < len(b) {
 		t, k := uint(b[i]), i+1
-		if t >= 0x80 && k < len(b) && b[k] < 0x80 {
-			t, k = t&0x7f|uint(b[k])<<7, k+1
+		if t >= 0x80 {
+			if k < len(b) && b[k] < 0x80 {
+				t, k = t&0x7f|uint(b[k])<<7, k+1
+			} else {
+				t = 1 << 14 // a tag of three bytes or more, or truncated: the general path
+			}
 		}
 		n := t >> 3
 		if t < 1<<14 && k < len(b) && n <= maxViewField {
@@ -115,6 +119,9 @@ func (v *View) scanTo(stop uint) bool {
 		v.pos = i
 		v.scanSlow()
 		i = v.pos
+		if v.has&(1<<stop) != 0 { // found the general way (a long string, say)
+			break
+		}
 	}
 	v.pos = i
 	return stop < 64 && v.has&(1<<stop) != 0
