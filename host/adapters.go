@@ -69,11 +69,11 @@ func (p *WasmPlugin) invoke(ctx context.Context, point hookv1.HookPoint, msg *me
 	}
 	if err != nil {
 		p.discard(in)
-		p.callFailed()
+		p.callDone(true, kind)
 		return p.fail(point, kind, err)
 	}
 	p.release(in)
-	p.callSucceeded()
+	p.callDone(false, 0)
 	return nil
 }
 

@@ -45,6 +45,7 @@ type pluginCore struct {
 
 	calls, failures atomic.Uint64
 	byKind          [numFailureKinds]atomic.Uint64
+	circuit         circuit // circuit.go
 
 	// failLogLimit caps the failure records logged a second; 0 logs every one.
 	failLogLimit                           int64
@@ -53,8 +54,8 @@ type pluginCore struct {
 
 // failLogsPerSecond caps the failure records a process plugin logs: while a process is down every
 // call fails at once, and a producer sending thousands of messages a second must not log each. (A
-// wasm plugin logs every failure: its circuit breaker stops the calls, and failQuietly the logs,
-// once failures repeat.)
+// wasm plugin logs every failure; for both, the call circuit (circuit.go) stops calling a plugin
+// whose calls keep failing, and its refusals are not logged.)
 const failLogsPerSecond = 20
 
 // adopt records what the plugin said about itself when it was loaded: a plugin that names itself

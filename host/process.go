@@ -629,9 +629,11 @@ func (p *ProcessPlugin) supervise(g *generation) {
 				ng.shutdown()
 				return
 			}
+			p.circuitReset() // the failures were the old process's
+			// Logged before the new process is published: whoever sees it can see the record.
+			p.log.Info("plugin process restarted", "pid", ng.pid)
 			p.cur = ng
 			p.mu.Unlock()
-			p.log.Info("plugin process restarted", "pid", ng.pid)
 			g = ng
 			break
 		}

@@ -54,6 +54,9 @@ func (p *ProcessPlugin) callSelect(msg *message.Message, queues []message.Messag
 func (p *ProcessPlugin) invoke(ctx context.Context, point hookv1.HookPoint, msg *message.Message,
 	v *hookv1.MessageView, apply func(*hookv1.Decision) error) *PluginError {
 	p.calls.Add(1)
+	if err := p.circuitOpen(); err != nil {
+		return p.failQuietly(point, FailUnavailable, err)
+	}
 	view := hookv1.AppendMessageView(nil, v)
 	var body []byte
 	if p.needBody && msg != nil {
@@ -68,6 +71,7 @@ func (p *ProcessPlugin) invoke(ctx context.Context, point hookv1.HookPoint, msg 
 			kind, err = FailInvalidDecision, e
 		}
 	}
+	p.callDone(err != nil, kind)
 	if err != nil {
 		return p.fail(point, kind, err)
 	}

@@ -612,3 +612,40 @@ func TestProcessHostKilled(t *testing.T) {
 	_ = syscall.Kill(pid, syscall.SIGKILL)
 	t.Fatalf("plugin process %d outlived its killed host", pid)
 }
+
+// TestProcessCallCircuit: a process plugin whose calls keep failing stops being called for a
+// while (the circuit shared with the wasm back end), then a good call closes the circuit.
+func TestProcessCallCircuit(t *testing.T) {
+	path := faultProc(t)
+	p, logs := loadProc(t, path)
+	h := p.Hooks()
+	failing := func() *send.SendContext {
+		sc := newSC("orders", "")
+		sc.Message.SetProperty("fail", "1")
+		return sc
+	}
+	for range circuitThreshold {
+		var pe *PluginError
+		if err := before(t, h, failing()); !errors.As(err, &pe) || pe.Kind != FailGuestError {
+			t.Fatalf("failing call: %v", err)
+		}
+	}
+	calls := p.Stats().Calls
+	err := before(t, h, newSC("orders", ""))
+	var pe *PluginError
+	if p.circuitOpen() != nil { // not yet half open (the backoff is 100 ms; a slow machine may pass it)
+		if !errors.As(err, &pe) || pe.Kind != FailUnavailable || !strings.Contains(err.Error(), "circuit open") {
+			t.Fatalf("call with the circuit open: %v", err)
+		}
+	}
+	if !strings.Contains(logs.String(), "circuit open") {
+		t.Fatalf("opening not logged:\n%s", logs)
+	}
+	waitFor(t, "the half-open state", func() bool { return p.circuitOpen() == nil })
+	if err := before(t, h, newSC("orders", "")); err != nil {
+		t.Fatalf("half-open call: %v", err)
+	}
+	if p.circuit.consecutive.Load() != 0 || !strings.Contains(logs.String(), "circuit closed") || p.Stats().Calls <= calls {
+		t.Fatalf("circuit not closed: %d consecutive\n%s", p.circuit.consecutive.Load(), logs)
+	}
+}

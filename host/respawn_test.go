@@ -98,7 +98,7 @@ func TestCallCircuit(t *testing.T) {
 	if err := bh.SendMessageBefore(newSC("t", "ok")); err != nil {
 		t.Fatalf("half-open call: %v", err)
 	}
-	if p.consecutive.Load() != 0 || !strings.Contains(logs.String(), "circuit closed") {
-		t.Fatalf("circuit not closed: %d consecutive\n%s", p.consecutive.Load(), logs)
+	if p.circuit.consecutive.Load() != 0 || !strings.Contains(logs.String(), "circuit closed") {
+		t.Fatalf("circuit not closed: %d consecutive\n%s", p.circuit.consecutive.Load(), logs)
 	}
 }

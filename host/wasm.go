@@ -193,15 +193,12 @@ type WasmPlugin struct {
 	watch     *watchdog // nil without a call timeout
 
 	// respawn.go: background replacement of discarded instances and the creation breaker
-	bg             sync.WaitGroup
-	respawning     atomic.Bool
-	spawnMu        sync.Mutex
-	spawnErr       error
-	spawnRetry     time.Time
-	spawnBackoff   time.Duration
-	consecutive    atomic.Int64 // failed calls in a row
-	circuitRetry   time.Time
-	circuitBackoff time.Duration
+	bg           sync.WaitGroup
+	respawning   atomic.Bool
+	spawnMu      sync.Mutex
+	spawnErr     error
+	spawnRetry   time.Time
+	spawnBackoff time.Duration
 }
 
 // callState is the per-instance state the host imports read; it is set for the duration of one
