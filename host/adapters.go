@@ -88,7 +88,7 @@ func ctxOf(sc *send.SendContext) context.Context {
 func (p *WasmPlugin) callHook(point hookv1.HookPoint, sc *send.SendContext) (forbid error, perr *PluginError) {
 	perr = p.invoke(ctxOf(sc), point, sc.Message,
 		func(in *instance) { in.fillContext(sc, point == hookv1.PointAfterSend) },
-		func(d *hookv1.Decision) error { return p.decideHook(point, sc.Message, d, &forbid) })
+		func(d *hookv1.Decision) error { return p.decideHook(point, sc, d, &forbid) })
 	return forbid, perr
 }
 

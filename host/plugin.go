@@ -1,6 +1,7 @@
 package host
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -170,6 +171,7 @@ func fillMessageView(v *hookv1.MessageView, msg *message.Message, props []hookv1
 // outcome of the send (AFTER_SEND).
 func fillContextView(v *hookv1.MessageView, sc *send.SendContext, after bool) {
 	v.Group, v.Namespace = sc.Group, sc.Namespace
+	v.Batch = sc.Batch
 	v.Mode = hookv1.Mode(sc.Mode + 1)
 	v.MessageType = hookv1.MessageType(sc.MessageType + 1)
 	v.Attempt = uint32(sc.Attempt)
@@ -213,9 +215,9 @@ func fillSelectView(v *hookv1.MessageView, queues []message.MessageQueue, arg an
 
 // decideHook consumes the decision of a send hook point: a FORBID verdict (CHECK_FORBIDDEN,
 // BEFORE_SEND) is stored in *forbid; the edits of any other BEFORE_SEND decision are validated and
-// applied to msg (an error: the decision is invalid). An AFTER_SEND decision is ignored: an after
-// hook cannot change the outcome.
-func (c *pluginCore) decideHook(point hookv1.HookPoint, msg *message.Message, d *hookv1.Decision, forbid *error) error {
+// applied to the message (an error: the decision is invalid). An AFTER_SEND decision is ignored: an
+// after hook cannot change the outcome.
+func (c *pluginCore) decideHook(point hookv1.HookPoint, sc *send.SendContext, d *hookv1.Decision, forbid *error) error {
 	if d == nil || point == hookv1.PointAfterSend {
 		return nil
 	}
@@ -224,7 +226,10 @@ func (c *pluginCore) decideHook(point hookv1.HookPoint, msg *message.Message, d 
 		return nil
 	}
 	if point == hookv1.PointBeforeSend {
-		return applyEdits(msg, d)
+		if d.ReplaceBody && sc.Batch {
+			return errors.New("replace_body on a batch: its body is the encoded batch, not one message's body")
+		}
+		return applyEdits(sc.Message, d)
 	}
 	return nil
 }

@@ -29,7 +29,7 @@ func (p *ProcessPlugin) callHook(point hookv1.HookPoint, sc *send.SendContext) (
 	processView(&v, sc.Message, 0)
 	fillContextView(&v, sc, point == hookv1.PointAfterSend)
 	perr = p.invoke(ctxOf(sc), point, sc.Message, &v,
-		func(d *hookv1.Decision) error { return p.decideHook(point, sc.Message, d, &forbid) })
+		func(d *hookv1.Decision) error { return p.decideHook(point, sc, d, &forbid) })
 	return forbid, perr
 }
 

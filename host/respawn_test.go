@@ -102,3 +102,19 @@ func TestCallCircuit(t *testing.T) {
 		t.Fatalf("circuit not closed: %d consecutive\n%s", p.circuit.consecutive.Load(), logs)
 	}
 }
+
+// TestBatchBodyNotReplaced: a plugin's replace_body on a batch wrapper (whose body is the encoded
+// batch) is an invalid decision; the batch is left as it was.
+func TestBatchBodyNotReplaced(t *testing.T) {
+	p, _ := load(t, "good")
+	sc := newSC("orders", "retag")
+	sc.Batch = true
+	err := p.Hooks().(send.SendMessageBeforeHook).SendMessageBefore(sc)
+	var pe *PluginError
+	if !errors.As(err, &pe) || pe.Kind != FailInvalidDecision || !strings.Contains(err.Error(), "replace_body on a batch") {
+		t.Fatalf("replace_body on a batch: %v", err)
+	}
+	if string(sc.Message.Body) != "hello world" || sc.Message.Tags() != "retag" {
+		t.Fatalf("the batch was changed: body %q tags %q", sc.Message.Body, sc.Message.Tags())
+	}
+}

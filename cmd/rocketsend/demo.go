@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -226,11 +225,6 @@ func demo(ctx context.Context, out io.Writer, ns, topic string) (err error) {
 
 	before = calls()
 	batch := []*message.Message{newMsg("batch 0", "hello from rocketsend, batch 0", true), newMsg("batch 1", "hello from rocketsend, batch 1", true)}
-	for _, m := range batch {
-		// The plugins see a batch as one request whose body holds every message, ids included;
-		// ids without long digit runs keep the redaction plugin's hands off them.
-		m.SetProperty(message.PropertyUniqClientMessageIDKeyIdx, idWithoutLongDigitRuns())
-	}
 	br, err := p.SendBatch(ctx, batch)
 	if err != nil {
 		return fmt.Errorf("batch send: %w", err)
@@ -278,16 +272,6 @@ func demo(ctx context.Context, out io.Writer, ns, topic string) (err error) {
 		fmt.Fprintf(tw, "  %s\t%d\t%d\t%d\n", ps.Name, ps.Stats.Calls, ps.Stats.Failures, ps.Stats.Live)
 	}
 	return tw.Flush()
-}
-
-var longDigits = regexp.MustCompile(`[0-9]{12,}`)
-
-func idWithoutLongDigitRuns() string {
-	for {
-		if id := codec.NextUniqID(); !longDigits.MatchString(id) {
-			return id
-		}
-	}
 }
 
 func clip(s string, n int) string {

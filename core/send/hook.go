@@ -95,6 +95,9 @@ type SendContext struct {
 	Message     *message.Message
 	Mode        Mode
 	MessageType MessageType
+	// Batch says Message is the wrapper of a SendBatch request: its Body is the encoded batch (every
+	// message with its properties), not one message's body, and must not be rewritten.
+	Batch bool
 	// Attempt counts from 1.
 	Attempt int
 	// Queue, BrokerAddr and BornHost are set once the queue is chosen (After hooks see them).

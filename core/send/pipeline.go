@@ -109,7 +109,7 @@ func (p *Producer) newCall(ctx context.Context, msg *message.Message, mode Mode,
 		c.selector = c.hooks.selectorFor(p, msg.Topic)
 	}
 	c.sc = SendContext{Context: ctx, Group: p.cfg.group, Namespace: p.cfg.namespace, Message: msg, Mode: mode,
-		MessageType: messageType(msg, c.selector)}
+		MessageType: messageType(msg, c.selector), Batch: c.batch}
 	return c, nil
 }
 

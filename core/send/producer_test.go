@@ -356,7 +356,16 @@ func TestBatchSplitsByMaxSize(t *testing.T) {
 		}
 		return fakeBrokerAnswer(b, req, codec.Success)
 	})
-	p := startFake(t, fc, WithMaxMessageSize(4096), WithCompression(0, codec.Zlib, 0)) // splitting, not compression
+	var sawBatch, sawPlain atomic.Int64
+	batchSeen := hookFuncs{before: func(sc *SendContext) error {
+		if sc.Batch {
+			sawBatch.Add(1)
+		} else {
+			sawPlain.Add(1)
+		}
+		return nil
+	}}
+	p := startFake(t, fc, WithMaxMessageSize(4096), WithCompression(0, codec.Zlib, 0), WithHooks(batchSeen)) // splitting, not compression
 	var msgs []*message.Message
 	for i := 0; i < 20; i++ {
 		msgs = append(msgs, msg(strings.Repeat("b", 700)))
@@ -367,6 +376,9 @@ func TestBatchSplitsByMaxSize(t *testing.T) {
 	}
 	if len(res.MsgIDs) != 20 || len(batches) < 4 {
 		t.Fatalf("ids %d, requests %v", len(res.MsgIDs), batches)
+	}
+	if sawBatch.Load() < 4 || sawPlain.Load() != 0 {
+		t.Fatalf("hooks saw %d batch and %d plain attempts; want every one a batch", sawBatch.Load(), sawPlain.Load())
 	}
 	if len(res.Messages) != 20 {
 		t.Fatalf("%d per-message results for 20 messages", len(res.Messages))

@@ -18,7 +18,7 @@ func fullView() *MessageView {
 		HasQueue: true, Queue: QueueRef{"broker-a", 0},
 		BrokerAddr: "10.0.0.1:10911", BornHost: "10.0.0.9:0",
 		Queues:     []QueueRef{{"broker-a", 0}, {"broker-a", 1}, {"broker-b", -2}, {"", 3}},
-		QueueCount: 4, SelectArg: []byte{},
+		QueueCount: 4, SelectArg: []byte{}, Batch: true,
 		Status: StatusFlushSlaveTimeout, MsgID: "7F000001", OffsetMsgID: "0A000001",
 		QueueOffset: -9, LatencyNs: 1234567, Error: "boom",
 	}
@@ -58,6 +58,9 @@ func readView(t testing.TB, v *View) *MessageView {
 	}
 	if a, ok := v.SelectArg(); ok {
 		m.SelectArg = append([]byte{}, a...)
+	}
+	if v.Batch() {
+		m.Batch = true
 	}
 	return m
 }
@@ -261,12 +264,12 @@ func TestHookConfigRoundTrip(t *testing.T) {
 	}
 }
 
-// unknownFields has one field of every wire type with numbers no version uses here (and 18, 19,
-// 26 in MessageView), including a nested group.
+// unknownFields has one field of every wire type with numbers no version uses here (and 19, 26
+// in MessageView), including a nested group.
 func unknownFields() []byte {
 	var b []byte
 	b = appendVarint(appendTag(b, 99, wireVarint), 1<<40)
-	b = append(appendTag(b, 18, wireI64), 1, 2, 3, 4, 5, 6, 7, 8)
+	b = append(appendTag(b, 29, wireI64), 1, 2, 3, 4, 5, 6, 7, 8)
 	b = append(appendTag(b, 19, wireI32), 1, 2, 3, 4)
 	b = appendStringAlways(b, 26, "future")
 	b = appendTag(b, 1000, wireSGroup)

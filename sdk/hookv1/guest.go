@@ -40,7 +40,7 @@ type View struct {
 // Field numbers by wire type, as bit sets, so that the scanner's fast path is a shift and a test.
 const (
 	viewVarints = 1<<fViewBodySize | 1<<fViewFlag | 1<<fViewMode | 1<<fViewMessageType | 1<<fViewAttempt |
-		1<<fViewQueueCount | 1<<fViewStatus | 1<<fViewQueueOffset | 1<<fViewLatencyNs
+		1<<fViewQueueCount | 1<<fViewStatus | 1<<fViewQueueOffset | 1<<fViewLatencyNs | 1<<fViewBatch
 	viewStrings = 1<<fViewTopic | 1<<fViewTags | 1<<fViewKeys | 1<<fViewGroup | 1<<fViewNamespace |
 		1<<fViewBrokerAddr | 1<<fViewBornHost | 1<<fViewSelectArg | 1<<fViewMsgID | 1<<fViewOffsetMsgID |
 		1<<fViewError
@@ -259,6 +259,11 @@ func (v *View) QueueCount() uint32       { return uint32(v.num(fViewQueueCount))
 func (v *View) Status() SendStatus       { return SendStatus(int32(v.num(fViewStatus))) }
 func (v *View) QueueOffset() int64       { return int64(v.num(fViewQueueOffset)) }
 func (v *View) LatencyNs() int64         { return int64(v.num(fViewLatencyNs)) }
+// Batch reports that the message is the wrapper of a batch send: its body is the encoded batch
+// (every message with its properties and id), so a plugin must not rewrite it as one message's body
+// (the host refuses a replaced body on a batch).
+func (v *View) Batch() bool { return v.num(fViewBatch) != 0 }
+
 func (v *View) PropertyCount() int       { v.scanAll(); return v.nProps }
 func (v *View) QueueListLen() int        { v.scanAll(); return v.nQs }
 func (v *View) HasQueue() bool           { return v.Has(fViewQueue) }

@@ -35,7 +35,7 @@ func AppendMessageViewFor(dst []byte, point HookPoint, v *MessageView) []byte {
 	return AppendMessageView(dst, v)
 }
 
-// appendViewMessage writes fields 1-6: the message itself.
+// appendViewMessage writes fields 1-6 and 18: the message itself.
 func appendViewMessage(b []byte, v *MessageView) []byte {
 	b = appendStringField(b, fViewTopic, v.Topic)
 	b = appendStringField(b, fViewTags, v.Tags)
@@ -48,7 +48,11 @@ func appendViewMessage(b []byte, v *MessageView) []byte {
 		b = appendStringField(b, fPropValue, p.Value)
 	}
 	b = appendUintField(b, fViewBodySize, uint64(v.BodySize))
-	return appendIntField(b, fViewFlag, int64(v.Flag))
+	b = appendIntField(b, fViewFlag, int64(v.Flag))
+	if v.Batch {
+		b = appendUintField(b, fViewBatch, 1)
+	}
+	return b
 }
 
 // appendViewContext writes fields 7-14: the producer and the attempt.

@@ -112,6 +112,7 @@ const (
 	fViewQueues      = 15
 	fViewQueueCount  = 16
 	fViewSelectArg   = 17
+	fViewBatch       = 18
 	fViewStatus      = 20
 	fViewMsgID       = 21
 	fViewOffsetMsgID = 22
@@ -202,6 +203,7 @@ type MessageView struct {
 	Queues            []QueueRef
 	QueueCount        uint32
 	SelectArg         []byte // encoded when non-nil (explicit presence; may be empty)
+	Batch             bool   // the message is a batch wrapper: its body is the encoded batch
 
 	Status      SendStatus
 	MsgID       string

@@ -69,8 +69,10 @@ func (r *redactor) redact(body []byte) ([]byte, bool) {
 }
 
 // before redacts the body (read with body) and marks the message redacted=true when it changed.
+// A batch is left alone: its body is the encoded batch (ids and properties included), which the
+// host refuses to let a plugin replace.
 func (r *redactor) before(v *hookv1.View, d *hookv1.DecisionBuilder, body func() []byte) error {
-	if v.BodySize() == 0 {
+	if v.BodySize() == 0 || v.Batch() {
 		return nil
 	}
 	out, changed := r.redact(body())

@@ -65,6 +65,9 @@ func TestPlugin(t *testing.T) {
 	if d.ReplaceBody {
 		t.Fatal("min_digits=20 redacted a 16-digit run")
 	}
+	if _, ok := run(t, nil, hookv1.PointBeforeSend, hookv1.MessageView{BodySize: mv.BodySize, Batch: true}); ok {
+		t.Fatal("a batch's body was redacted")
+	}
 	fh.Body = []byte("no digits")
 	if _, ok := run(t, nil, hookv1.PointBeforeSend, hookv1.MessageView{BodySize: 9}); ok {
 		t.Fatal("unchanged body produced a decision")
