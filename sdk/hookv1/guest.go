@@ -259,14 +259,15 @@ func (v *View) QueueCount() uint32       { return uint32(v.num(fViewQueueCount))
 func (v *View) Status() SendStatus       { return SendStatus(int32(v.num(fViewStatus))) }
 func (v *View) QueueOffset() int64       { return int64(v.num(fViewQueueOffset)) }
 func (v *View) LatencyNs() int64         { return int64(v.num(fViewLatencyNs)) }
+
 // Batch reports that the message is the wrapper of a batch send: its body is the encoded batch
 // (every message with its properties and id), so a plugin must not rewrite it as one message's body
 // (the host refuses a replaced body on a batch).
 func (v *View) Batch() bool { return v.num(fViewBatch) != 0 }
 
-func (v *View) PropertyCount() int       { v.scanAll(); return v.nProps }
-func (v *View) QueueListLen() int        { v.scanAll(); return v.nQs }
-func (v *View) HasQueue() bool           { return v.Has(fViewQueue) }
+func (v *View) PropertyCount() int { v.scanAll(); return v.nProps }
+func (v *View) QueueListLen() int  { v.scanAll(); return v.nQs }
+func (v *View) HasQueue() bool     { return v.Has(fViewQueue) }
 func (v *View) Queue() (broker []byte, id int32) {
 	if !v.Has(fViewQueue) {
 		return nil, 0
