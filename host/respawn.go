@@ -29,12 +29,19 @@ func (p *WasmPlugin) createBlocked() error {
 		time.Until(p.spawnRetry).Round(time.Millisecond), p.spawnErr)
 }
 
-// create makes an instance (a pool token must be held) and records the outcome for the breaker.
+// create makes an instance with the pool token the caller holds, and records the outcome for the
+// breaker. While the breaker is open it fails at once with the pending backoff. On any error the
+// token is given back.
 func (p *WasmPlugin) create() (*instance, error) {
+	if err := p.createBlocked(); err != nil {
+		p.tokens <- struct{}{}
+		return nil, err
+	}
 	in, _, err := p.newInstance(context.Background())
 	p.spawnMu.Lock()
 	defer p.spawnMu.Unlock()
 	if err != nil {
+		p.tokens <- struct{}{}
 		p.spawnBackoff = min(max(2*p.spawnBackoff, minRespawnBackoff), maxRespawnBackoff)
 		p.spawnErr, p.spawnRetry = err, time.Now().Add(p.spawnBackoff)
 		p.log.Error("creating an instance failed", "error", err, "retry_in", p.spawnBackoff)
@@ -63,15 +70,12 @@ func (p *WasmPlugin) respawn() {
 	go func() {
 		defer p.bg.Done()
 		defer p.respawning.Store(false)
-		if p.closed.Load() || p.createBlocked() != nil {
+		if p.closed.Load() {
 			p.tokens <- struct{}{}
 			return
 		}
-		in, err := p.create()
-		if err != nil {
-			p.tokens <- struct{}{}
-			return
+		if in, err := p.create(); err == nil {
+			p.release(in)
 		}
-		p.release(in)
 	}()
 }

@@ -538,16 +538,7 @@ func (p *WasmPlugin) acquire(ctx context.Context) (*instance, error) {
 	case in := <-p.idle:
 		return in, nil
 	case <-p.tokens:
-		if err := p.createBlocked(); err != nil {
-			p.tokens <- struct{}{}
-			return nil, err
-		}
-		in, err := p.create()
-		if err != nil {
-			p.tokens <- struct{}{}
-			return nil, err
-		}
-		return in, nil
+		return p.create()
 	case <-done:
 		return nil, ctx.Err()
 	}
