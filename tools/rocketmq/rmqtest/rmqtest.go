@@ -99,7 +99,8 @@ func Auth() Option { return func(c *config) { c.auth = true } }
 // that break the cluster (KillBroker, RestartBroker) so they never disturb
 // tests sharing the default one. It is started fresh and stopped when the
 // last test using it in this binary finishes. Pick a base no other package
-// uses, e.g. 30000+.
+// uses, e.g. 30000+. $RMQ_OWN_PORT_SHIFT, when set, is added to every Own
+// base, so checkouts that test side by side (git worktrees) keep apart.
 func Own(portBase int) Option {
 	return func(c *config) { c.own = true; c.portBase = portBase }
 }
@@ -319,7 +320,7 @@ func launch(cfg config, key string) (*Cluster, error) {
 	base := 0
 	switch {
 	case cfg.own:
-		base = cfg.portBase
+		base = cfg.portBase + envInt("RMQ_OWN_PORT_SHIFT", 0)
 		c.dir = filepath.Join(repo, ".rmq", key)
 	case cfg.auth:
 		base = envInt("RMQ_AUTH_PORT_BASE", authPortBase)
