@@ -29,10 +29,16 @@ type fakeServer struct {
 	wg   sync.WaitGroup
 	mu   sync.Mutex
 	conn []net.Conn
-	// handle answers one request; nil means no answer.
+	// handle answers one request; nil means no answer, hangUp closes the connection instead.
 	handle func(req *codec.Command) *codec.Command
 	sends  atomic.Int64
+	// cutReplies makes every answer a half-written frame followed by a reset: the connection
+	// dies in the middle of a response.
+	cutReplies atomic.Bool
 }
+
+// hangUp, returned by a handler, closes the request's connection without an answer.
+var hangUp = &codec.Command{Remark: "fake: hang up"}
 
 func newFakeCluster(t testing.TB, brokerNames ...string) *fakeCluster {
 	fc := &fakeCluster{t: t, brokers: map[string]*fakeServer{}, queues: 4}
@@ -83,7 +89,7 @@ func fakeBrokerAnswer(b *fakeServer, req *codec.Command, code int32) *codec.Comm
 			return codec.NewResponse(req, codec.SystemError, err.Error())
 		}
 		resp := codec.NewResponse(req, code, "fake "+codec.ResponseCodeName(code))
-		if code == codec.Success || code == codec.FlushDiskTimeoutCode {
+		if code == codec.Success || code == codec.FlushDiskTimeoutCode || code == codec.FlushSlaveTimeoutCode || code == codec.SlaveNotAvailableCode {
 			resp.Header = &codec.SendMessageResponseHeader{MsgID: "7F00000100002A9F" + fmt.Sprintf("%016X", n),
 				QueueID: h.QueueID, QueueOffset: n, RegionID: "DefaultRegion", TraceOn: true}
 		}
@@ -99,15 +105,15 @@ func newFakeServer(t testing.TB, name string) *fakeServer {
 	}
 	s := &fakeServer{name: name, ln: ln}
 	s.wg.Add(1)
-	go s.accept()
+	go s.accept(ln)
 	t.Cleanup(s.close)
 	return s
 }
 
-func (s *fakeServer) accept() {
+func (s *fakeServer) accept(ln net.Listener) {
 	defer s.wg.Done()
 	for {
-		nc, err := s.ln.Accept()
+		nc, err := ln.Accept()
 		if err != nil {
 			return
 		}
@@ -133,11 +139,23 @@ func (s *fakeServer) serve(nc net.Conn) {
 		h := s.handle
 		s.mu.Unlock()
 		resp := h(req)
+		if resp == hangUp {
+			return
+		}
 		if resp == nil || req.IsOneway() {
 			continue
 		}
 		out, err := codec.AppendFrame(nil, resp, codec.SerializeJSON)
 		if err != nil {
+			return
+		}
+		if s.cutReplies.Load() {
+			wmu.Lock()
+			_, _ = nc.Write(out[:len(out)/2])
+			wmu.Unlock()
+			if tc, ok := nc.(*net.TCPConn); ok {
+				_ = tc.SetLinger(0) // RST, not FIN: a reset in the middle of the response
+			}
 			return
 		}
 		wmu.Lock()
@@ -157,13 +175,27 @@ func (s *fakeServer) setHandler(h func(req *codec.Command) *codec.Command) {
 
 // kill closes the listener and every connection: a broker that died.
 func (s *fakeServer) kill() {
-	_ = s.ln.Close()
 	s.mu.Lock()
+	_ = s.ln.Close()
 	for _, c := range s.conn {
 		_ = c.Close()
 	}
 	s.conn = nil
 	s.mu.Unlock()
+}
+
+// revive listens again on the address kill closed: a server that comes back.
+func (s *fakeServer) revive(t testing.TB) {
+	t.Helper()
+	ln, err := net.Listen("tcp", s.ln.Addr().String())
+	if err != nil {
+		t.Fatalf("fake %s cannot come back: %v", s.name, err)
+	}
+	s.mu.Lock()
+	s.ln = ln
+	s.mu.Unlock()
+	s.wg.Add(1)
+	go s.accept(ln)
 }
 
 func (s *fakeServer) close() {
