@@ -1,7 +1,7 @@
 # The two commands of the README. Everything they need (RocketMQ jars, JDK if missing) is fetched by
 # the project's own scripts into caches outside the repository or gitignored folders.
 
-.PHONY: demo test bench bench-java fuzz proto proto-check
+.PHONY: demo test bench bench-java soak fuzz proto proto-check
 
 ## demo: start a local RocketMQ, build the example plugins, send in every mode through them, read each message back, stop.
 demo:
@@ -19,6 +19,14 @@ bench:
 ## VERSUS_COUNT, VERSUS_SIZE, VERSUS_MODE, VERSUS_INFLIGHT, VERSUS_ROUNDS tune it (docs/performance.md).
 bench-java:
 	ROCKETSEND_VERSUS_JAVA=1 go test -count=1 -run '^TestVersusJava$$' -v -timeout 60m ./cmd/rocketsend
+
+## soak: kill -9 and SIGSTOP of broker-b, each under SOAK_COUNT async sends and SOAK_COUNT sync sends
+## from 4 goroutines, on a private cluster; every ack read back. Outside CI (about an hour for the
+## default count); writes its figures to docs/performance.md (section "Broker faults under load").
+SOAK_COUNT ?= 1000000
+soak:
+	SOAK_COUNT=$(SOAK_COUNT) SOAK_FIGURES=$(CURDIR)/docs/performance.md \
+	  go test -count=1 -run '^TestBrokerFaultsUnderLoad$$' -v -timeout 300m ./integration
 
 ## fuzz: run every fuzz target for FUZZTIME each (the seed corpora already run under make test).
 FUZZTIME ?= 30s
