@@ -12,6 +12,12 @@
 #   stop [--auth]              stop every JVM of this work dir (TERM, then KILL)
 #   status [--auth]            show JVMs and registration; exit 0 iff healthy
 #   kill-broker NAME [--auth]  kill -9 one broker (failover tests)
+#   pause-broker NAME [--auth] SIGSTOP one broker: it keeps its connections
+#                              and accepts new ones but never answers (hung
+#                              broker tests); stop, kill-broker and
+#                              restart-broker resume it first
+#   resume-broker NAME [--auth]
+#                              SIGCONT a paused broker
 #   restart-broker NAME [--auth]
 #                              start it again (same conf and store) and wait
 #                              until it is registered again
@@ -706,6 +712,7 @@ stop_roles() {
   for r in "$@"; do
     if pid="$(role_pid "$r")"; then
       kill -TERM "$pid" 2>/dev/null || true
+      kill -CONT "$pid" 2>/dev/null || true # a paused JVM acts on TERM only once resumed
       pids+=("$r:$pid")
     fi
   done
@@ -820,6 +827,24 @@ cmd_kill_broker() {
   else
     log "$b is not running"
   fi
+}
+
+cmd_pause_broker() {
+  local b="$1" pid
+  broker_port "$b" >/dev/null
+  take_lock
+  pid="$(role_pid "$b")" || die "$b is not running"
+  kill -STOP "$pid"
+  log "paused $b (pid $pid, SIGSTOP)"
+}
+
+cmd_resume_broker() {
+  local b="$1" pid
+  broker_port "$b" >/dev/null
+  take_lock
+  pid="$(role_pid "$b")" || die "$b is not running"
+  kill -CONT "$pid"
+  log "resumed $b (pid $pid, SIGCONT)"
 }
 
 cmd_restart_broker() {
@@ -941,6 +966,14 @@ main() {
     kill-broker)
       ((${#ARGS[@]} == 1)) || die "usage: rmq.sh kill-broker broker-a|broker-b [--auth]"
       cmd_kill_broker "${ARGS[0]}"
+      ;;
+    pause-broker)
+      ((${#ARGS[@]} == 1)) || die "usage: rmq.sh pause-broker broker-a|broker-b [--auth]"
+      cmd_pause_broker "${ARGS[0]}"
+      ;;
+    resume-broker)
+      ((${#ARGS[@]} == 1)) || die "usage: rmq.sh resume-broker broker-a|broker-b [--auth]"
+      cmd_resume_broker "${ARGS[0]}"
       ;;
     restart-broker)
       ((${#ARGS[@]} == 1)) || die "usage: rmq.sh restart-broker broker-a|broker-b [--auth]"

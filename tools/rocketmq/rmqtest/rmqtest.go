@@ -651,6 +651,33 @@ func (c *Cluster) KillBroker(t testing.TB, name string) {
 	}
 }
 
+// PauseBroker stops one broker with SIGSTOP: its sockets stay open and the
+// kernel still accepts connections, but it never answers, the hung broker
+// that only a deadline gets a sender out of. ResumeBroker (SIGCONT) undoes
+// it; a test that pauses a broker should defer ResumeBroker. Only allowed on
+// an Own() cluster.
+func (c *Cluster) PauseBroker(t testing.TB, name string) {
+	t.Helper()
+	c.signalBroker(t, "pause-broker", name)
+}
+
+// ResumeBroker continues a broker paused by PauseBroker (SIGCONT). Only
+// allowed on an Own() cluster.
+func (c *Cluster) ResumeBroker(t testing.TB, name string) {
+	t.Helper()
+	c.signalBroker(t, "resume-broker", name)
+}
+
+func (c *Cluster) signalBroker(t testing.TB, cmd, name string) {
+	t.Helper()
+	c.mustOwn(t, cmd)
+	ctx, cancel := context.WithTimeout(context.Background(), stopTimeout)
+	defer cancel()
+	if out, err := c.run(ctx, cmd, name); err != nil {
+		t.Fatalf("rmqtest: %s %s: %v\n%s", cmd, name, err, out)
+	}
+}
+
 // RestartBroker starts a broker again with the same config and store (after
 // KillBroker, or stopping it first if it runs) and waits until the
 // NameServer lists it again. Only allowed on an Own() cluster.
