@@ -301,6 +301,16 @@ func readBack(t *testing.T, p *send.Producer, msgs []sentMsg) {
 				case got.MsgID != r.MsgID || strings.Join(got.Keys(), " ") != "fault-"+strconv.Itoa(i):
 					failed.Add(1)
 					t.Errorf("offset id %s holds %s (keys %q), acknowledged as message %d, %s", r.OffsetMsgID, got.MsgID, got.Keys(), i, r.MsgID)
+				case i%500 == 0:
+					// A sample also by the client id, through the brokers' index, as a user looks
+					// a message up (viewMessage(topic, msgId)).
+					ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+					byUniq, err := p.ViewMessageByID(ctx, r.Queue.Topic, r.MsgID)
+					cancel()
+					if err != nil || byUniq.MsgID != r.MsgID {
+						failed.Add(1)
+						t.Errorf("acknowledged message %d not found by its id %s: %v", i, r.MsgID, err)
+					}
 				}
 			}
 		}()
