@@ -285,15 +285,10 @@ func readBack(t *testing.T, p *send.Producer, msgs []sentMsg) {
 					continue
 				}
 				var got *message.MessageExt
-				var err error
-				for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(200 * time.Millisecond) {
-					ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				err := eventually(func(ctx context.Context) (err error) {
 					got, err = p.ViewMessage(ctx, r.OffsetMsgID)
-					cancel()
-					if err == nil || time.Now().After(deadline) {
-						break
-					}
-				}
+					return err
+				})
 				switch {
 				case err != nil:
 					failed.Add(1)
@@ -304,9 +299,11 @@ func readBack(t *testing.T, p *send.Producer, msgs []sentMsg) {
 				case i%500 == 0:
 					// A sample also by the client id, through the brokers' index, as a user looks
 					// a message up (viewMessage(topic, msgId)).
-					ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-					byUniq, err := p.ViewMessageByID(ctx, r.Queue.Topic, r.MsgID)
-					cancel()
+					var byUniq *message.MessageExt
+					err := eventually(func(ctx context.Context) (err error) {
+						byUniq, err = p.ViewMessageByID(ctx, r.Queue.Topic, r.MsgID)
+						return err
+					})
 					if err != nil || byUniq.MsgID != r.MsgID {
 						failed.Add(1)
 						t.Errorf("acknowledged message %d not found by its id %s: %v", i, r.MsgID, err)
@@ -316,6 +313,19 @@ func readBack(t *testing.T, p *send.Producer, msgs []sentMsg) {
 		}()
 	}
 	wg.Wait()
+}
+
+// eventually retries f (5 s each) for up to a minute: a broker that just came back may not serve
+// reads at once.
+func eventually(f func(ctx context.Context) error) error {
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(200 * time.Millisecond) {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		err := f(ctx)
+		cancel()
+		if err == nil || time.Now().After(deadline) {
+			return err
+		}
+	}
 }
 
 // writeSoakFigures replaces the soak section of docs/performance.md (between its markers) with
