@@ -76,7 +76,7 @@ func (h how) String() string { return [...]string{"first", "every"}[h] }
 // sendKind is one column of the matrix: a send mode and a way to choose the queue.
 type sendKind struct {
 	mode   Mode
-	choice string // "default", "selector", "queue", "batch"
+	choice string // "default", "selector", "ordered", "factory" (WithQueueSelector), "queue", "batch"
 }
 
 func (k sendKind) String() string {
@@ -85,9 +85,9 @@ func (k sendKind) String() string {
 
 // matrixKinds: every mode with every queue choice; batches exist as sync sends only.
 var matrixKinds = []sendKind{
-	{ModeSync, "default"}, {ModeSync, "selector"}, {ModeSync, "queue"}, {ModeSync, "batch"},
-	{ModeAsync, "default"}, {ModeAsync, "selector"}, {ModeAsync, "queue"},
-	{ModeOneway, "default"}, {ModeOneway, "selector"}, {ModeOneway, "queue"},
+	{ModeSync, "default"}, {ModeSync, "selector"}, {ModeSync, "ordered"}, {ModeSync, "factory"}, {ModeSync, "queue"}, {ModeSync, "batch"},
+	{ModeAsync, "default"}, {ModeAsync, "selector"}, {ModeAsync, "ordered"}, {ModeAsync, "factory"}, {ModeAsync, "queue"},
+	{ModeOneway, "default"}, {ModeOneway, "selector"}, {ModeOneway, "ordered"}, {ModeOneway, "factory"}, {ModeOneway, "queue"},
 }
 
 // expected is a cell's outcome.
@@ -126,7 +126,7 @@ func want(f injected, k sendKind, h how) expected {
 			return expected{attempts: 1, ok: true, status: message.SlaveNotAvailable}
 		}
 	}
-	oneShot := k.choice == "selector" || k.choice == "queue" // Java: sendSelectImpl, send(msg, mq)
+	oneShot := k.choice != "default" && k.choice != "batch" // Java: sendSelectImpl, send(msg, mq)
 	retries := !oneShot && (f.transport() || k.mode == ModeSync && retriableCode(f.code))
 	if f.stall {
 		// A hung broker: the attempt ends at the deadline or when its share of the budget is spent.
@@ -230,6 +230,11 @@ var pickFirst = QueueSelectorFunc(func(_ *message.Message, qs []message.MessageQ
 	return qs[arg.(int)%len(qs)], nil
 })
 
+// pickThird is a producer-wide selector: always the third queue of the list.
+var pickThird = QueueSelectorFunc(func(_ *message.Message, qs []message.MessageQueue, _ any) (message.MessageQueue, error) {
+	return qs[2%len(qs)], nil
+})
+
 // outcome is what one send of the matrix gave.
 type outcome struct {
 	res       *message.SendResult
@@ -246,6 +251,8 @@ func sendOnce(t *testing.T, p *Producer, k sendKind) outcome {
 	switch k.choice {
 	case "selector":
 		opts = append(opts, WithSelector(pickFirst, 1))
+	case "ordered":
+		opts = append(opts, OrderedBy("order-1"))
 	case "queue":
 		opts = append(opts, ToQueue(message.MessageQueue{Topic: "FakeTopic", BrokerName: "broker-a", QueueID: 1}))
 	}
@@ -311,7 +318,11 @@ func TestFaultMatrix(t *testing.T) {
 func runCell(t *testing.T, f injected, k sendKind, h how) {
 	fc := newFakeCluster(t, "broker-a", "broker-b")
 	j := inject(fc, f, h)
-	p := startFake(t, fc, WithSendTimeout(matrixBudget), WithRetries(matrixRetries), WithAsyncRetries(matrixRetries))
+	opts := []Option{WithSendTimeout(matrixBudget), WithRetries(matrixRetries), WithAsyncRetries(matrixRetries)}
+	if k.choice == "factory" { // a producer-wide selector, as a plugin selector is installed
+		opts = append(opts, WithQueueSelector(SelectorFactoryFunc(func(string) QueueSelector { return pickThird })))
+	}
+	p := startFake(t, fc, opts...)
 	w := want(f, k, h)
 	o := sendOnce(t, p, k)
 	if k.mode == ModeOneway {
@@ -354,6 +365,9 @@ func runCell(t *testing.T, f injected, k sendKind, h how) {
 	}
 	if k.choice == "selector" && len(got) > 0 && got[0].queue != 1 {
 		t.Errorf("%s\nthe selector chose queue 1, the send went to %d", desc, got[0].queue)
+	}
+	if k.choice == "factory" && len(got) > 0 && got[0].queue != 2 {
+		t.Errorf("%s\nthe producer's selector chose queue 2, the send went to %d", desc, got[0].queue)
 	}
 
 	// the outcome
