@@ -32,9 +32,15 @@ type fakeServer struct {
 	// handle answers one request; nil means no answer, hangUp closes the connection instead.
 	handle func(req *codec.Command) *codec.Command
 	sends  atomic.Int64
-	// cutReplies makes every answer a half-written frame followed by a reset: the connection
+	// cuts holds answers (registered by cut) to write half of, then reset the connection: it
 	// dies in the middle of a response.
-	cutReplies atomic.Bool
+	cuts sync.Map
+}
+
+// cut marks resp, a handler's answer, to be cut in the middle by a connection reset.
+func (s *fakeServer) cut(resp *codec.Command) *codec.Command {
+	s.cuts.Store(resp, true)
+	return resp
 }
 
 // hangUp, returned by a handler, closes the request's connection without an answer.
@@ -149,7 +155,7 @@ func (s *fakeServer) serve(nc net.Conn) {
 		if err != nil {
 			return
 		}
-		if s.cutReplies.Load() {
+		if _, cut := s.cuts.LoadAndDelete(resp); cut {
 			wmu.Lock()
 			_, _ = nc.Write(out[:len(out)/2])
 			wmu.Unlock()

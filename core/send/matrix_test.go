@@ -92,24 +92,25 @@ var matrixKinds = []sendKind{
 
 // expected is a cell's outcome.
 type expected struct {
-	attempts int                // exact number of requests the brokers received; 0: at least 1 (no-answer)
-	ok       bool               // a result, no error
-	status   message.SendStatus // the result's status when ok
-	failover bool               // each attempt on another broker than the one before
-	timeout  bool               // the error matches ErrTimeout
+	attempts  int                // exact number of requests the brokers received; 0: at least 1 (a hung broker)
+	ok        bool               // a result, no error
+	status    message.SendStatus // the result's status when ok
+	failover  bool               // each attempt on another broker than the one before
+	sameQueue bool               // every attempt on the first attempt's queue
+	timeout   bool               // the error matches ErrTimeout
 }
 
 // Defaults of the producer under test (startFake): retries as Java's defaults.
 const (
-	matrixRetries = 2 // sync: 1 + 2 attempts
+	matrixRetries = 2 // 1 + 2 attempts
 	matrixBudget  = 600 * time.Millisecond
 	// budgetSlack is the design's bound (deadline + 100 ms) plus room for a loaded machine running
 	// the race detector: a bound on a deadline, not a timing assertion.
 	budgetSlack = 100*time.Millisecond + 400*time.Millisecond
 )
 
-// want is the rules table of docs/producer.md, as a function of the fault, the send and where the
-// fault strikes.
+// want is the rules table of docs/producer.md ("Retry rules"), as a function of the fault, the
+// send and where the fault strikes.
 func want(f injected, k sendKind, h how) expected {
 	if k.mode == ModeOneway {
 		return expected{attempts: 1, ok: true} // written once, never answered, never retried
@@ -126,22 +127,38 @@ func want(f injected, k sendKind, h how) expected {
 			return expected{attempts: 1, ok: true, status: message.SlaveNotAvailable}
 		}
 	}
-	oneShot := k.choice != "default" && k.choice != "batch" // Java: sendSelectImpl, send(msg, mq)
-	retries := !oneShot && (f.transport() || k.mode == ModeSync && retriableCode(f.code))
+	// Java: sendDefaultImpl fails over to another broker; sendSelectImpl and send(msg, mq) send
+	// once; an async send retries only what its transport lost (onExceptionImpl), on the queue
+	// it chose.
+	defaultChoice := k.choice == "default" || k.choice == "batch"
+	var retries, failover bool
+	switch {
+	case f.transport() && k.mode == ModeAsync:
+		retries, failover = true, defaultChoice
+	case f.transport():
+		retries, failover = defaultChoice, true
+	default: // a broker's answer
+		retries, failover = k.mode == ModeSync && defaultChoice && retriableCode(f.code), true
+	}
+	same := retries && !failover
 	if f.stall {
-		// A hung broker: the attempt ends at the deadline or when its share of the budget is spent.
-		if !retries || h == everyAttempt {
-			return expected{timeout: true}
+		// A hung broker: an attempt that a retry on another broker may follow gets half of what
+		// is left of the budget; otherwise it gets all of it.
+		switch {
+		case retries && failover && h == firstAttempt:
+			return expected{ok: true, status: message.SendOK, failover: true}
+		case retries && failover:
+			return expected{timeout: true, failover: true}
 		}
-		return expected{ok: true, status: message.SendOK, failover: true}
+		return expected{attempts: 1, timeout: true}
 	}
 	switch {
 	case !retries:
 		return expected{attempts: 1}
 	case h == firstAttempt:
-		return expected{attempts: 2, ok: true, status: message.SendOK, failover: true}
+		return expected{attempts: 2, ok: true, status: message.SendOK, failover: failover, sameQueue: same}
 	default:
-		return expected{attempts: 1 + matrixRetries, failover: true}
+		return expected{attempts: 1 + matrixRetries, failover: failover, sameQueue: same}
 	}
 }
 
@@ -212,12 +229,7 @@ func inject(fc *fakeCluster, f injected, h how) *journal {
 			case f.drop:
 				return hangUp
 			case f.reset:
-				b.cutReplies.Store(true)
-				resp := fakeBrokerAnswer(b, req, codec.Success)
-				if h == firstAttempt {
-					go func() { time.Sleep(50 * time.Millisecond); b.cutReplies.Store(false) }()
-				}
-				return resp
+				return b.cut(fakeBrokerAnswer(b, req, codec.Success))
 			}
 			return fakeBrokerAnswer(b, req, f.code)
 		})
@@ -353,6 +365,11 @@ func runCell(t *testing.T, f injected, k sendKind, h how) {
 	for i := 1; w.failover && i < len(got); i++ {
 		if got[i].broker == got[i-1].broker {
 			t.Errorf("%s\nattempt %d went to %s again, want the other broker", desc, i+1, got[i].broker)
+		}
+	}
+	for i := 1; w.sameQueue && i < len(got); i++ {
+		if got[i] != got[0] {
+			t.Errorf("%s\nattempt %d went to %s/%d, want the first attempt's queue %s/%d", desc, i+1, got[i].broker, got[i].queue, got[0].broker, got[0].queue)
 		}
 	}
 	for _, a := range got {
