@@ -61,7 +61,7 @@ type faultFigures struct {
 	Fault, Load           string
 	Sent, OK, Failed      int
 	Timeouts, ConnLost    int
-	Busy                  int // SYSTEM_BUSY: the broker's flow control refused the message
+	Busy                  int           // SYSTEM_BUSY: the broker's flow control refused the message
 	Elapsed               time.Duration // first send to last outcome
 	FaultAt, HealedAt     time.Duration // since the first send
 	LongestSend           time.Duration
