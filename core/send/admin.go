@@ -96,7 +96,7 @@ func (p *Producer) ViewMessage(ctx context.Context, offsetMsgID string) (*messag
 		return nil, err
 	}
 	resp, err := p.rc.Invoke(ctx, host.String(), codec.NewRequest(codec.ViewMessageByID,
-		&codec.ViewMessageRequestHeader{Offset: offset}, nil), p.cfg.sendTimeout)
+		&codec.ViewMessageRequestHeader{Offset: offset}, nil), time.Now().Add(p.cfg.sendTimeout))
 	if err != nil {
 		return nil, err
 	}
@@ -131,7 +131,7 @@ func (p *Producer) QueryMessage(ctx context.Context, topic, key string, maxNum i
 		}
 		h := &codec.QueryMessageRequestHeader{Topic: p.withNamespace(topic), Key: key, MaxNum: int32(maxNum),
 			BeginTimestamp: begin.UnixMilli(), EndTimestamp: end.UnixMilli()}
-		resp, err := p.rc.Invoke(ctx, addr, codec.NewRequest(codec.QueryMessage, h, nil), p.cfg.sendTimeout)
+		resp, err := p.rc.Invoke(ctx, addr, codec.NewRequest(codec.QueryMessage, h, nil), time.Now().Add(p.cfg.sendTimeout))
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -184,7 +184,7 @@ func (p *Producer) queueRequest(ctx context.Context, q message.MessageQueue, req
 			return nil, fmt.Errorf("%w: %s", errNoBrokerAddr, q.BrokerName)
 		}
 	}
-	resp, err := p.rc.Invoke(ctx, addr, req, p.cfg.sendTimeout)
+	resp, err := p.rc.Invoke(ctx, addr, req, time.Now().Add(p.cfg.sendTimeout))
 	if err != nil {
 		return nil, err
 	}
@@ -195,7 +195,7 @@ func (p *Producer) queueRequest(ctx context.Context, q message.MessageQueue, req
 }
 
 func (p *Producer) expectSuccess(ctx context.Context, addr, broker string, req *codec.Command) error {
-	resp, err := p.rc.Invoke(ctx, addr, req, p.cfg.sendTimeout)
+	resp, err := p.rc.Invoke(ctx, addr, req, time.Now().Add(p.cfg.sendTimeout))
 	if err != nil {
 		return err
 	}
