@@ -381,12 +381,12 @@ func TestConformanceACL(t *testing.T) {
 	topic := uniqueTopic("rs_conf_acl")
 	unsigned := newProducer(t, cl.NameServer(), send.WithSendTimeout(3*time.Second), send.WithRetries(0))
 	_, err := unsigned.Send(ctx, message.New(topic, []byte("no credentials")))
-	if !errors.Is(err, send.ResponseCode(codec.NoPermission)) {
+	if !errors.Is(err, send.ErrNoPermission) {
 		t.Fatalf("unsigned send: %v, want NO_PERMISSION", err)
 	}
 	wrong := newProducer(t, cl.NameServer(), send.WithRetries(0),
 		send.WithCredentials(send.Credentials{AccessKey: cl.AccessKey(), SecretKey: "wrong-secret"}))
-	if _, err := wrong.Send(ctx, message.New(topic, []byte("wrong secret"))); !errors.Is(err, send.ResponseCode(codec.NoPermission)) {
+	if _, err := wrong.Send(ctx, message.New(topic, []byte("wrong secret"))); !errors.Is(err, send.ErrNoPermission) {
 		t.Fatalf("wrong secret: %v, want NO_PERMISSION", err)
 	}
 	for _, st := range []codec.SerializeType{codec.SerializeRocketMQ, codec.SerializeJSON} {

@@ -29,7 +29,7 @@ type fakeServer struct {
 	wg   sync.WaitGroup
 	mu   sync.Mutex
 	conn []net.Conn
-	// handle answers one request; nil means no answer, hangUp closes the connection instead.
+	// handle answers one request; nil means no answer, dropConn closes the connection instead.
 	handle func(req *codec.Command) *codec.Command
 	sends  atomic.Int64
 	// cuts holds answers (registered by cut) to write half of, then reset the connection: it
@@ -43,8 +43,6 @@ func (s *fakeServer) cut(resp *codec.Command) *codec.Command {
 	return resp
 }
 
-// hangUp, returned by a handler, closes the request's connection without an answer.
-var hangUp = &codec.Command{Remark: "fake: hang up"}
 
 func newFakeCluster(t testing.TB, brokerNames ...string) *fakeCluster {
 	fc := &fakeCluster{t: t, brokers: map[string]*fakeServer{}, queues: 4}
@@ -145,8 +143,8 @@ func (s *fakeServer) serve(nc net.Conn) {
 		h := s.handle
 		s.mu.Unlock()
 		resp := h(req)
-		if resp == hangUp {
-			return
+		if resp == dropConn {
+			return // the connection dies with the request unanswered
 		}
 		if resp == nil || req.IsOneway() {
 			continue
@@ -172,6 +170,9 @@ func (s *fakeServer) serve(nc net.Conn) {
 		}
 	}
 }
+
+// dropConn, returned by a fake handler, closes the connection instead of answering.
+var dropConn = &codec.Command{}
 
 func (s *fakeServer) setHandler(h func(req *codec.Command) *codec.Command) {
 	s.mu.Lock()

@@ -11,7 +11,6 @@ import (
 
 	"github.com/rocketsend/rocketsend/core/codec"
 	"github.com/rocketsend/rocketsend/core/message"
-	"github.com/rocketsend/rocketsend/core/remote"
 )
 
 // The fault matrix: every answer a broker can give to a send (each response code, a connection
@@ -33,8 +32,8 @@ var matrixCodes = []int32{
 	777, // unknown
 }
 
-// injected is what the faulty broker does with a send request instead of storing it.
-type injected struct {
+// mxFault is what the faulty broker does with a send request instead of storing it.
+type mxFault struct {
 	name  string
 	code  int32 // answer with this code (when the others are unset)
 	reset bool  // write half the answer, then reset the connection
@@ -42,24 +41,24 @@ type injected struct {
 	stall bool  // never answer (the broker accepts and reads, nothing more)
 }
 
-func (f injected) String() string { return f.name }
+func (f mxFault) String() string { return f.name }
 
 // transport reports whether the fault is a failure of the connection, not a broker's answer.
-func (f injected) transport() bool { return f.reset || f.drop || f.stall }
+func (f mxFault) transport() bool { return f.reset || f.drop || f.stall }
 
-func matrixFaults() []injected {
-	var fs []injected
+func matrixFaults() []mxFault {
+	var fs []mxFault
 	for _, c := range matrixCodes {
 		n := codec.ResponseCodeName(c)
 		if n == "" {
 			n = fmt.Sprintf("CODE_%d", c)
 		}
-		fs = append(fs, injected{name: n, code: c})
+		fs = append(fs, mxFault{name: n, code: c})
 	}
 	return append(fs,
-		injected{name: "reset-mid-response", reset: true},
-		injected{name: "hang-up", drop: true},
-		injected{name: "no-answer", stall: true},
+		mxFault{name: "reset-mid-response", reset: true},
+		mxFault{name: "hang-up", drop: true},
+		mxFault{name: "no-answer", stall: true},
 	)
 }
 
@@ -111,7 +110,7 @@ const (
 
 // want is the rules table of docs/producer.md ("Retry rules"), as a function of the fault, the
 // send and where the fault strikes.
-func want(f injected, k sendKind, h how) expected {
+func want(f mxFault, k sendKind, h how) expected {
 	if k.mode == ModeOneway {
 		return expected{attempts: 1, ok: true} // written once, never answered, never retried
 	}
@@ -200,7 +199,7 @@ func (j *journal) all() []attempt {
 
 // inject makes the brokers of fc meet f on the sends h says, and answer the others with success.
 // A stalled broker answers nothing at all, heartbeats included, as a SIGSTOPped one.
-func inject(fc *fakeCluster, f injected, h how) *journal {
+func inject(fc *fakeCluster, f mxFault, h how) *journal {
 	j := &journal{}
 	var hung sync.Map // broker name -> true once it stalled
 	for name, b := range fc.brokers {
@@ -227,7 +226,7 @@ func inject(fc *fakeCluster, f injected, h how) *journal {
 				hung.Store(name, true)
 				return nil
 			case f.drop:
-				return hangUp
+				return dropConn
 			case f.reset:
 				return b.cut(fakeBrokerAnswer(b, req, codec.Success))
 			}
@@ -327,7 +326,7 @@ func TestFaultMatrix(t *testing.T) {
 	}
 }
 
-func runCell(t *testing.T, f injected, k sendKind, h how) {
+func runCell(t *testing.T, f mxFault, k sendKind, h how) {
 	fc := newFakeCluster(t, "broker-a", "broker-b")
 	j := inject(fc, f, h)
 	opts := []Option{WithSendTimeout(matrixBudget), WithRetries(matrixRetries), WithAsyncRetries(matrixRetries)}
@@ -411,17 +410,23 @@ func runCell(t *testing.T, f injected, k sendKind, h how) {
 
 // checkMatrixErr checks that a failed send's error says what happened, through the send
 // package's own API only.
-func checkMatrixErr(t *testing.T, desc string, f injected, w expected, err error, got []attempt) {
+func checkMatrixErr(t *testing.T, desc string, f mxFault, w expected, err error, got []attempt) {
 	t.Helper()
 	if w.timeout || f.stall {
 		if !errors.Is(err, ErrTimeout) {
 			t.Errorf("%s\na timeout does not match ErrTimeout", desc)
 		}
+		if !IsRetriable(err) {
+			t.Errorf("%s\nIsRetriable false for a timeout", desc)
+		}
 		return
 	}
 	if f.transport() {
-		if !errors.Is(err, errConnLost) {
-			t.Errorf("%s\na lost connection does not match the connection-lost error", desc)
+		if !errors.Is(err, ErrConnClosed) || errors.Is(err, ErrConnect) {
+			t.Errorf("%s\na connection lost with the request in flight must match ErrConnClosed, not ErrConnect", desc)
+		}
+		if !IsRetriable(err) {
+			t.Errorf("%s\nIsRetriable false for a lost connection", desc)
 		}
 		return
 	}
@@ -435,20 +440,27 @@ func checkMatrixErr(t *testing.T, desc string, f injected, w expected, err error
 	if last := got[len(got)-1]; be.Broker != last.broker {
 		t.Errorf("%s\nBrokerError names %s, the last attempt went to %s", desc, be.Broker, last.broker)
 	}
-	if !errors.Is(err, codeSentinel(f.code)) {
-		t.Errorf("%s\nerror does not match the sentinel of code %d", desc, f.code)
+	if IsRetriable(err) != retriableCode(f.code) {
+		t.Errorf("%s\nIsRetriable %v for code %d", desc, IsRetriable(err), f.code)
 	}
-	if other := codeSentinel(codec.MessageIllegal); f.code != codec.MessageIllegal && errors.Is(err, other) {
-		t.Errorf("%s\nerror of code %d matches MESSAGE_ILLEGAL's sentinel too", desc, f.code)
+	if errors.Is(err, ErrTimeout) || errors.Is(err, ErrConnClosed) {
+		t.Errorf("%s\na broker's answer matches a transport error", desc)
+	}
+	// Exactly one code sentinel matches: the code's own, or none for a code this client does not
+	// know (the *BrokerError still carries it).
+	var matched []int32
+	for _, c := range matrixCodes {
+		if ce := ErrorForCode(c); ce != nil && errors.Is(err, ce) {
+			matched = append(matched, c)
+		}
+	}
+	if ce := ErrorForCode(f.code); ce != nil && (len(matched) != 1 || matched[0] != f.code) {
+		t.Errorf("%s\nmatches the sentinels of codes %v, want %s's only", desc, matched, ce.Name)
+	}
+	if ErrorForCode(f.code) == nil && len(matched) != 0 {
+		t.Errorf("%s\nan unknown code matches the sentinels of codes %v", desc, matched)
 	}
 }
-
-// errConnLost is what a send's error matches when the connection died with the request in
-// flight (it may have reached the broker).
-var errConnLost = remote.ErrConnClosed
-
-// codeSentinel is the error a broker's answer with code matches.
-func codeSentinel(code int32) error { return ResponseCode(code) }
 
 // waitAttempts waits (briefly) until j holds n attempts: a oneway send returns before the broker
 // read it.
@@ -489,6 +501,9 @@ func TestFaultMatrixNameServer(t *testing.T) {
 			t.Fatalf("a send without a NameServer returned after %v, over its %v budget", d, matrixBudget)
 		}
 		t.Logf("without a NameServer: %v", err)
+		if errors.Is(err, ErrConnClosed) || !errors.Is(err, ErrConnect) {
+			t.Errorf("a NameServer never reached: %v must match ErrConnect, never ErrConnClosed", err)
+		}
 		done := make(chan error, 1)
 		if err := p.SendAsync(context.Background(), msg("no route"), func(_ *message.SendResult, err error) { done <- err }); err != nil {
 			t.Logf("async refused at once: %v", err)
@@ -501,7 +516,7 @@ func TestFaultMatrixNameServer(t *testing.T) {
 
 	t.Run("dies-later", func(t *testing.T) {
 		fc := newFakeCluster(t, "broker-a", "broker-b")
-		j := inject(fc, injected{name: "OK", code: codec.Success}, firstAttempt)
+		j := inject(fc, mxFault{name: "OK", code: codec.Success}, firstAttempt)
 		p := startFake(t, fc, WithSendTimeout(matrixBudget), WithRoutePollInterval(50*time.Millisecond))
 		allKinds(t, p, 1) // caches the route
 		fc.ns.kill()
