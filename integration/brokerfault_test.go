@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/rocketsend/rocketsend/core/message"
-	"github.com/rocketsend/rocketsend/core/remote"
 	"github.com/rocketsend/rocketsend/core/send"
 	"github.com/rocketsend/rocketsend/tools/rocketmq/rmqtest"
 )
@@ -233,10 +232,10 @@ func runBrokerFault(t *testing.T, cl *rmqtest.Cluster, f brokerFault, l faultLoa
 		case errors.Is(m.err, send.ErrTimeout):
 			fig.Failed++
 			fig.Timeouts++
-		case errors.Is(m.err, errConnLost):
+		case errors.Is(m.err, send.ErrConnClosed):
 			fig.Failed++
 			fig.ConnLost++
-		case isBusy(m.err):
+		case errors.Is(m.err, send.ErrSystemBusy):
 			fig.Failed++
 			fig.Busy++
 		default:
@@ -362,11 +361,3 @@ func writeSoakFigures(t *testing.T, path, table string, n int) {
 	t.Logf("soak figures written to %s", path)
 }
 
-// isBusy reports a refusal by the broker's flow control (SYSTEM_BUSY).
-func isBusy(err error) bool {
-	var be *send.BrokerError
-	return errors.As(err, &be) && be.Code == 2
-}
-
-// errConnLost is what a send's error matches when its connection died with the request in flight.
-var errConnLost = remote.ErrConnClosed
