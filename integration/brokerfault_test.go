@@ -57,22 +57,23 @@ type faultLoad struct {
 
 // faultFigures is what one run measured.
 type faultFigures struct {
-	Fault, Load           string
-	Sent, OK, Failed      int
-	Timeouts, ConnLost    int
-	Busy                  int           // SYSTEM_BUSY: the broker's flow control refused the message
-	Elapsed               time.Duration // first send to last outcome
-	FaultAt, HealedAt     time.Duration // since the first send
-	LongestSend           time.Duration
-	Stall                 time.Duration // longest time without an acknowledgment, from the fault on
-	OKPerBroker           map[string]int
-	AfterFaultOnB         int // acknowledgments from broker-b between the fault and its healing
-	ReadBack, ReadBackDur time.Duration
+	Fault, Load        string
+	Sent, OK, Failed   int
+	Timeouts, ConnLost int
+	Busy               int           // SYSTEM_BUSY: the broker's flow control refused the message
+	Refused            int           // the last attempt could not connect (ErrConnect)
+	Elapsed            time.Duration // first send to last outcome
+	FaultAt, HealedAt  time.Duration // since the first send
+	LongestSend        time.Duration
+	Stall              time.Duration // longest time without an acknowledgment, from the fault on
+	OKPerBroker        map[string]int
+	AfterFaultOnB      int // acknowledgments from broker-b between the fault and its healing
+	ReadBackDur        time.Duration
 }
 
 func (f faultFigures) row() string {
-	return fmt.Sprintf("| %s | %s | %d | %d | %d (%d timeouts, %d connection lost, %d busy) | %v | %v | %v | %d a / %d b |",
-		f.Fault, f.Load, f.Sent, f.OK, f.Failed, f.Timeouts, f.ConnLost, f.Busy, f.Elapsed.Round(time.Millisecond),
+	return fmt.Sprintf("| %s | %s | %d | %d | %d (%d timeouts, %d connection lost, %d refused, %d busy) | %v | %v | %v | %d a / %d b |",
+		f.Fault, f.Load, f.Sent, f.OK, f.Failed, f.Timeouts, f.ConnLost, f.Refused, f.Busy, f.Elapsed.Round(time.Millisecond),
 		f.LongestSend.Round(time.Millisecond), f.Stall.Round(time.Millisecond),
 		f.OKPerBroker[rmqtest.BrokerA], f.OKPerBroker[rmqtest.BrokerB])
 }
@@ -238,13 +239,16 @@ func runBrokerFault(t *testing.T, cl *rmqtest.Cluster, f brokerFault, l faultLoa
 		case errors.Is(m.err, send.ErrSystemBusy):
 			fig.Failed++
 			fig.Busy++
+		case errors.Is(m.err, send.ErrConnect):
+			fig.Failed++
+			fig.Refused++ // the last attempt met the dead broker's closed port
 		default:
 			fig.Failed++
 			unexplained = append(unexplained, fmt.Sprintf("message %d: %v", i, m.err))
 		}
 	}
 	if n := len(unexplained); n > 0 {
-		t.Errorf("%d sends failed neither by a timeout, a lost connection nor the broker's flow control, e.g.\n%s", n, strings.Join(unexplained[:min(n, 5)], "\n"))
+		t.Errorf("%d sends failed by none of: a timeout, a lost or refused connection, the broker's flow control; e.g.\n%s", n, strings.Join(unexplained[:min(n, 5)], "\n"))
 	}
 	if fig.OK+fig.Failed != l.total {
 		t.Fatalf("%d OK + %d failed != %d sent", fig.OK, fig.Failed, l.total)
@@ -256,8 +260,8 @@ func runBrokerFault(t *testing.T, cl *rmqtest.Cluster, f brokerFault, l faultLoa
 		fig.Stall = max(fig.Stall, a.Sub(prev))
 		prev = a
 	}
-	t.Logf("%s, %s: %d OK (%v), %d failed (%d timeouts, %d connection lost, %d busy); elapsed %v, fault at %v, healed at %v; longest send %v, stall %v",
-		f.name, l.name, fig.OK, fig.OKPerBroker, fig.Failed, fig.Timeouts, fig.ConnLost, fig.Busy, fig.Elapsed.Round(time.Millisecond),
+	t.Logf("%s, %s: %d OK (%v), %d failed (%d timeouts, %d connection lost, %d refused, %d busy); elapsed %v, fault at %v, healed at %v; longest send %v, stall %v",
+		f.name, l.name, fig.OK, fig.OKPerBroker, fig.Failed, fig.Timeouts, fig.ConnLost, fig.Refused, fig.Busy, fig.Elapsed.Round(time.Millisecond),
 		fig.FaultAt.Round(time.Millisecond), fig.HealedAt.Round(time.Millisecond), fig.LongestSend.Round(time.Millisecond),
 		fig.Stall.Round(time.Millisecond))
 	if fig.OKPerBroker[rmqtest.BrokerA] == 0 || fig.OKPerBroker[rmqtest.BrokerB] == 0 {
@@ -360,4 +364,3 @@ func writeSoakFigures(t *testing.T, path, table string, n int) {
 	}
 	t.Logf("soak figures written to %s", path)
 }
-

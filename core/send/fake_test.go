@@ -43,7 +43,6 @@ func (s *fakeServer) cut(resp *codec.Command) *codec.Command {
 	return resp
 }
 
-
 func newFakeCluster(t testing.TB, brokerNames ...string) *fakeCluster {
 	fc := &fakeCluster{t: t, brokers: map[string]*fakeServer{}, queues: 4}
 	for _, n := range brokerNames {
