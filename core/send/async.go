@@ -17,12 +17,14 @@ import (
 // with Send.
 //
 // If SendAsync returns an error (invalid message, producer not running, in-flight bound reached
-// with fail-fast backpressure, ctx done while waiting for room), cb is never called. Otherwise cb
-// is called exactly once, on one of the producer's callback goroutines, never on the caller's.
+// with fail-fast backpressure, ctx done or the send's budget spent while waiting for room), cb is
+// never called. Otherwise cb is called exactly once, on one of the producer's callback goroutines,
+// never on the caller's.
 //
-// A callback that itself calls SendAsync while backpressure blocks should pass a ctx with a
-// deadline: room is freed by callbacks finishing, so if every callback goroutine waits for room,
-// only the deadline ends the wait.
+// Waiting for room is part of the send's budget, as in Java (tryAcquire with the send timeout):
+// when the budget runs out first, SendAsync returns an error matching ErrTimeout and
+// ErrBackpressure. So a callback that itself calls SendAsync while backpressure blocks waits at
+// most its budget, even if every callback goroutine is waiting for room.
 func (p *Producer) SendAsync(ctx context.Context, msg *message.Message, cb func(*message.SendResult, error), opts ...CallOption) error {
 	if cb == nil {
 		return errors.New("send: SendAsync needs a callback")
@@ -33,8 +35,14 @@ func (p *Producer) SendAsync(ctx context.Context, msg *message.Message, cb func(
 	}
 	c.cb = cb
 	c.size = int64(len(msg.Body))
-	if err := p.inflight.acquire(ctx, c.size, p.cfg.blockWhenFull); err != nil {
+	actx, cancel := context.WithDeadline(ctx, c.deadline)
+	err = p.inflight.acquire(actx, c.size, p.cfg.blockWhenFull)
+	cancel()
+	if err != nil {
 		c.done()
+		if errors.Is(err, context.DeadlineExceeded) {
+			err = fmt.Errorf("%w: %w: no room within the send's budget", ErrTimeout, err)
+		}
 		return err
 	}
 	p.asyncWG.Add(1)
@@ -160,7 +168,7 @@ func (l *limiter) acquire(ctx context.Context, size int64, block bool) error {
 			l.mu.Lock()
 			l.waiters--
 			l.mu.Unlock()
-			return fmt.Errorf("send: waiting for async in-flight room: %w", context.Cause(ctx))
+			return fmt.Errorf("%w: waiting for room: %w", ErrBackpressure, context.Cause(ctx))
 		}
 		l.mu.Lock()
 		l.waiters--

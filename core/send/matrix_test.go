@@ -602,3 +602,38 @@ func TestFaultMatrixHungBrokerIsAvoided(t *testing.T) {
 		t.Fatalf("%d of %d sends succeeded while broker-a hung, want at least 95%%", ok, n)
 	}
 }
+
+// TestFaultMatrixBackpressureKeepsTheBudget: an async send that waits for in-flight room spends
+// its budget waiting, as Java's tryAcquire(timeout) does. Here the room is held by a send with a
+// longer budget to a hung broker: the waiting send gives up at its own deadline with an error that
+// matches ErrTimeout and ErrBackpressure, and its callback never runs.
+func TestFaultMatrixBackpressureKeepsTheBudget(t *testing.T) {
+	fc := newFakeCluster(t, "broker-a")
+	b := fc.brokers["broker-a"]
+	b.setHandler(func(req *codec.Command) *codec.Command {
+		if req.Code == codec.SendMessageV2 {
+			return nil // hung
+		}
+		return fakeBrokerAnswer(b, req, codec.Success)
+	})
+	p := startFake(t, fc, WithSendTimeout(matrixBudget), WithAsyncBackpressure(1, 1<<20, true))
+	first := make(chan error, 1)
+	if err := p.SendAsync(context.Background(), msg("holds the room"), func(_ *message.SendResult, err error) { first <- err },
+		WithTimeout(matrixBudget+3*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	err := p.SendAsync(context.Background(), msg("waits for room"), func(_ *message.SendResult, err error) {
+		t.Errorf("callback of a send SendAsync refused: %v", err)
+	})
+	d := time.Since(start)
+	if !errors.Is(err, ErrTimeout) || !errors.Is(err, ErrBackpressure) {
+		t.Fatalf("waiting for room past the budget: %v, want ErrTimeout and ErrBackpressure", err)
+	}
+	if d > matrixBudget+budgetSlack {
+		t.Fatalf("SendAsync waited %v for room, over its %v budget", d, matrixBudget)
+	}
+	if err := <-first; !errors.Is(err, ErrTimeout) {
+		t.Fatalf("the send holding the room: %v", err)
+	}
+}
