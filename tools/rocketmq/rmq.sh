@@ -462,6 +462,9 @@ autoCreateTopicEnable=true
 autoCreateSubscriptionGroup=true
 traceTopicEnable=true
 timerWheelEnable=true
+# Producer.RecallMessage (RocketMQ 5.3.2+) is refused unless the broker allows it; older
+# brokers ignore the key.
+recallMessageEnable=true
 mappedFileSizeCommitLog=67108864
 mappedFileSizeConsumeQueue=600000
 maxHashSlotNum=100000
