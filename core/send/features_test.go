@@ -105,3 +105,29 @@ func TestTimerSendAcceptedByA5xBroker(t *testing.T) {
 		t.Fatalf("a broker of unknown version is not checked: %v", err)
 	}
 }
+
+func TestFeatureChecksFollowTheBroker(t *testing.T) {
+	// A cluster mixing releases: the check is per broker, not per cluster.
+	fc := newFakeCluster(t, "broker-a", "broker-b")
+	for name, v := range map[string]int32{"broker-a": VersionOrdinal("4.9.7"), "broker-b": VersionOrdinal("5.5.1")} {
+		b := fc.brokers[name]
+		b.setHandler(func(req *codec.Command) *codec.Command {
+			resp := fakeBrokerAnswer(b, req, codec.Success)
+			resp.Version = v
+			return resp
+		})
+	}
+	p := startFake(t, fc)
+	send := func(broker string) error {
+		m := msg("timer to " + broker)
+		m.SetDeliverAfter(time.Second)
+		_, err := p.Send(context.Background(), m, ToQueue(message.MessageQueue{Topic: "FakeTopic", BrokerName: broker}))
+		return err
+	}
+	if err := send("broker-b"); err != nil {
+		t.Fatalf("timer message to the 5.5.1 broker: %v", err)
+	}
+	if err := send("broker-a"); !errors.Is(err, ErrFeatureUnsupported) || !strings.Contains(err.Error(), "4.9.7") {
+		t.Fatalf("timer message to the 4.9.7 broker: %v", err)
+	}
+}
