@@ -230,6 +230,9 @@ func (c *call) prepare() (*codec.Command, error) {
 	sc.Queue.Topic = p.withoutNamespace(q.Topic)
 	c.attemptDl = c.attemptDeadline(tp)
 	p.announce(c.addr, c.attemptDl)
+	if err := c.checkFeatures(); err != nil {
+		return nil, err
+	}
 	return c.request(q)
 }
 
@@ -334,6 +337,7 @@ func sameSlice(a, b []byte) bool {
 
 // result turns a send response into a SendResult or a *BrokerError.
 func (c *call) result(resp *codec.Command) (*message.SendResult, error) {
+	c.p.versions.note(c.addr, resp.Version)
 	var status message.SendStatus
 	switch resp.Code {
 	case codec.Success:
