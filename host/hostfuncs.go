@@ -102,14 +102,14 @@ func (p *WasmPlugin) instantiateHostModule(ctx context.Context) error {
 		}
 		lvl := hclogLevel(int32(uint32(stack[0])))
 		ptr, n := uint32(stack[1]), uint32(stack[2])
-		if !enabled(p.log, lvl) || !p.allowLog() {
+		if !enabled(p.log, lvl) {
 			return
 		}
 		if n > maxLogLen {
 			n = maxLogLen
 		}
 		if b, ok := mod.Memory().Read(ptr, n); ok {
-			p.log.Log(lvl, sanitize(string(b)))
+			guestLog(p.log, &p.logLimit, lvl, string(b))
 		}
 	}), []api.ValueType{i32, i32, i32}, nil).Export(hookv1.ImportLog)
 

@@ -252,14 +252,14 @@ func (p *ProcessPlugin) start(ctx context.Context) (_ *generation, _ hookv1.Hook
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
 		// go-plugin names the plugin's stderr logger after the program file: parent logger, so a
 		// plugin built under its own name logs as <parent>.<name>, like the host's records about it.
-		Logger:       cfg.logger,
+		Logger:       guardedLogger{cfg.logger, &p.logLimit},
 		AutoMTLS:     cfg.autoMTLS,
 		SkipHostEnv:  !cfg.inheritEnv,
 		StartTimeout: cfg.startTimeout,
 		// After the handshake go-plugin forwards what the plugin writes to os.Stdout and os.Stderr
 		// (other than its logger's JSON lines) here; plain text is logged, like a wasm guest's.
-		SyncStdout: &lineLogger{log: p.log, level: hclog.Info, stream: "stdout"},
-		SyncStderr: &lineLogger{log: p.log, level: hclog.Warn, stream: "stderr"},
+		SyncStdout: &lineLogger{log: p.log, lim: &p.logLimit, level: hclog.Info, stream: "stdout"},
+		SyncStderr: &lineLogger{log: p.log, lim: &p.logLimit, level: hclog.Warn, stream: "stderr"},
 		GRPCDialOptions: []grpc.DialOption{grpc.WithDefaultCallOptions(
 			grpc.MaxCallRecvMsgSize(hookgrpc.MaxMessageSize), grpc.MaxCallSendMsgSize(hookgrpc.MaxMessageSize))},
 	}
@@ -274,7 +274,8 @@ func (p *ProcessPlugin) start(ctx context.Context) (_ *generation, _ hookv1.Hook
 	}()
 	rpc, err := client.Client()
 	if err != nil {
-		return nil, info, startError(err)
+		// go-plugin's start errors quote what the program wrote on stdout: guest text.
+		return nil, info, startError(safeError{sanitize(err.Error()), err})
 	}
 	raw, err := rpc.Dispense(hookgrpc.PluginName)
 	if err != nil {
@@ -292,9 +293,12 @@ func (p *ProcessPlugin) start(ctx context.Context) (_ *generation, _ hookv1.Hook
 		return nil, info, fmt.Errorf("Describe: %w", err)
 	}
 	if dr.Error != "" {
-		return nil, info, fmt.Errorf("Describe: plugin error: %s", clip(dr.Error, maxLogLen))
+		return nil, info, fmt.Errorf("Describe: plugin error: %s", sanitize(dr.Error))
 	}
 	if info, err = hookv1.DecodeHookInfo(dr.Info); err != nil {
+		return nil, info, fmt.Errorf("Describe: %w", err)
+	}
+	if err = checkInfo(info); err != nil {
 		return nil, info, fmt.Errorf("Describe: %w", err)
 	}
 	ir, err := hook.Init(sctx, &hookgrpc.InitRequest{Config: p.cfgBytes})
@@ -302,7 +306,7 @@ func (p *ProcessPlugin) start(ctx context.Context) (_ *generation, _ hookv1.Hook
 		return nil, info, fmt.Errorf("Init: %w", err)
 	}
 	if ir.Error != "" {
-		return nil, info, fmt.Errorf("Init rejected the configuration: %s", clip(ir.Error, maxLogLen))
+		return nil, info, fmt.Errorf("Init rejected the configuration: %s", sanitize(ir.Error))
 	}
 	streamCtx, streamCancel := context.WithCancel(context.Background())
 	var stream hookgrpc.Hook_CallStreamClient
@@ -618,9 +622,9 @@ func (p *ProcessPlugin) supervise(g *generation) {
 				p.log.Error("plugin restart failed", "error", err, "next_try_in", backoff)
 				continue
 			}
-			if info.Name != p.info.Name || !samePoints(info, p.info) {
+			if sanitizeName(info.Name) != p.info.Name || !samePoints(info, p.info) {
 				p.log.Warn("restarted plugin describes itself differently; keeping the first description",
-					"name", info.Name, "points", info.Points)
+					"name", sanitizeName(info.Name), "points", info.Points)
 			}
 			p.mu.Lock()
 			if p.closed {
@@ -755,7 +759,7 @@ func (p *ProcessPlugin) callAsync(g *generation, point hookv1.HookPoint, view, b
 // decodeResult turns a plugin's answer into a Decision or a guest error.
 func decodeResult(r pres) (*hookv1.Decision, FailureKind, error) {
 	if r.errText != "" {
-		return nil, FailGuestError, errGuest{strings.ToValidUTF8(clip(r.errText, maxLogLen), "\uFFFD")}
+		return nil, FailGuestError, errGuest{sanitize(r.errText)}
 	}
 	if len(r.decision) == 0 {
 		return nil, 0, nil
@@ -800,9 +804,10 @@ func (p *ProcessPlugin) callUnary(ctx context.Context, g *generation, point hook
 }
 
 // lineLogger writes a plugin's stdout or stderr (after the handshake) to its logger, one record per
-// line, sanitized.
+// line, sanitized and rate limited like a wasm guest's output (the plugin's limiter).
 type lineLogger struct {
 	log    hclog.Logger
+	lim    *logLimiter
 	level  hclog.Level
 	stream string
 	mu     sync.Mutex
@@ -828,7 +833,7 @@ func (w *lineLogger) Write(b []byte) (int, error) {
 }
 
 func (w *lineLogger) emit(line []byte) {
-	if s := strings.TrimRight(string(line), "\r"); s != "" && enabled(w.log, w.level) {
-		w.log.Log(w.level, sanitize(s), "stream", w.stream)
+	if s := strings.TrimRight(string(line), "\r"); s != "" {
+		guestLog(w.log, w.lim, w.level, s, "stream", w.stream)
 	}
 }

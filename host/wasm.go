@@ -173,6 +173,7 @@ type WasmPlugin struct {
 	rt       wazero.Runtime
 	compiled wazero.CompiledModule
 	ownCache wazero.CompilationCache
+	fsys     *grantFS // the directory grants, open while the plugin is
 	cfgBytes []byte
 	needProp bool
 	needQ    bool
@@ -185,9 +186,6 @@ type WasmPlugin struct {
 
 	discarded, created atomic.Uint64
 	live               atomic.Int64
-
-	logWindow atomic.Int64
-	logCount  atomic.Int64
 
 	closeOnce sync.Once
 	watch     *watchdog // nil without a call timeout
@@ -297,6 +295,9 @@ func LoadWasm(ctx context.Context, path string, opts ...WasmOption) (_ *WasmPlug
 			p.closeRuntime(context.Background())
 		}
 	}()
+	if p.fsys, err = openGrantFS(cfg.grants.dirs); err != nil {
+		return nil, fail("%v", err)
+	}
 	p.compiled, err = p.rt.CompileModule(ctx, code)
 	if err != nil {
 		return nil, fail("compile: %v", err)
@@ -317,10 +318,8 @@ func LoadWasm(ctx context.Context, path string, opts ...WasmOption) (_ *WasmPlug
 	if _, ok := exports["_start"]; ok {
 		return nil, fail("exports _start (a command); build a reactor (-buildmode=c-shared)")
 	}
-	for _, n := range []string{hookv1.ExportScratch, hookv1.ExportDescribe, hookv1.ExportInit, hookv1.ExportCall} {
-		if _, ok := exports[n]; !ok {
-			return nil, fail("missing export %s", n)
-		}
+	if err = checkExports(exports); err != nil {
+		return nil, fail("%v", err)
 	}
 	if _, ok := p.compiled.ExportedMemories()["memory"]; !ok {
 		return nil, fail("does not export its memory as \"memory\"")
@@ -337,6 +336,10 @@ func LoadWasm(ctx context.Context, path string, opts ...WasmOption) (_ *WasmPlug
 	p.tokens = make(chan struct{}, cfg.poolSize)
 	first, info, err := p.newInstance(ctx)
 	if err != nil {
+		return nil, fail("%v", err)
+	}
+	if err = checkInfo(info); err != nil {
+		_ = first.mod.Close(context.Background())
 		return nil, fail("%v", err)
 	}
 	p.adopt(info, cfg.logger)
@@ -385,6 +388,9 @@ func (p *WasmPlugin) closeRuntime(ctx context.Context) error {
 		p.watch.close()
 	}
 	err := p.rt.Close(ctx)
+	if e := p.fsys.close(); err == nil {
+		err = e
+	}
 	if p.ownCache != nil {
 		if e := p.ownCache.Close(ctx); err == nil {
 			err = e
@@ -407,7 +413,7 @@ func (p *WasmPlugin) newInstance(ctx context.Context) (_ *instance, info hookv1.
 	mc := wazero.NewModuleConfig().WithName("").WithStartFunctions("_initialize").
 		WithStdout(&logWriter{p: p, level: hclog.Info, stream: "stdout"}).
 		WithStderr(stderr)
-	mc = p.cfg.grants.apply(mc)
+	mc = p.cfg.grants.apply(mc, p.fsys)
 	mod, err := p.rt.InstantiateModule(ctx, p.compiled, mc)
 	if err != nil {
 		return nil, info, fmt.Errorf("instantiate: %w", err)
@@ -490,7 +496,7 @@ func (in *instance) result(r uint64) ([]byte, error) {
 		return nil, errBadResult{fmt.Sprintf("result %#x..+%d outside memory (%d bytes)", ptr, n, in.mem.Size())}
 	}
 	if isErr {
-		return nil, errGuest{strings.ToValidUTF8(clip(string(b), maxLogLen), "\uFFFD")}
+		return nil, errGuest{sanitize(string(b))}
 	}
 	return b, nil
 }
@@ -502,13 +508,6 @@ func (e errBadResult) Error() string { return e.s }
 type errGuest struct{ s string }
 
 func (e errGuest) Error() string { return "guest error: " + e.s }
-
-func clip(s string, n int) string {
-	if len(s) > n {
-		return s[:n] + "..."
-	}
-	return s
-}
 
 // acquire takes an idle instance, or creates one when under the cap, or waits.
 func (p *WasmPlugin) acquire(ctx context.Context) (*instance, error) {
@@ -647,9 +646,8 @@ func (w *logWriter) Write(b []byte) (int, error) {
 		w.keep.Write(b[:min(len(b), maxLogLen-w.keep.Len())])
 	}
 	w.mu.Unlock()
-	s := strings.TrimRight(string(b), "\n")
-	if s != "" && enabled(w.p.log, w.level) && w.p.allowLog() {
-		w.p.log.Log(w.level, sanitize(s), "stream", w.stream)
+	if s := strings.TrimRight(string(b), "\n"); s != "" {
+		guestLog(w.p.log, &w.p.logLimit, w.level, s, "stream", w.stream)
 	}
 	return len(b), nil
 }
@@ -664,38 +662,4 @@ func (w *logWriter) kept() string {
 	s := w.keep.String()
 	w.keep = nil
 	return sanitize(s)
-}
-
-// allowLog is a per-plugin limiter: at most logsPerSecond guest log records per second.
-func (p *WasmPlugin) allowLog() bool {
-	now := time.Now().Unix()
-	if w := p.logWindow.Load(); w != now && p.logWindow.CompareAndSwap(w, now) {
-		p.logCount.Store(0)
-	}
-	return p.logCount.Add(1) <= logsPerSecond
-}
-
-// sanitize makes guest text safe to log: valid UTF-8, control characters escaped, capped.
-func sanitize(s string) string {
-	s = clip(s, maxLogLen)
-	s = strings.ToValidUTF8(s, "\uFFFD")
-	clean := true
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 && c != '\t' || c == 0x7f {
-			clean = false
-			break
-		}
-	}
-	if clean {
-		return s
-	}
-	var sb strings.Builder
-	for _, r := range s {
-		if r < 0x20 && r != '\t' || r == 0x7f {
-			fmt.Fprintf(&sb, "\\x%02x", r)
-			continue
-		}
-		sb.WriteRune(r)
-	}
-	return sb.String()
 }
