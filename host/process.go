@@ -132,7 +132,7 @@ func LoadProcess(ctx context.Context, path string, opts ...ProcessOption) (*Proc
 	p.adopt(info, cfg.logger)
 	p.cur = g
 	go p.supervise(g)
-	p.log.Debug("loaded", "path", abs, "version", info.Version, "points", info.Points, "pid", g.pid)
+	p.log.Debug("loaded", "path", abs, "version", p.info.Version, "points", p.info.Points, "pid", g.pid)
 	return p, nil
 }
 

@@ -324,13 +324,13 @@ func LoadWasm(ctx context.Context, path string, opts ...WasmOption) (_ *WasmPlug
 	if _, ok := p.compiled.ExportedMemories()["memory"]; !ok {
 		return nil, fail("does not export its memory as \"memory\"")
 	}
-	if _, err = wasi_snapshot_preview1.Instantiate(ctx, p.rt); err != nil {
-		return nil, fail("wasi: %v", err)
-	}
-	if err = p.instantiateHostModule(ctx); err != nil {
-		return nil, fail("host module: %v", err)
+	if err = p.instantiateImports(ctx, p.rt); err != nil {
+		return nil, fail("%v", err)
 	}
 	p.cfgBytes = hookv1.AppendHookConfig(nil, &cfg.hookConfig)
+	if err = p.trialLoad(ctx, code); err != nil {
+		return nil, fail("%v", err)
+	}
 
 	p.idle = make(chan *instance, cfg.poolSize)
 	p.tokens = make(chan struct{}, cfg.poolSize)
@@ -353,7 +353,7 @@ func LoadWasm(ctx context.Context, path string, opts ...WasmOption) (_ *WasmPlug
 		p.log.Info("the plugin suggests a call timeout that is not enforced; set one in the configuration to enforce it",
 			"suggested", hint)
 	}
-	p.log.Debug("loaded", "path", path, "version", info.Version, "points", info.Points, "pool", cfg.poolSize, "timeout", cfg.callTimeout)
+	p.log.Debug("loaded", "path", path, "version", p.info.Version, "points", p.info.Points, "pool", cfg.poolSize, "timeout", cfg.callTimeout)
 	return p, nil
 }
 
@@ -399,14 +399,40 @@ func (p *WasmPlugin) closeRuntime(ctx context.Context) error {
 	return err
 }
 
-// newInstance instantiates the module and runs _initialize, hook_scratch, hook_describe and
-// hook_init.
+// instantiateImports instantiates WASI and the producer_hook host module in rt.
+func (p *WasmPlugin) instantiateImports(ctx context.Context, rt wazero.Runtime) error {
+	if _, err := wasi_snapshot_preview1.Instantiate(ctx, rt); err != nil {
+		return fmt.Errorf("wasi: %w", err)
+	}
+	if err := p.instantiateHostModule(ctx, rt); err != nil {
+		return fmt.Errorf("host module: %w", err)
+	}
+	return nil
+}
+
+// newInstance makes an instance of the plugin's module for its pool.
 func (p *WasmPlugin) newInstance(ctx context.Context) (_ *instance, info hookv1.HookInfo, err error) {
 	if p.cfg.callTimeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, p.cfg.loadTimeout)
 		defer cancel()
 	}
+	in, info, err := p.instantiate(ctx, p.rt, p.compiled)
+	if err != nil {
+		return nil, info, err
+	}
+	if p.watch != nil {
+		p.watch.add(in, in.ctx)
+	}
+	p.created.Add(1)
+	p.live.Add(1)
+	return in, info, nil
+}
+
+// instantiate instantiates compiled in rt and runs _initialize (and any start function),
+// hook_scratch, hook_describe and hook_init, all under ctx: a runtime that closes on context done
+// stops a guest looping in any of them when ctx ends.
+func (p *WasmPlugin) instantiate(ctx context.Context, rt wazero.Runtime, compiled wazero.CompiledModule) (_ *instance, info hookv1.HookInfo, err error) {
 	// Until hook_init has answered, stderr is also kept: it is the only channel through which a
 	// guest can say why it rejects its configuration (docs/abi.md), and the error must say it.
 	stderr := &logWriter{p: p, level: hclog.Warn, stream: "stderr", keep: new(strings.Builder)}
@@ -414,7 +440,7 @@ func (p *WasmPlugin) newInstance(ctx context.Context) (_ *instance, info hookv1.
 		WithStdout(&logWriter{p: p, level: hclog.Info, stream: "stdout"}).
 		WithStderr(stderr)
 	mc = p.cfg.grants.apply(mc, p.fsys)
-	mod, err := p.rt.InstantiateModule(ctx, p.compiled, mc)
+	mod, err := rt.InstantiateModule(ctx, compiled, mc)
 	if err != nil {
 		return nil, info, fmt.Errorf("instantiate: %w", err)
 	}
@@ -460,11 +486,6 @@ func (p *WasmPlugin) newInstance(ctx context.Context) (_ *instance, info hookv1.
 		return nil, info, fmt.Errorf("hook_init rejected the configuration (returned %d)", rc)
 	}
 	stderr.kept() // stop keeping
-	if p.watch != nil {
-		p.watch.add(in, in.ctx)
-	}
-	p.created.Add(1)
-	p.live.Add(1)
 	return in, info, nil
 }
 
