@@ -9,6 +9,7 @@ package wat
 import (
 	"bytes"
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 )
@@ -874,4 +875,30 @@ func (m *module) encode() ([]byte, error) {
 		out = section(out, 11, b)
 	}
 	return out, nil
+}
+
+// AssembleFile assembles the file at path after replacing each "{{key}}" with vars[key].
+func AssembleFile(path string, vars map[string]string) ([]byte, error) {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var pairs []string
+	for k, v := range vars {
+		pairs = append(pairs, "{{"+k+"}}", v)
+	}
+	bin, err := Assemble(strings.NewReplacer(pairs...).Replace(string(src)))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return bin, nil
+}
+
+// Bytes writes b as the body of a WAT string literal.
+func Bytes(b []byte) string {
+	var sb strings.Builder
+	for _, c := range b {
+		fmt.Fprintf(&sb, "\\%02x", c)
+	}
+	return sb.String()
 }
