@@ -59,6 +59,10 @@ func (p *WasmPlugin) invoke(ctx context.Context, point hookv1.HookPoint, msg *me
 	if err != nil {
 		return p.fail(point, FailUnavailable, err)
 	}
+	if !in.hold() { // closed under our feet: its memory is gone
+		p.discard(in)
+		return p.fail(point, FailUnavailable, ErrClosed)
+	}
 	fill(in)
 	in.viewBuf = hookv1.AppendMessageViewFor(in.viewBuf[:0], point, &in.view)
 	d, kind, err := in.call(point, in.viewBuf, msg)
@@ -67,6 +71,7 @@ func (p *WasmPlugin) invoke(ctx context.Context, point hookv1.HookPoint, msg *me
 			kind, err = FailInvalidDecision, e
 		}
 	}
+	in.letGo()
 	if err != nil {
 		p.discard(in)
 		p.callDone(true, kind)

@@ -132,7 +132,7 @@ func LoadProcess(ctx context.Context, path string, opts ...ProcessOption) (*Proc
 	p.backend = p
 	g, info, err := p.start(ctx)
 	if err != nil {
-		return nil, fail("%v", err)
+		return nil, fmt.Errorf("host: process plugin %s: %w", path, err)
 	}
 	p.adopt(info, cfg.logger)
 	p.cur = g

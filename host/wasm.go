@@ -18,6 +18,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/experimental"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 	"github.com/tetratelabs/wazero/sys"
 
@@ -212,6 +213,7 @@ type instance struct {
 	p          *WasmPlugin
 	mod        api.Module
 	mem        api.Memory
+	gm         guestMemory // the memory, when the host allocated it (linearmem.go)
 	fnScratch  api.Function
 	fnCall     api.Function
 	stack      []uint64
@@ -440,11 +442,16 @@ func (p *WasmPlugin) instantiate(ctx context.Context, rt wazero.Runtime, compile
 		WithStdout(&logWriter{p: p, level: hclog.Info, stream: "stdout"}).
 		WithStderr(stderr)
 	mc = p.cfg.grants.apply(mc, p.fsys)
-	mod, err := rt.InstantiateModule(ctx, compiled, mc)
+	alloc, allocated := memoryAllocator()
+	mod, err := rt.InstantiateModule(experimental.WithMemoryAllocator(ctx, alloc), compiled, mc)
+	gm := allocated()
+	if gm != nil {
+		defer gm.letGo() // the instantiation's hold (linearmem.go)
+	}
 	if err != nil {
 		return nil, info, fmt.Errorf("instantiate: %w", err)
 	}
-	in := &instance{p: p, mod: mod, mem: mod.Memory(), stack: make([]uint64, 2),
+	in := &instance{p: p, mod: mod, mem: mod.Memory(), stack: make([]uint64, 2), gm: gm,
 		fnScratch: mod.ExportedFunction(hookv1.ExportScratch), fnCall: mod.ExportedFunction(hookv1.ExportCall)}
 	in.ctx = context.WithValue(context.Background(), stateKey{}, &in.st)
 	defer func() {
