@@ -362,8 +362,9 @@ func (p *Producer) Close(ctx context.Context) error {
 	close(p.stop)
 	p.mu.Unlock()
 	p.watchers.Wait()
-	p.reloading.Lock() // a reload called by the program, ending
-	p.reloading.Unlock()
+	// A reload called by the program ends at once (its context is cancelled); later ones see closed.
+	p.reloading.Lock()
+	defer p.reloading.Unlock()
 	err := p.Producer.Shutdown(ctx)
 	p.retiring.Wait()
 	p.mu.Lock()
