@@ -4,7 +4,8 @@ import (
 	"syscall"
 )
 
-const mappedMemory = true
+// mappedMemory: guest memories are mappings (a variable for the tests that compare with wazero's own).
+var mappedMemory = true
 
 // linuxMemory is a guest's linear memory in one anonymous private mapping of its maximum size,
 // MAP_NORESERVE: the kernel backs only the pages the guest touches, and munmap returns them.

@@ -2,7 +2,7 @@
 
 package host
 
-const mappedMemory = false
+var mappedMemory = false
 
 // newGuestMemory has no mapping to offer on this platform: wazero keeps the memory (see
 // linearmem.go for what that costs a grow bomb).
