@@ -166,7 +166,9 @@ func (f *sendFlags) messages(in io.Reader) ([]outMsg, error) {
 			m.SetKeys(strings.Fields(lm.Keys)...)
 		}
 		for k, v := range lm.Properties {
-			m.SetProperty(k, v)
+			if err := m.SetProperty(k, v); err != nil {
+				return nil, fmt.Errorf("%s:%d: properties: %w", f.file, line, err)
+			}
 		}
 		if lm.DelayLevel > 0 {
 			m.SetDelayLevel(lm.DelayLevel)
@@ -199,7 +201,9 @@ func (f *sendFlags) decorate(m *message.Message) error {
 		if !ok || k == "" {
 			return fmt.Errorf("send: --prop %q: want name=value", p)
 		}
-		m.SetProperty(k, v)
+		if err := m.SetProperty(k, v); err != nil {
+			return fmt.Errorf("send: --prop %q: %w", p, err)
+		}
 	}
 	if f.delayLevel > 0 {
 		m.SetDelayLevel(f.delayLevel)
