@@ -203,6 +203,9 @@ func (c *call) prepare() (*codec.Command, error) {
 	sc.Queue, sc.BrokerAddr = q, c.addr
 	sc.Queue.Topic = p.withoutNamespace(q.Topic)
 	p.ensureHeartbeat(c.ctx, c.addr)
+	if err := c.checkFeatures(); err != nil {
+		return nil, err
+	}
 	return c.request(q)
 }
 
@@ -292,6 +295,7 @@ func sameSlice(a, b []byte) bool {
 
 // result turns a send response into a SendResult or a *BrokerError.
 func (c *call) result(resp *codec.Command) (*message.SendResult, error) {
+	c.p.versions.note(c.addr, resp.Version)
 	var status message.SendStatus
 	switch resp.Code {
 	case codec.Success:

@@ -58,6 +58,7 @@ type Producer struct {
 
 	hbMu      sync.Mutex
 	hbKnown   map[string]bool // broker addresses heartbeated at least once
+	versions  brokerVersions  // each broker's release, for feature checks (features.go)
 	loopsDone chan struct{}
 	stopLoops chan struct{}
 
@@ -235,6 +236,7 @@ func (p *Producer) heartbeat(ctx context.Context, addr string) error {
 	if err != nil {
 		return err
 	}
+	p.versions.note(addr, resp.Version)
 	if resp.Code != codec.Success {
 		return &BrokerError{Code: resp.Code, Remark: resp.Remark, Addr: addr}
 	}
