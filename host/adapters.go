@@ -149,21 +149,21 @@ func applyEdits(msg *message.Message, d *hookv1.Decision) error {
 		if e.Delete {
 			msg.DelProperty(e.Name)
 		} else {
-			msg.SetProperty(e.Name, e.Value)
+			msg.SetSystemProperty(e.Name, e.Value)
 		}
 	}
 	if d.HasTags {
 		if d.Tags == "" {
 			msg.DelProperty(message.PropertyTags)
 		} else {
-			msg.SetProperty(message.PropertyTags, d.Tags)
+			msg.SetSystemProperty(message.PropertyTags, d.Tags)
 		}
 	}
 	if d.HasKeys {
 		if d.Keys == "" {
 			msg.DelProperty(message.PropertyKeys)
 		} else {
-			msg.SetProperty(message.PropertyKeys, d.Keys)
+			msg.SetSystemProperty(message.PropertyKeys, d.Keys)
 		}
 	}
 	if d.ReplaceBody {
