@@ -22,6 +22,7 @@ type producerFlags struct {
 	group    string
 	plugins  []string
 	logLevel string
+	sets     []string
 }
 
 func (f *producerFlags) register(c *cobra.Command) {
@@ -29,6 +30,7 @@ func (f *producerFlags) register(c *cobra.Command) {
 	c.Flags().StringVarP(&f.namesrv, "namesrv", "n", "", "NameServer address(es), host:port[;host:port]; overrides the file (default $NAMESRV_ADDR)")
 	c.Flags().StringVarP(&f.group, "group", "g", "", "producer group; overrides the file")
 	c.Flags().StringArrayVarP(&f.plugins, "plugin", "p", nil, "a wasm plugin to run, after the file's (repeatable)")
+	c.Flags().StringArrayVar(&f.sets, "set", nil, "a producer setting of the file's producer block, NAME=VALUE, over the file's (repeatable; docs/config.md): --set send_timeout=10s")
 	c.Flags().StringVar(&f.logLevel, "log-level", "warn", "level of the log lines (plugins, reloads, the producer) written to standard error: trace, debug, info, warn, error, off")
 }
 
@@ -39,6 +41,15 @@ func (f *producerFlags) configFile() (*config.File, error) {
 		var err error
 		if cfg, err = config.Load(f.config); err != nil {
 			return nil, err
+		}
+	}
+	for _, kv := range f.sets {
+		name, value, ok := strings.Cut(kv, "=")
+		if !ok || name == "" {
+			return nil, usagef("--set %q: want NAME=VALUE, like send_timeout=10s (docs/config.md lists the names)", kv)
+		}
+		if err := cfg.Producer.Set(name, value); err != nil {
+			return nil, usageError{err}
 		}
 	}
 	if f.namesrv != "" {
