@@ -207,6 +207,10 @@ func TestCreateTopicSysFlag(t *testing.T) {
 func TestRecallTimerMessage(t *testing.T) {
 	cl := rmqtest.Start(t)
 	p := newProducer(t, cl.NameServer())
+	if !cl.AtLeast(send.FeatureRecall.Since) {
+		recallRefused(t, cl, p) // what an older broker gets instead (versions_test.go)
+		return
+	}
 	topic := uniqueTopic("rs_recall")
 	newTopic(t, p, topic, 1)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)

@@ -22,6 +22,7 @@ type producerFlags struct {
 	group    string
 	plugins  []string
 	logLevel string
+	sets     []string
 }
 
 func (f *producerFlags) register(c *cobra.Command) {
@@ -29,7 +30,8 @@ func (f *producerFlags) register(c *cobra.Command) {
 	c.Flags().StringVarP(&f.namesrv, "namesrv", "n", "", "NameServer address(es), host:port[;host:port]; overrides the file (default $NAMESRV_ADDR)")
 	c.Flags().StringVarP(&f.group, "group", "g", "", "producer group; overrides the file")
 	c.Flags().StringArrayVarP(&f.plugins, "plugin", "p", nil, "a wasm plugin to run, after the file's (repeatable)")
-	c.Flags().StringVar(&f.logLevel, "log-level", "warn", "log level of plugins and reloads: trace, debug, info, warn, error, off")
+	c.Flags().StringArrayVar(&f.sets, "set", nil, "a producer setting of the file's producer block, NAME=VALUE, over the file's (repeatable; docs/config.md): --set send_timeout=10s")
+	c.Flags().StringVar(&f.logLevel, "log-level", "warn", "level of the log lines (plugins, reloads, the producer) written to standard error: trace, debug, info, warn, error, off")
 }
 
 // configFile returns the file named by --config (or an empty one) with the flags applied.
@@ -39,6 +41,15 @@ func (f *producerFlags) configFile() (*config.File, error) {
 		var err error
 		if cfg, err = config.Load(f.config); err != nil {
 			return nil, err
+		}
+	}
+	for _, kv := range f.sets {
+		name, value, ok := strings.Cut(kv, "=")
+		if !ok || name == "" {
+			return nil, usagef("--set %q: want NAME=VALUE, like send_timeout=10s (docs/config.md lists the names)", kv)
+		}
+		if err := cfg.Producer.Set(name, value); err != nil {
+			return nil, usageError{err}
 		}
 	}
 	if f.namesrv != "" {
@@ -68,6 +79,12 @@ func (f *producerFlags) producer(ctx context.Context, extra ...send.Option) (*ro
 	cfg, err := f.configFile()
 	if err != nil {
 		return nil, err
+	}
+	if len(cfg.Producer.NameServers) == 0 && strings.TrimSpace(os.Getenv("NAMESRV_ADDR")) == "" {
+		return nil, usagef("no NameServer: give -n host:port (several: \"a:9876;b:9876\"), set NAMESRV_ADDR, or set name_servers in the -c file")
+	}
+	if hclog.LevelFromString(f.logLevel) == hclog.NoLevel {
+		return nil, usagef("--log-level %q: want trace, debug, info, warn, error or off", f.logLevel)
 	}
 	return rocketsend.NewFromConfig(ctx, cfg, rocketsend.WithLogger(f.logger()), rocketsend.WithSendOptions(extra...))
 }

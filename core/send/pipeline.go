@@ -56,6 +56,8 @@ type call struct {
 	plainBody []byte
 	wireBody  []byte
 	wireFlag  int32
+
+	skipStoredCheck bool // tests only: let the broker judge the properties' size
 }
 
 // CallOption adjusts one send: how it picks its queue, its time budget.
@@ -110,7 +112,10 @@ func (p *Producer) newCall(ctx context.Context, msg *message.Message, mode Mode,
 	}
 	msg.Topic = p.withNamespace(msg.Topic)
 	if msg.UniqID() == "" && !c.batch { // a batch wrapper must carry none (see SendBatch)
-		msg.SetProperty(message.PropertyUniqClientMessageIDKeyIdx, codec.NextUniqID())
+		msg.SetSystemProperty(message.PropertyUniqClientMessageIDKeyIdx, codec.NextUniqID())
+	}
+	if _, ok := msg.Properties[message.PropertyWaitStoreMsgOK]; !ok {
+		msg.SetSystemProperty(message.PropertyWaitStoreMsgOK, "true") // as every Java Message carries it
 	}
 	c.hooks = p.pinHooks()
 	if c.selector == nil && c.queue == nil && c.hooks.factory != nil {
@@ -220,6 +225,9 @@ func (c *call) prepare() (*codec.Command, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := c.checkAfterHooks(tp, q); err != nil {
+		return nil, err
+	}
 	c.brokerQ = q
 	c.addr = p.brokerAddr(q.BrokerName)
 	if c.addr == "" {
@@ -230,6 +238,9 @@ func (c *call) prepare() (*codec.Command, error) {
 	sc.Queue.Topic = p.withoutNamespace(q.Topic)
 	c.attemptDl = c.attemptDeadline(tp)
 	p.announce(c.addr, c.attemptDl)
+	if err := c.checkFeatures(); err != nil {
+		return nil, err
+	}
 	return c.request(q)
 }
 
@@ -334,6 +345,7 @@ func sameSlice(a, b []byte) bool {
 
 // result turns a send response into a SendResult or a *BrokerError.
 func (c *call) result(resp *codec.Command) (*message.SendResult, error) {
+	c.p.versions.note(c.addr, resp.Version)
 	var status message.SendStatus
 	switch resp.Code {
 	case codec.Success:
@@ -351,6 +363,7 @@ func (c *call) result(resp *codec.Command) (*message.SendResult, error) {
 	if err != nil {
 		return nil, err
 	}
+	c.p.noteBrokerFacts(c.brokerQ.BrokerName, h.RegionID, h.TraceOn)
 	id := c.msg.UniqID()
 	if c.batch {
 		id = c.batchIDs

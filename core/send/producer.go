@@ -59,10 +59,13 @@ type Producer struct {
 	hbMu      sync.Mutex
 	hbKnown   map[string]bool // broker addresses heartbeated at least once
 	hbPending map[string]bool // first heartbeats sent by announce, not answered yet
+	versions  brokerVersions  // each broker's release, for feature checks (features.go)
 	loopsDone chan struct{}
 	stopLoops chan struct{}
 
 	replies replyTable
+
+	brokerFacts sync.Map // broker name -> brokerFacts, see limits.go
 }
 
 // New returns a producer configured by opts; it reports every invalid option at once. It connects
@@ -237,6 +240,9 @@ func (p *Producer) heartbeat(ctx context.Context, addr string, deadline time.Tim
 }
 
 func (p *Producer) heartbeatDone(addr string, resp *codec.Command, err error) error {
+	if resp != nil {
+		p.versions.note(addr, resp.Version)
+	}
 	if err == nil && resp.Code != codec.Success {
 		err = &BrokerError{Code: resp.Code, Remark: resp.Remark, Addr: addr}
 	}

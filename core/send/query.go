@@ -203,6 +203,10 @@ func (p *Producer) RecallMessage(ctx context.Context, topic, recallHandle string
 	if addr == "" {
 		return "", fmt.Errorf("%w: %s (from the recall handle)", errNoBrokerAddr, h.BrokerName)
 	}
+	p.ensureHeartbeat(ctx, addr) // learns the broker's release for the check below
+	if err := p.RequireFeature(FeatureRecall, h.BrokerName, addr); err != nil {
+		return "", err
+	}
 	req := codec.NewRequest(codec.RecallMessage, &codec.RecallMessageRequestHeader{ProducerGroup: p.group,
 		Topic: nsTopic, RecallHandle: recallHandle, BrokerName: h.BrokerName}, nil)
 	resp, err := p.rc.Invoke(ctx, addr, req, time.Now().Add(p.cfg.sendTimeout))
