@@ -109,8 +109,8 @@ type expected struct {
 
 // Defaults of the producer under test (startFake): retries as Java's defaults.
 const (
-	matrixRetries = 2 // 1 + 2 attempts
-	matrixBudget  = 600 * time.Millisecond // of a send that meets a hung broker: it is waited out
+	matrixRetries = 2               // 1 + 2 attempts
+	matrixBudget  = 2 * time.Second // of a send that meets a hung broker: it is waited out
 	// answerBudget is the budget of the sends that get an answer: long enough that no answer
 	// misses it on a starved machine, which would turn a broker's code into a timeout.
 	answerBudget = 5 * time.Second
