@@ -10,7 +10,8 @@
 // returns an error, upper=1 replaces the body with its upper-case form; every call stamps
 // pid, env_secret (ROCKETSEND_TEST_SECRET) and env_given (GIVEN), "-" when unset, so the tests see which process
 // answered and what environment it has. CHECK_FORBIDDEN forbids topic "denied"; SELECT_QUEUE
-// picks the queue in property q; AFTER_SEND logs at info, or panics with property panic=1.
+// picks the queue in property q; AFTER_SEND logs at info, or panics with property panic=1, or
+// never returns with hang=1.
 package main
 
 import (
@@ -45,6 +46,9 @@ func init() {
 		},
 		Before: before,
 		After: func(v *hookv1.View) {
+			if has(v, "hang") {
+				select {} // never answers, as a hostile plugin
+			}
 			if has(v, "panic") {
 				panic("after asked to panic")
 			}
