@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -97,4 +98,44 @@ func TestProcessLoadBoundedByContext(t *testing.T) {
 		t.Errorf("LoadProcess returned after %v", d)
 	}
 	noProcessLeft(t, sleeper)
+}
+
+// TestProcessOutputFlood: a process plugin's stdout, stderr and log records go through the same
+// rate limit as a wasm guest's, sanitized: a flood of forged lines becomes a bounded number of
+// records, each one line, with no raw control character.
+func TestProcessOutputFlood(t *testing.T) {
+	p, logs := loadProc(t, faultProc(t))
+	sc := newSC("orders", "")
+	sc.Message.SetProperty("flood", "1")
+	start := time.Now()
+	if err := before(t, p.Hooks(), sc); err != nil {
+		t.Fatal(err)
+	}
+	// The plugin's output is read asynchronously: wait until the last lines have had time to
+	// arrive (a bound on a wait, not a timing assertion), then one more call reports the drops.
+	time.Sleep(1500 * time.Millisecond)
+	if err := before(t, p.Hooks(), newSC("orders", "")); err != nil {
+		t.Fatal(err)
+	}
+	elapsed := time.Since(start)
+	out := logs.String()
+	n := strings.Count(out, "flood ")
+	if max := logsPerSecond * (int(elapsed/time.Second) + 2); n == 0 || n > max {
+		t.Errorf("%d flood records in %v, want 1..%d (9000 lines written)", n, elapsed, max)
+	}
+	if !strings.Contains(out, "dropped by the rate limit") {
+		t.Errorf("the dropped records are not reported")
+	}
+	record := regexp.MustCompile(`^\d{4}-\d\d-\d\dT[^ ]+ \[(TRACE|DEBUG|INFO|WARN|ERROR)\] +test`)
+	for _, line := range strings.Split(strings.TrimSuffix(out, "\n"), "\n") {
+		if !record.MatchString(line) {
+			t.Fatalf("a line of the log is not a record of the host's logger: %q", line)
+		}
+	}
+	for _, bad := range []string{"\x1b", "\x07"} {
+		if strings.Contains(out, bad) {
+			t.Fatalf("the log carries %q", bad)
+		}
+	}
+	t.Logf("%d of 9000 flood lines logged in %v", n, elapsed)
 }
