@@ -49,7 +49,7 @@ func (w *wire) invoke(addr string, req *codec.Command) *codec.Command {
 	w.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
 	defer cancel()
-	resp, err := w.c.Invoke(ctx, addr, req, callTimeout)
+	resp, err := w.c.Invoke(ctx, addr, req, time.Time{})
 	if err != nil {
 		w.t.Fatalf("code %d to %s: %v", req.Code, addr, err)
 	}
@@ -104,8 +104,8 @@ type sent struct {
 
 func (w *wire) send(broker, addr string, m *message.Message, queue int32, compress codec.CompressionType) sent {
 	w.t.Helper()
-	m.SetProperty(message.PropertyUniqClientMessageIDKeyIdx, codec.NextUniqID())
-	m.SetProperty(message.PropertyWaitStoreMsgOK, "true")
+	m.SetSystemProperty(message.PropertyUniqClientMessageIDKeyIdx, codec.NextUniqID())
+	m.SetSystemProperty(message.PropertyWaitStoreMsgOK, "true")
 	body := m.Body
 	var sysFlag int32
 	if compress != 0 {
@@ -308,8 +308,8 @@ func TestBatch(t *testing.T) {
 		for i := 0; i < 3; i++ {
 			m := userMessage(topic, []byte(fmt.Sprintf("batch message %d on %s", i, broker)))
 			m.SetKeys(fmt.Sprintf("batch-%d", i))
-			m.SetProperty(message.PropertyUniqClientMessageIDKeyIdx, codec.NextUniqID())
-			m.SetProperty(message.PropertyWaitStoreMsgOK, "true")
+			m.SetSystemProperty(message.PropertyUniqClientMessageIDKeyIdx, codec.NextUniqID())
+			m.SetSystemProperty(message.PropertyWaitStoreMsgOK, "true")
 			msgs = append(msgs, m)
 		}
 		born := time.Now().UnixMilli()

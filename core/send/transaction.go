@@ -87,8 +87,8 @@ func (p *Producer) SendInTransaction(ctx context.Context, msg *message.Message, 
 		return nil, fmt.Errorf("%w: nil message", codec.ErrValidation)
 	}
 	msg.DelProperty(message.PropertyDelayTimeLevel) // half messages cannot be delayed
-	msg.SetProperty(message.PropertyTransactionPrepared, "true")
-	msg.SetProperty(message.PropertyProducerGroup, p.group)
+	msg.SetSystemProperty(message.PropertyTransactionPrepared, "true")
+	msg.SetSystemProperty(message.PropertyProducerGroup, p.group)
 	res, err := p.Send(ctx, msg)
 	if err != nil {
 		return nil, err
@@ -96,7 +96,7 @@ func (p *Producer) SendInTransaction(ctx context.Context, msg *message.Message, 
 	out := &TransactionResult{SendResult: res, State: RollbackMessage}
 	if res.Status == message.SendOK {
 		if res.TransactionID != "" {
-			msg.SetProperty(message.PropertyTransactionID, res.TransactionID)
+			msg.SetSystemProperty(message.PropertyTransactionID, res.TransactionID)
 		}
 		out.State, out.LocalErr = runLocal(ctx, local, msg, res)
 	}
@@ -141,7 +141,7 @@ func (p *Producer) endTransaction(ctx context.Context, msg *message.Message, res
 	if localErr != nil {
 		req.Remark = localErr.Error()
 	}
-	err = p.rc.InvokeOneway(ctx, addr, req)
+	err = p.rc.InvokeOneway(ctx, addr, req, time.Time{})
 	p.runEndTransactionHooks(&EndTransactionContext{Group: p.cfg.group, Message: msg, BrokerAddr: addr,
 		MsgID: res.MsgID, TransactionID: res.TransactionID, State: state})
 	return err
@@ -189,7 +189,7 @@ func (p *Producer) serveCheckTransaction(ctx context.Context, addr string, req *
 		TransactionID: h.TransactionID, BrokerName: h.BrokerName}
 	octx, ocancel := context.WithTimeout(context.Background(), time.Second)
 	defer ocancel()
-	if err := p.rc.InvokeOneway(octx, addr, codec.NewRequest(codec.EndTransaction, end, nil)); err != nil {
+	if err := p.rc.InvokeOneway(octx, addr, codec.NewRequest(codec.EndTransaction, end, nil), time.Time{}); err != nil {
 		log.Warn("answering transaction check-back failed", "broker", addr, "msgId", msgID, "err", err)
 	}
 	p.runEndTransactionHooks(&EndTransactionContext{Group: p.cfg.group, Message: &m.Message, BrokerAddr: addr,
