@@ -351,18 +351,24 @@ func (c *pluginCore) selector(fallback send.QueueSelector) send.QueueSelector {
 	if !c.info.Has(hookv1.PointSelectQueue) {
 		return fallback
 	}
-	s := &selector{c: c, fallback: fallback}
-	if c.info.ConsistentSelect {
-		return consistentSelector{s}
-	}
-	return s
+	return &selector{c: c, fallback: fallback}
 }
 
-// consistentSelector is the selector of a plugin that declared consistent_select: the producer
-// keeps its choice on a retry and treats the send as ordered (send.ConsistentSelector).
-type consistentSelector struct{ *selector }
+// Consistent implements send.ConsistentSelector: a plugin that declared consistent_select makes
+// ordered sends.
+func (s *selector) Consistent() bool { return s.c.info.ConsistentSelect }
 
-func (consistentSelector) Consistent() bool { return true }
+// SelectorRetry implements send.RetryingSelector with the plugin's select_retry: by default a send
+// the plugin routed is made once, as Java makes selector sends.
+func (s *selector) SelectorRetry() send.SelectorRetry {
+	switch s.c.info.SelectRetry {
+	case hookv1.SelectRetrySameQueue:
+		return send.RetrySameQueue
+	case hookv1.SelectRetryReselect:
+		return send.RetryReselect
+	}
+	return send.RetryNever
+}
 
 // selector asks the plugin (SELECT_QUEUE) and falls back when the plugin makes no choice, does not
 // apply to the topic, or fails under a fail-open policy.
