@@ -194,7 +194,7 @@ func WithHooks(h ...Hook) Option { return func(c *config) { c.hooks = append(c.h
 // by default the producer round-robins over queues, avoiding the broker of a failed attempt.
 func WithQueueSelector(f SelectorFactory) Option { return func(c *config) { c.selectorFactory = f } }
 
-// WithRPCHooks adds hooks that see every request on the wire (see remote.RPCHook).
+// WithRPCHooks adds hooks that see every request on the wire (see RPCHook).
 func WithRPCHooks(h ...RPCHook) Option {
 	return func(c *config) { c.rpcHooks = append(c.rpcHooks, h...) }
 }

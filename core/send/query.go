@@ -148,7 +148,7 @@ func indexMatch(m *message.MessageExt, topic, key string, uniq bool) bool {
 // FetchPublishMessageQueues returns the queues a send to topic may use, fresh from the
 // NameServer (Java's fetchPublishMessageQueues): the write queues of every broker with a master,
 // in Java's order, with topics shown without the namespace. A topic without a route fails with
-// route.ErrNoRoute; one whose route has no writable queue fails too.
+// ErrNoRoute; one whose route has no writable queue fails too.
 func (p *Producer) FetchPublishMessageQueues(ctx context.Context, topic string) ([]message.MessageQueue, error) {
 	if err := p.running(); err != nil {
 		return nil, err
