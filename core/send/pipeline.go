@@ -35,8 +35,9 @@ type call struct {
 	lastErr     error
 
 	// batch: the wrapper is msg; ids are the inner UNIQ_KEYs
-	batch    bool
-	batchIDs string
+	batch        bool
+	batchIDs     string
+	batchRecords []*message.Message // the request's messages, for the properties check
 
 	// async
 	cb   func(*message.SendResult, error)
@@ -55,6 +56,7 @@ type call struct {
 	wireFlag  int32
 
 	skipStoredCheck bool // tests only: let the broker judge the properties' size
+	nilSelector     bool // WithSelector(nil, ...): refused by newCall
 }
 
 // CallOption chooses how one send picks its queue.
@@ -67,7 +69,7 @@ func ToQueue(q message.MessageQueue) CallOption {
 
 // WithSelector picks the queue with sel, passing arg (a sharding key, an order id) to it.
 func WithSelector(sel QueueSelector, arg any) CallOption {
-	return func(c *call) { c.selector, c.arg = sel, arg }
+	return func(c *call) { c.selector, c.arg, c.nilSelector = sel, arg, isNil(sel) }
 }
 
 // OrderedBy sends all messages with the same key to the same queue, in order when sent
@@ -77,11 +79,14 @@ func OrderedBy(key string) CallOption {
 }
 
 func (p *Producer) newCall(ctx context.Context, msg *message.Message, mode Mode, opts []CallOption) (*call, error) {
-	if err := p.running(); err != nil {
+	if err := p.ready(ctx); err != nil {
 		return nil, err
 	}
 	if msg == nil {
-		return nil, fmt.Errorf("%w: nil message", codec.ErrValidation)
+		return nil, errNil("message")
+	}
+	if err := callOptionsOK(opts); err != nil {
+		return nil, err
 	}
 	if err := codec.ValidateMessage(msg, p.cfg.maxMessageSize); err != nil {
 		return nil, err
@@ -93,6 +98,9 @@ func (p *Producer) newCall(ctx context.Context, msg *message.Message, mode Mode,
 	}
 	for _, o := range opts {
 		o(c)
+	}
+	if c.nilSelector {
+		return nil, errNil("WithSelector's selector")
 	}
 	switch mode {
 	case ModeSync:
@@ -479,11 +487,13 @@ func topicOf(msgs []*message.Message) (string, error) {
 	if len(msgs) == 0 {
 		return "", fmt.Errorf("%w: empty batch", codec.ErrValidation)
 	}
-	t := msgs[0].Topic
 	for i, m := range msgs {
 		if m == nil {
 			return "", fmt.Errorf("%w: batch message %d is nil", codec.ErrValidation, i)
 		}
+	}
+	t := msgs[0].Topic
+	for _, m := range msgs {
 		if m.Topic != t {
 			return "", fmt.Errorf("%w: batch mixes topics %q and %q", codec.ErrValidation, t, m.Topic)
 		}
