@@ -59,6 +59,10 @@ func (p *WasmPlugin) invoke(ctx context.Context, point hookv1.HookPoint, msg *me
 	if err != nil {
 		return p.fail(point, FailUnavailable, err)
 	}
+	if !in.hold() { // closed under our feet: its memory is gone
+		p.discard(in)
+		return p.fail(point, FailUnavailable, ErrClosed)
+	}
 	fill(in)
 	in.viewBuf = hookv1.AppendMessageViewFor(in.viewBuf[:0], point, &in.view)
 	d, kind, err := in.call(point, in.viewBuf, msg)
@@ -67,6 +71,7 @@ func (p *WasmPlugin) invoke(ctx context.Context, point hookv1.HookPoint, msg *me
 			kind, err = FailInvalidDecision, e
 		}
 	}
+	in.letGo()
 	if err != nil {
 		p.discard(in)
 		p.callDone(true, kind)
@@ -178,7 +183,8 @@ func (p *WasmPlugin) Hooks() send.Hook { return p.hooks() }
 // Selector returns a send.QueueSelector that asks the plugin (SELECT_QUEUE) and falls back to
 // fallback when the plugin makes no choice, does not apply to the topic, or fails under a fail-open
 // policy (the default). If the plugin does not declare SELECT_QUEUE, fallback is returned; if it
-// declares consistent_select, the selector is a send.ConsistentSelector.
+// declares consistent_select, its sends are ordered (send.ConsistentSelector); its select_retry is
+// the selector's send.RetryingSelector policy.
 func (p *WasmPlugin) Selector(fallback send.QueueSelector) send.QueueSelector {
 	return p.selector(fallback)
 }

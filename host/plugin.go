@@ -44,6 +44,7 @@ type pluginCore struct {
 	needBody  bool
 	backend   pluginBackend // the embedding plugin
 
+	logLimit        logLimiter // the guest's log records (sanitize.go)
 	calls, failures atomic.Uint64
 	byKind          [numFailureKinds]atomic.Uint64
 	circuit         circuit // circuit.go
@@ -62,6 +63,8 @@ const failLogsPerSecond = 20
 // adopt records what the plugin said about itself when it was loaded: a plugin that names itself
 // is known, and logs, by that name.
 func (c *pluginCore) adopt(info hookv1.HookInfo, logger hclog.Logger) {
+	// The name and version are the guest's text, shown in logs and errors: made safe once here.
+	info.Name, info.Version = sanitizeName(info.Name), sanitizeName(info.Version)
 	c.info = info
 	if info.Name != "" {
 		c.name = info.Name
@@ -222,7 +225,7 @@ func (c *pluginCore) decideHook(point hookv1.HookPoint, sc *send.SendContext, d 
 		return nil
 	}
 	if d.Verdict == hookv1.Forbid {
-		*forbid = &Forbidden{Plugin: c.name, Reason: d.Reason, Transport: c.transport}
+		*forbid = &Forbidden{Plugin: c.name, Reason: sanitize(d.Reason), Transport: c.transport}
 		return nil
 	}
 	if point == hookv1.PointBeforeSend {
@@ -348,18 +351,24 @@ func (c *pluginCore) selector(fallback send.QueueSelector) send.QueueSelector {
 	if !c.info.Has(hookv1.PointSelectQueue) {
 		return fallback
 	}
-	s := &selector{c: c, fallback: fallback}
-	if c.info.ConsistentSelect {
-		return consistentSelector{s}
-	}
-	return s
+	return &selector{c: c, fallback: fallback}
 }
 
-// consistentSelector is the selector of a plugin that declared consistent_select: the producer
-// keeps its choice on a retry and treats the send as ordered (send.ConsistentSelector).
-type consistentSelector struct{ *selector }
+// Consistent implements send.ConsistentSelector: a plugin that declared consistent_select makes
+// ordered sends.
+func (s *selector) Consistent() bool { return s.c.info.ConsistentSelect }
 
-func (consistentSelector) Consistent() bool { return true }
+// SelectorRetry implements send.RetryingSelector with the plugin's select_retry: by default a send
+// the plugin routed is made once, as Java makes selector sends.
+func (s *selector) SelectorRetry() send.SelectorRetry {
+	switch s.c.info.SelectRetry {
+	case hookv1.SelectRetrySameQueue:
+		return send.RetrySameQueue
+	case hookv1.SelectRetryReselect:
+		return send.RetryReselect
+	}
+	return send.RetryNever
+}
 
 // selector asks the plugin (SELECT_QUEUE) and falls back when the plugin makes no choice, does not
 // apply to the topic, or fails under a fail-open policy.

@@ -86,7 +86,8 @@ func (p *ProcessPlugin) Hooks() send.Hook { return p.hooks() }
 // Selector returns a send.QueueSelector that asks the plugin (SELECT_QUEUE) and falls back to
 // fallback when the plugin makes no choice, does not apply to the topic, or fails under a fail-open
 // policy (the default). If the plugin does not declare SELECT_QUEUE, fallback is returned. If it
-// declares consistent_select, the selector is a send.ConsistentSelector.
+// declares consistent_select, its sends are ordered (send.ConsistentSelector); its select_retry is
+// the selector's send.RetryingSelector policy.
 func (p *ProcessPlugin) Selector(fallback send.QueueSelector) send.QueueSelector {
 	return p.selector(fallback)
 }

@@ -10,7 +10,6 @@ import (
 
 	"github.com/rocketsend/rocketsend/core/codec"
 	"github.com/rocketsend/rocketsend/core/message"
-	"github.com/rocketsend/rocketsend/core/route"
 	"github.com/rocketsend/rocketsend/core/send"
 	"github.com/rocketsend/rocketsend/tools/rocketmq/rmqtest"
 )
@@ -164,7 +163,7 @@ func TestFetchPublishMessageQueues(t *testing.T) {
 			t.Fatalf("queue %d: %v", i, q)
 		}
 	}
-	if _, err := p.FetchPublishMessageQueues(ctx, uniqueTopic("rs_nosuch")); !errors.Is(err, route.ErrNoRoute) {
+	if _, err := p.FetchPublishMessageQueues(ctx, uniqueTopic("rs_nosuch")); !errors.Is(err, send.ErrNoRoute) {
 		t.Fatalf("unknown topic: %v", err)
 	}
 }
@@ -241,7 +240,7 @@ func TestRecallTimerMessage(t *testing.T) {
 	if _, err := p.RecallMessage(ctx, topic+"x", control.RecallHandle); err == nil {
 		t.Fatal("a handle recalled a message of another topic")
 	}
-	if _, err := p.RecallMessage(ctx, topic, "not a handle"); !errors.Is(err, codec.ErrValidation) {
+	if _, err := p.RecallMessage(ctx, topic, "not a handle"); !errors.Is(err, send.ErrValidation) {
 		t.Fatalf("bad handle: %v", err)
 	}
 	// The control message arrives; the recalled one never does.

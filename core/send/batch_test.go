@@ -77,7 +77,7 @@ func TestBatchPartsShareAQueueAndReportPartialFailure(t *testing.T) {
 	msgs := batch()
 	res, err := p.SendBatch(context.Background(), msgs)
 	var be *BatchError
-	if !errors.As(err, &be) || !errors.Is(err, ResponseCode(codec.MessageIllegal)) {
+	if !errors.As(err, &be) || !errors.Is(err, ErrMessageIllegal) {
 		t.Fatalf("partial failure: %v", err)
 	}
 	if res != be.Sent || len(be.Sent.Messages) == 0 || len(be.Sent.Messages)+len(be.Unsent) != len(msgs) {

@@ -10,7 +10,7 @@ import (
 
 // Every exported function and method of the package returns an error for a nil argument that
 // has no documented meaning, instead of panicking: a nil context, message, callback, option,
-// hook, selector or logger. The error wraps codec.ErrValidation; like any refused input, it is
+// hook, selector or logger. The error matches ErrValidation; like any refused input, it is
 // not retried and nothing is sent.
 
 // errNil reports the nil argument what.

@@ -41,10 +41,6 @@ func TestEveryNilIsAnError(t *testing.T) {
 			_, err := New(WithNameServers("127.0.0.1:1"), WithGroup("g"), WithRPCHooks(nil))
 			return err
 		},
-		"WithRemoteOptions(nil)": func() error {
-			_, err := New(WithNameServers("127.0.0.1:1"), WithGroup("g"), WithRemoteOptions(nil))
-			return err
-		},
 		"WithLogger(nil)": func() error {
 			_, err := New(WithNameServers("127.0.0.1:1"), WithGroup("g"), WithLogger(nil))
 			return err

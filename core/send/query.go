@@ -98,7 +98,7 @@ func (p *Producer) queryIndex(ctx context.Context, topic, key string, uniq bool,
 		}
 		h := &codec.QueryMessageRequestHeader{Topic: nsTopic, Key: key, MaxNum: int32(maxNum),
 			BeginTimestamp: begin, EndTimestamp: end, UniqKey: uniq}
-		resp, err := p.rc.Invoke(ctx, addr, codec.NewRequest(codec.QueryMessage, h, nil), p.cfg.sendTimeout)
+		resp, err := p.rc.Invoke(ctx, addr, codec.NewRequest(codec.QueryMessage, h, nil), time.Now().Add(p.cfg.sendTimeout))
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -148,7 +148,7 @@ func indexMatch(m *message.MessageExt, topic, key string, uniq bool) bool {
 // FetchPublishMessageQueues returns the queues a send to topic may use, fresh from the
 // NameServer (Java's fetchPublishMessageQueues): the write queues of every broker with a master,
 // in Java's order, with topics shown without the namespace. A topic without a route fails with
-// route.ErrNoRoute; one whose route has no writable queue fails too.
+// ErrNoRoute; one whose route has no writable queue fails too.
 func (p *Producer) FetchPublishMessageQueues(ctx context.Context, topic string) ([]message.MessageQueue, error) {
 	if err := p.ready(ctx); err != nil {
 		return nil, err
@@ -209,7 +209,7 @@ func (p *Producer) RecallMessage(ctx context.Context, topic, recallHandle string
 	}
 	req := codec.NewRequest(codec.RecallMessage, &codec.RecallMessageRequestHeader{ProducerGroup: p.group,
 		Topic: nsTopic, RecallHandle: recallHandle, BrokerName: h.BrokerName}, nil)
-	resp, err := p.rc.Invoke(ctx, addr, req, p.cfg.sendTimeout)
+	resp, err := p.rc.Invoke(ctx, addr, req, time.Now().Add(p.cfg.sendTimeout))
 	if err != nil {
 		return "", err
 	}
