@@ -10,8 +10,9 @@
 //	defer p.Close(context.Background())
 //	res, err := p.Send(ctx, message.New("Orders", body))
 //
-// The producer itself is core/send's: every send method, option and error documented in
-// docs/producer.md applies. This package adds only configuration and plugin management.
+// The producer's send methods are core/send's (every option and error documented in
+// docs/producer.md applies); this package adds configuration, plugin management and one logger.
+// Close stops all of it: the producer, the reload watchers and every plugin (processes included).
 package rocketsend
 
 import (
@@ -31,23 +32,23 @@ import (
 	"github.com/rocketsend/rocketsend/config"
 	"github.com/rocketsend/rocketsend/core/send"
 	"github.com/rocketsend/rocketsend/host"
-	"github.com/rocketsend/rocketsend/internal/plugins"
 	"github.com/rocketsend/rocketsend/sdk/hookv1"
 )
 
-// Producer is a started send.Producer (embedded: call Send, SendAsync, ... on it directly) with
-// the plugins of a configuration file.
+// Producer is a started producer with the plugins of a configuration file. It offers the send
+// methods of send.Producer (sends.go) but not its lifecycle: Close, which stops everything, is the
+// only way to stop it.
 type Producer struct {
-	*send.Producer
+	sp *send.Producer
 
 	path   string
 	opts   options
 	log    hclog.Logger
-	loader *plugins.Loader
+	loader *loader
 
 	mu        sync.Mutex // serialises Reload and Close
 	cfg       *config.File
-	set       *plugins.Set
+	set       *pluginSet
 	watchHash [32]byte // of the config file and the plugin files, as last loaded
 	closed    bool
 
@@ -156,13 +157,13 @@ func newProducer(path string, opts []Option) (*Producer, error) {
 }
 
 func (p *Producer) start(ctx context.Context, f *config.File, hash [32]byte) (_ *Producer, err error) {
-	p.loader = plugins.NewLoader(f.CacheDir, p.log.Named("plugin"))
+	p.loader = newLoader(f.CacheDir, p.log.Named("plugin"))
 	defer func() {
 		if err != nil {
-			_ = p.loader.Close(context.Background())
+			_ = p.loader.close(context.Background())
 		}
 	}()
-	set, err := p.loader.Load(ctx, f)
+	set, err := p.loader.load(ctx, f)
 	if err != nil {
 		return nil, err
 	}
@@ -184,7 +185,7 @@ func (p *Producer) start(ctx context.Context, f *config.File, hash [32]byte) (_ 
 		_ = set.Close(context.Background())
 		return nil, err
 	}
-	p.Producer, p.cfg, p.set, p.watchHash = sp, f, set, hash
+	p.sp, p.cfg, p.set, p.watchHash = sp, f, set, hash
 	p.startWatchers()
 	return p, nil
 }
@@ -219,7 +220,7 @@ func (p *Producer) fingerprint(f *config.File) [32]byte {
 	return out
 }
 
-func (p *Producer) hooksOf(set *plugins.Set) []send.Hook {
+func (p *Producer) hooksOf(set *pluginSet) []send.Hook {
 	return append(slices.Clone(p.opts.hooks), set.Hooks()...)
 }
 
@@ -246,11 +247,11 @@ func (p *Producer) Reload(ctx context.Context) error {
 	if !f.Producer.SameStartSettings(&p.cfg.Producer) {
 		p.log.Warn("the producer block changed; producer settings apply at the next start, the running ones are kept", "file", p.path)
 	}
-	set, err := p.loader.Load(ctx, f)
+	set, err := p.loader.load(ctx, f)
 	if err != nil {
 		return err
 	}
-	drained, err := p.Producer.ReplaceHooks(set.SelectorFactory(), p.hooksOf(set)...)
+	drained, err := p.sp.ReplaceHooks(set.SelectorFactory(), p.hooksOf(set)...)
 	if err != nil {
 		_ = set.Close(context.Background())
 		return err
@@ -265,7 +266,7 @@ func (p *Producer) Reload(ctx context.Context) error {
 			p.log.Warn("closing the previous plugin set", "error", err)
 		}
 	}()
-	p.log.Info("configuration reloaded", "file", p.path, "plugins", len(set.Plugins()))
+	p.log.Info("configuration reloaded", "file", p.path, "plugins", len(set.Set))
 	return nil
 }
 
@@ -294,10 +295,11 @@ func (p *Producer) Plugins() []PluginStatus {
 	set := p.set
 	p.mu.Unlock()
 	var out []PluginStatus
-	for _, lp := range set.Plugins() {
-		st := PluginStatus{Name: lp.Config.Name, Kind: lp.Config.Kind, Path: lp.Config.Path, Info: lp.Plugin.Info(),
-			Topics: lp.Config.Topics, Stats: lp.Plugin.Stats(), Version: lp.Plugin.Info().Version}
-		for _, pt := range lp.Points {
+	for i, pl := range set.Set {
+		c := set.blocks[i]
+		st := PluginStatus{Name: c.Name, Kind: c.Kind, Path: c.Path, Info: pl.Info(),
+			Topics: c.Topics, Stats: pl.Stats(), Version: pl.Info().Version}
+		for _, pt := range pl.Points() {
 			st.Hooks = append(st.Hooks, config.HookName(pt))
 		}
 		out = append(out, st)
@@ -317,11 +319,11 @@ func (p *Producer) Close(ctx context.Context) error {
 	close(p.stop)
 	p.mu.Unlock()
 	p.watchers.Wait()
-	err := p.Producer.Shutdown(ctx)
+	err := p.sp.Shutdown(ctx)
 	p.retiring.Wait()
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return errors.Join(err, p.set.Close(ctx), p.loader.Close(ctx))
+	return errors.Join(err, p.set.Close(ctx), p.loader.close(ctx))
 }
 
 func (p *Producer) startWatchers() {

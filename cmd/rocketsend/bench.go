@@ -138,7 +138,7 @@ func runBench(ctx context.Context, out, errOut io.Writer, f *benchFlags) error {
 	if !f.noProgress {
 		progress = errOut
 	}
-	res := benchRun(ctx, p.Producer, f.benchOptions, progress)
+	res := benchRun(ctx, p, f.benchOptions, progress)
 	if f.plot != "" {
 		if err := os.WriteFile(f.plot, []byte(plotSVG(res)), 0o644); err != nil {
 			return err
@@ -163,7 +163,14 @@ func ms(us int64) float64 { return float64(us) / 1000 }
 
 // benchRun sends o.count messages with p and measures them. progress (nil: quiet) gets a line per
 // second and a progress bar.
-func benchRun(ctx context.Context, p *send.Producer, o benchOptions, progress io.Writer) *benchResult {
+// sender is what the benchmark drives: a rocketsend.Producer or a bare send.Producer.
+type sender interface {
+	Send(ctx context.Context, msg *message.Message, opts ...send.CallOption) (*message.SendResult, error)
+	SendAsync(ctx context.Context, msg *message.Message, cb func(*message.SendResult, error), opts ...send.CallOption) error
+	SendOneway(ctx context.Context, msg *message.Message, opts ...send.CallOption) error
+}
+
+func benchRun(ctx context.Context, p sender, o benchOptions, progress io.Writer) *benchResult {
 	body := make([]byte, o.size)
 	for i := range body {
 		body[i] = byte('a' + i%26)
