@@ -1,15 +1,31 @@
 # The two commands of the README. Everything they need (RocketMQ jars, JDK if missing) is fetched by
 # the project's own scripts into caches outside the repository or gitignored folders.
 
-.PHONY: demo test bench bench-java fuzz proto proto-check
+.PHONY: demo test test-matrix plugins bench bench-java fuzz proto proto-check
 
 ## demo: start a local RocketMQ, build the example plugins, send in every mode through them, read each message back, stop.
 demo:
 	go run ./cmd/rocketsend demo
 
-## test: the whole test suite against a real local RocketMQ (what .ci/run runs).
+## test: the whole test suite against a real local RocketMQ (what .ci/run runs): everything against the
+## default release (5.3.3), then a compact matrix against 4.9.7 and 5.5.1 (MATRIX_VERSIONS).
 test:
 	bash tools/test.sh
+
+## test-matrix: the whole suite against each RocketMQ release in VERSIONS, one after the other.
+VERSIONS ?= 4.9.7 5.3.3 5.5.1
+test-matrix:
+	@for v in $(VERSIONS); do echo "== RocketMQ $$v" >&2; RMQ_VERSION=$$v MATRIX_VERSIONS= bash tools/test.sh || exit 1; done
+
+## plugins: build the five example plugins as wasm modules into examples/config/plugins/ (gitignored),
+## where examples/config/rocketsend.hcl and the README's commands expect them.
+PLUGINS = policy redact tracing keyhash zoneaffinity
+plugins:
+	@mkdir -p examples/config/plugins
+	@for p in $(PLUGINS); do \
+	  echo "examples/config/plugins/$$p.wasm"; \
+	  GOOS=wasip1 GOARCH=wasm CGO_ENABLED=0 go build -buildmode=c-shared -o examples/config/plugins/$$p.wasm ./examples/plugins/$$p || exit 1; \
+	done
 
 ## bench: codec and transport benchmarks (figures go to docs/performance.md).
 bench:

@@ -49,8 +49,8 @@ func (p *Producer) RequestAsync(ctx context.Context, msg *message.Message, cb fu
 }
 
 // CreateTopic creates a topic on the brokers hosting key (send.Producer.CreateTopic).
-func (p *Producer) CreateTopic(ctx context.Context, key, topic string, queueNum int, attributes string) error {
-	return p.sp.CreateTopic(ctx, key, topic, queueNum, attributes)
+func (p *Producer) CreateTopic(ctx context.Context, key, topic string, queueNum int, attributes string, opts ...send.TopicOption) error {
+	return p.sp.CreateTopic(ctx, key, topic, queueNum, attributes, opts...)
 }
 
 // MaxOffset returns the queue's next offset (send.Producer.MaxOffset).
@@ -83,6 +83,32 @@ func (p *Producer) ViewMessage(ctx context.Context, offsetMsgID string) (*messag
 // QueryMessage searches topic's brokers for messages by key (send.Producer.QueryMessage).
 func (p *Producer) QueryMessage(ctx context.Context, topic, key string, maxNum int, begin, end time.Time) ([]*message.MessageExt, error) {
 	return p.sp.QueryMessage(ctx, topic, key, maxNum, begin, end)
+}
+
+// ViewMessageByID reads one message by its offset id or client id (send.Producer.ViewMessageByID).
+func (p *Producer) ViewMessageByID(ctx context.Context, topic, id string) (*message.MessageExt, error) {
+	return p.sp.ViewMessageByID(ctx, topic, id)
+}
+
+// FetchPublishMessageQueues returns the queues a send to topic may use, fresh from the NameServer
+// (send.Producer.FetchPublishMessageQueues).
+func (p *Producer) FetchPublishMessageQueues(ctx context.Context, topic string) ([]message.MessageQueue, error) {
+	return p.sp.FetchPublishMessageQueues(ctx, topic)
+}
+
+// RecallMessage recalls a delayed message before its delivery time (send.Producer.RecallMessage).
+func (p *Producer) RecallMessage(ctx context.Context, topic, recallHandle string) (string, error) {
+	return p.sp.RecallMessage(ctx, topic, recallHandle)
+}
+
+// BrokerVersion returns the version the broker at addr last answered with
+// (send.Producer.BrokerVersion).
+func (p *Producer) BrokerVersion(addr string) (int32, bool) { return p.sp.BrokerVersion(addr) }
+
+// RequireFeature returns a *send.FeatureError when the broker at addr is known to lack f
+// (send.Producer.RequireFeature).
+func (p *Producer) RequireFeature(f send.Feature, broker, addr string) error {
+	return p.sp.RequireFeature(f, broker, addr)
 }
 
 // ClientID returns the id the producer announces to brokers (send.Producer.ClientID).

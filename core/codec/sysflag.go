@@ -35,7 +35,7 @@ const (
 	// SysFlagCompressionTypeMask selects the compression type bits; the type value is
 	// (flag & mask) >> SysFlagCompressionTypeShift.
 	SysFlagCompressionTypeMask  int32 = 0x700
-	SysFlagCompressionTypeShift       = 8
+	SysFlagCompressionTypeShift int32 = 8
 )
 
 // PullSysFlag bits (Java PullSysFlag) for PULL_MESSAGE, which rocketsend uses to read back what it

@@ -54,6 +54,9 @@ type SendResult struct {
 	TransactionID string
 	RegionID      string
 	TraceOn       bool
+	// RecallHandle is set for a timer message (SetDeliverAt, SetDeliverAfter) accepted by a
+	// RocketMQ 5.3.2+ broker: Producer.RecallMessage takes it to cancel the delivery.
+	RecallHandle string
 }
 
 // MessageExt is a message as a broker stored it, decoded from a commit-log record (pull, view by

@@ -14,9 +14,11 @@ import (
 // broker and returns a *BrokerError when the broker refuses.
 
 // CreateTopic creates topic with queueNum read and write queues on every broker that hosts the
-// default topic key (usually DefaultTopicKey: every broker that allows auto-creation), as Java's
-// createTopic(key, newTopic, queueNum) does. attributes use Java's "+k=v" form and may be empty.
-func (p *Producer) CreateTopic(ctx context.Context, key, topic string, queueNum int, attributes string) error {
+// key topic, as Java's createTopic(key, newTopic, queueNum, topicSysFlag, attributes) does. key ""
+// means the producer's create-topic key (WithCreateTopicKey, default DefaultTopicKey: every broker
+// that allows auto-creation). attributes use Java's "+k=v" form and may be empty; opts set the
+// topic's system flag (TopicSysFlag).
+func (p *Producer) CreateTopic(ctx context.Context, key, topic string, queueNum int, attributes string, opts ...TopicOption) error {
 	if err := p.running(); err != nil {
 		return err
 	}
@@ -25,6 +27,16 @@ func (p *Producer) CreateTopic(ctx context.Context, key, topic string, queueNum 
 	}
 	if queueNum <= 0 {
 		return fmt.Errorf("%w: queue count %d must be positive", codec.ErrValidation, queueNum)
+	}
+	if key == "" {
+		key = p.cfg.createTopicKey
+	}
+	var tc topicConfig
+	for _, o := range opts {
+		if o == nil {
+			return fmt.Errorf("%w: nil TopicOption", codec.ErrValidation)
+		}
+		o(&tc)
 	}
 	rd, err := p.routes.FetchRoute(ctx, key) // the key topic is a system topic: never namespaced (Java)
 	if err != nil {
@@ -39,7 +51,7 @@ func (p *Producer) CreateTopic(ctx context.Context, key, topic string, queueNum 
 		}
 		h := &codec.CreateTopicRequestHeader{Topic: p.withNamespace(topic), DefaultTopic: key,
 			ReadQueueNums: int32(queueNum), WriteQueueNums: int32(queueNum), Perm: codec.PermRead | codec.PermWrite,
-			Attributes: attributes}
+			Attributes: attributes, TopicSysFlag: tc.sysFlag}
 		if err := p.expectSuccess(ctx, addr, b.BrokerName, codec.NewRequest(codec.UpdateAndCreateTopic, h, nil)); err != nil {
 			errs = append(errs, err)
 			continue
@@ -51,6 +63,24 @@ func (p *Producer) CreateTopic(ctx context.Context, key, topic string, queueNum 
 	}
 	return errors.Join(errs...)
 }
+
+// TopicOption sets a property of a topic CreateTopic creates.
+type TopicOption func(*topicConfig)
+
+type topicConfig struct{ sysFlag int32 }
+
+// Topic system flags (Java's TopicSysFlag), for WithTopicSysFlag.
+const (
+	// TopicSysFlagUnit marks a unit topic of a unitized deployment (producers send to it with
+	// WithUnitMode(true)).
+	TopicSysFlagUnit int32 = 1 << 0
+	// TopicSysFlagUnitSub marks a topic that unit subscriptions read.
+	TopicSysFlagUnitSub int32 = 1 << 1
+)
+
+// WithTopicSysFlag sets the topic's system flag (Java's topicSysFlag; default 0): a combination
+// of TopicSysFlagUnit and TopicSysFlagUnitSub.
+func WithTopicSysFlag(flag int32) TopicOption { return func(c *topicConfig) { c.sysFlag = flag } }
 
 // MaxOffset returns the queue's next offset (one past the last committed message).
 func (p *Producer) MaxOffset(ctx context.Context, q message.MessageQueue) (int64, error) {
@@ -109,52 +139,6 @@ func (p *Producer) ViewMessage(ctx context.Context, offsetMsgID string) (*messag
 	}
 	m.Topic = p.withoutNamespace(m.Topic)
 	return m, nil
-}
-
-// QueryMessage searches every broker of topic's route for messages whose KEYS contain key,
-// stored between begin and end, at most maxNum per broker. The broker indexes asynchronously: a
-// message sent a moment ago may not be found yet.
-func (p *Producer) QueryMessage(ctx context.Context, topic, key string, maxNum int, begin, end time.Time) ([]*message.MessageExt, error) {
-	if err := p.running(); err != nil {
-		return nil, err
-	}
-	rd, err := p.routes.FetchRoute(ctx, p.withNamespace(topic))
-	if err != nil {
-		return nil, err
-	}
-	var out []*message.MessageExt
-	var errs []error
-	for _, b := range rd.BrokerDatas {
-		addr := b.MasterAddr()
-		if addr == "" {
-			continue
-		}
-		h := &codec.QueryMessageRequestHeader{Topic: p.withNamespace(topic), Key: key, MaxNum: int32(maxNum),
-			BeginTimestamp: begin.UnixMilli(), EndTimestamp: end.UnixMilli()}
-		resp, err := p.rc.Invoke(ctx, addr, codec.NewRequest(codec.QueryMessage, h, nil), p.cfg.sendTimeout)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		switch resp.Code {
-		case codec.Success:
-			ms, err := codec.DecodeMessageExts(resp.Body, true)
-			if err != nil {
-				errs = append(errs, err)
-			}
-			for _, m := range ms {
-				m.Topic = p.withoutNamespace(m.Topic)
-				out = append(out, m)
-			}
-		case codec.QueryNotFound:
-		default:
-			errs = append(errs, &BrokerError{Code: resp.Code, Remark: resp.Remark, Broker: b.BrokerName, Addr: addr})
-		}
-	}
-	if len(out) > 0 {
-		return out, nil // what some brokers answered beats nothing
-	}
-	return nil, errors.Join(errs...)
 }
 
 func (p *Producer) queueHeader(q message.MessageQueue) codec.QueueRequestHeader {

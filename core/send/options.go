@@ -62,6 +62,7 @@ type config struct {
 	credentials           *Credentials
 	checker               TransactionChecker
 	remoteOptions         []remote.Option
+	javaConfig
 }
 
 func defaultConfig() config {
@@ -83,6 +84,7 @@ func defaultConfig() config {
 		callbackWorkers:       4,
 		serialize:             codec.SerializeRocketMQ,
 		logger:                slog.New(slog.DiscardHandler),
+		javaConfig:            javaConfig{createTopicKey: DefaultTopicKey},
 	}
 }
 
@@ -262,6 +264,7 @@ func (c *config) validate() error {
 	if c.credentials != nil && (c.credentials.AccessKey == "" || c.credentials.SecretKey == "") {
 		errs = append(errs, errors.New("credentials need both AccessKey and SecretKey"))
 	}
+	errs = append(errs, c.validateJava()...)
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("send: invalid producer options: %w", err)
 	}

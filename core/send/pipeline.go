@@ -199,6 +199,9 @@ func (c *call) prepare() (*codec.Command, error) {
 	sc.Queue, sc.BrokerAddr = q, c.addr
 	sc.Queue.Topic = p.withoutNamespace(q.Topic)
 	p.ensureHeartbeat(c.ctx, c.addr)
+	if err := c.checkFeatures(); err != nil {
+		return nil, err
+	}
 	return c.request(q)
 }
 
@@ -267,7 +270,7 @@ func (c *call) request(q message.MessageQueue) (*codec.Command, error) {
 		sysFlag |= codec.SysFlagTransactionPrepared
 	}
 	h := &codec.SendMessageRequestHeader{
-		ProducerGroup: p.group, Topic: c.topic, DefaultTopic: DefaultTopicKey,
+		ProducerGroup: p.group, Topic: c.topic, DefaultTopic: p.cfg.createTopicKey, UnitMode: p.cfg.unitMode,
 		DefaultTopicQueueNums: int32(p.cfg.defaultTopicQueueNums), QueueID: int32(q.QueueID), SysFlag: sysFlag,
 		BornTimestamp: time.Now().UnixMilli(), Flag: m.Flag, Properties: codec.EncodeProperties(m.Properties),
 		Batch: c.batch, BrokerName: q.BrokerName,
@@ -288,6 +291,7 @@ func sameSlice(a, b []byte) bool {
 
 // result turns a send response into a SendResult or a *BrokerError.
 func (c *call) result(resp *codec.Command) (*message.SendResult, error) {
+	c.p.versions.note(c.addr, resp.Version)
 	var status message.SendStatus
 	switch resp.Code {
 	case codec.Success:
@@ -311,7 +315,8 @@ func (c *call) result(resp *codec.Command) (*message.SendResult, error) {
 	}
 	return &message.SendResult{Status: status, MsgID: id, OffsetMsgID: h.MsgID,
 		Queue:       message.MessageQueue{Topic: c.msg.Topic, BrokerName: c.brokerQ.BrokerName, QueueID: int(h.QueueID)},
-		QueueOffset: h.QueueOffset, TransactionID: h.TransactionID, RegionID: h.RegionID, TraceOn: h.TraceOn}, nil
+		QueueOffset: h.QueueOffset, TransactionID: h.TransactionID, RegionID: h.RegionID, TraceOn: h.TraceOn,
+		RecallHandle: h.RecallHandle}, nil
 }
 
 // finishAttempt runs the After hooks and the fault bookkeeping, and says whether to retry.

@@ -58,6 +58,7 @@ type Producer struct {
 
 	hbMu      sync.Mutex
 	hbKnown   map[string]bool // broker addresses heartbeated at least once
+	versions  brokerVersions  // each broker's release, for feature checks (features.go)
 	loopsDone chan struct{}
 	stopLoops chan struct{}
 
@@ -85,7 +86,10 @@ func New(opts ...Option) (*Producer, error) {
 	if instance == "" {
 		instance = strconv.Itoa(os.Getpid()) + "#" + strconv.FormatInt(time.Now().UnixNano(), 10)
 	}
-	p.bornHost = codec.LocalIPv4().String()
+	p.bornHost = cfg.clientIP
+	if p.bornHost == "" {
+		p.bornHost = codec.LocalIPv4().String()
+	}
 	p.clientID = p.bornHost + "@" + instance
 	if cfg.unitName != "" {
 		p.clientID += "@" + cfg.unitName
@@ -107,12 +111,16 @@ func New(opts ...Option) (*Producer, error) {
 
 	p.routes, err = route.New(p.rc, route.WithNameServers(cfg.nameServers...),
 		route.WithPollInterval(cfg.pollNameServer), route.WithDefaultTopicQueueNums(cfg.defaultTopicQueueNums),
-		route.WithLogger(cfg.logger), route.WithTimeout(cfg.sendTimeout))
+		route.WithLogger(cfg.logger), route.WithTimeout(cfg.sendTimeout), route.WithDefaultTopic(cfg.createTopicKey))
 	if err != nil {
 		_ = p.rc.Close()
 		return nil, err
 	}
-	p.fault = fault.NewStrategy(fault.WithEnabled(cfg.faultTolerance))
+	fopts := []fault.Option{fault.WithEnabled(cfg.faultTolerance)}
+	if cfg.latencyMax != nil {
+		fopts = append(fopts, fault.WithLatencyTable(cfg.latencyMax, cfg.notAvailableDuration))
+	}
+	p.fault = fault.NewStrategy(fopts...)
 	p.inflight = newLimiter(cfg.maxInFlightMessages, cfg.maxInFlightBytes)
 	p.asyncWG = newDrain()
 	p.replies.init()
@@ -226,6 +234,7 @@ func (p *Producer) heartbeat(ctx context.Context, addr string) error {
 	if err != nil {
 		return err
 	}
+	p.versions.note(addr, resp.Version)
 	if resp.Code != codec.Success {
 		return &BrokerError{Code: resp.Code, Remark: resp.Remark, Addr: addr}
 	}

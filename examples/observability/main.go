@@ -146,7 +146,7 @@ func (printExporter) ExportSpans(_ context.Context, spans []sdktrace.ReadOnlySpa
 		var id string
 		for _, a := range s.Attributes() {
 			if a.Key == "messaging.message.id" {
-				id = a.Value.Emit()
+				id = a.Value.String()
 			}
 		}
 		fmt.Printf("span name=%q trace=%s span=%s parent=%s status=%s msgId=%s\n", s.Name(),
@@ -158,7 +158,7 @@ func (printExporter) ExportSpans(_ context.Context, spans []sdktrace.ReadOnlySpa
 func (printExporter) Shutdown(context.Context) error { return nil }
 
 func printMetrics(rm metricdata.ResourceMetrics) {
-	label := func(s attribute.Set, k string) string { v, _ := s.Value(attribute.Key(k)); return v.Emit() }
+	label := func(s attribute.Set, k string) string { v, _ := s.Value(attribute.Key(k)); return v.String() }
 	var lines []string
 	for _, sm := range rm.ScopeMetrics {
 		for _, m := range sm.Metrics {

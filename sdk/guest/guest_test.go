@@ -129,6 +129,7 @@ func TestCall(t *testing.T) {
 				return errors.New("no way")
 			case "panic":
 				var m map[string]int
+				//lint:ignore SA5000 the test needs a real runtime panic inside the hook
 				m["x"] = 1
 			case "edit":
 				d.SetProperty("trace", "t1")

@@ -12,21 +12,35 @@
 #   stop [--auth]              stop every JVM of this work dir (TERM, then KILL)
 #   status [--auth]            show JVMs and registration; exit 0 iff healthy
 #   kill-broker NAME [--auth]  kill -9 one broker (failover tests)
+#   pause-broker NAME [--auth] SIGSTOP one broker: it keeps its connections
+#                              and accepts new ones but never answers (hung
+#                              broker tests); stop, kill-broker and
+#                              restart-broker resume it first
+#   resume-broker NAME [--auth]
+#                              SIGCONT a paused broker
 #   restart-broker NAME [--auth]
 #                              start it again (same conf and store) and wait
 #                              until it is registered again
 #   logs [--auth]              tail every log file of the cluster
 #   env [--auth]               print shell exports (RMQ_NAMESRV, RMQ_BROKER_A,
-#                              RMQ_BROKER_B, RMQ_DIR[, RMQ_ACCESS_KEY/SECRET_KEY])
+#                              RMQ_BROKER_B, RMQ_DIR, RMQ_VERSION[,
+#                              RMQ_ACCESS_KEY/SECRET_KEY])
 #   admin ARGS... [--auth]     run org.apache.rocketmq.tools.command.MQAdminStartup
 #                              (the namesrv defaults to this cluster's; exit 1
 #                              when the sub command reports a failure)
 #
-# --auth selects the ACL 2.0 (authentication enabled) variant: its own work
-# dir and port base, so both clusters can run at the same time.
+# --auth selects the authentication-enabled variant: ACL 2.0 (user rocketmq /
+# 12345678) on 5.x, ACL 1.0 (plain_acl.yml, access key rocketmq / secret key
+# 12345678, admin) on 4.9.x. Its own work dir and port base, so both clusters
+# can run at the same time.
+#
+# Release lines: one cache per release. A running cluster records its release
+# in cluster.env; `start` with another RMQ_VERSION restarts it with that one,
+# `status` reports a cluster of another release as unhealthy.
 #
 # Environment:
-#   RMQ_VERSION        RocketMQ release (default 5.3.3)
+#   RMQ_VERSION        RocketMQ release: 5.3.3 (default), 4.9.7 or 5.5.1 (any
+#                      4.9.x or 5.x is tried; see "Release lines" below)
 #   RMQ_CACHE          jar cache (default ~/.cache/rocketsend/rocketmq-$RMQ_VERSION)
 #   RMQ_MAVEN_REPO     Maven local repo used by fetch (default $RMQ_CACHE/m2)
 #   RMQ_DIR            work dir (default <repo>/.rmq/default or <repo>/.rmq/auth)
@@ -43,12 +57,41 @@
 # Output: results on stdout, progress and errors on stderr.
 set -euo pipefail
 
-RMQ_VERSION="${RMQ_VERSION:-5.3.3}"
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO_ROOT="$(cd "$SCRIPT_DIR/../.." && pwd)"
-CACHE="${RMQ_CACHE:-${HOME}/.cache/rocketsend/rocketmq-${RMQ_VERSION}}"
-LIB="$CACHE/lib"
-MARKER="$CACHE/.fetch-complete"
+
+# use_version V sets the release and what follows from it: its line (4 or 5),
+# its jar cache, and the modules Central lacks for it.
+use_version() {
+  RMQ_VERSION="$1"
+  case "$RMQ_VERSION" in
+    4.9.*) RMQ_LINE=4 ;;
+    5.*) RMQ_LINE=5 ;;
+    *)
+      printf 'rmq: error: RMQ_VERSION=%s: only 4.9.x and 5.x releases are supported (tested: 4.9.7, 5.3.3, 5.5.1)\n' "$RMQ_VERSION" >&2
+      exit 1
+      ;;
+  esac
+  # Maven Central's copy of 5.5.1 is incomplete: rocketmq-broker, -common,
+  # -remoting, -store, -controller and -tiered-store are there; -namesrv,
+  # -client, -tools, -auth, -srvutil and -filter are not. Those six come from
+  # 5.5.0, the newest release that has them. The broker, its store and its wire
+  # code are 5.5.1's, and the broker announces V5_5_1 in its responses.
+  FILL_VERSION=""
+  FILL_MODULES=()
+  if [[ "$RMQ_VERSION" == 5.5.1 ]]; then
+    FILL_VERSION=5.5.0
+    FILL_MODULES=(rocketmq-namesrv rocketmq-client rocketmq-tools rocketmq-auth rocketmq-srvutil rocketmq-filter)
+  fi
+  CACHE="${HOME}/.cache/rocketsend/rocketmq-${RMQ_VERSION}"
+  if [[ -n "${RMQ_CACHE:-}" && "$RMQ_VERSION" == "$REQ_VERSION" ]]; then
+    CACHE="$RMQ_CACHE"
+  fi
+  LIB="$CACHE/lib"
+  MARKER="$CACHE/.fetch-complete"
+}
+REQ_VERSION="${RMQ_VERSION:-5.3.3}"
+use_version "$REQ_VERSION"
 START_TIMEOUT="${RMQ_START_TIMEOUT:-120}"
 STOP_TIMEOUT="${RMQ_STOP_TIMEOUT:-20}"
 ADMIN_TIMEOUT="${RMQ_ADMIN_TIMEOUT:-60}"
@@ -63,6 +106,13 @@ AUTH_PASS="12345678"
 
 # JDK 9+ module flags: the store casts mmapped buffers to sun.nio.ch.DirectBuffer
 # and some paths use reflection into java.lang / java.nio (reference §14.3).
+# 4.9.x was built for Java 8 and needs two of them on JDK 17 (found by running
+# it without any): MappedFile.clean unmaps a file through reflection,
+# DirectByteBuffer.attachment()/cleaner() (--add-opens java.base/java.nio) and
+# then jdk.internal.ref.Cleaner.clean() (--add-exports java.base/jdk.internal.ref).
+# Without them the broker's shutdown hook dies with InaccessibleObjectException
+# before the store is closed, and every expired commit-log file deleted later
+# stays mapped. It boots and serves without them, so only stop shows it.
 OPENS=(
   --add-exports=java.base/sun.nio.ch=ALL-UNNAMED
   --add-opens=java.base/sun.nio.ch=ALL-UNNAMED
@@ -79,15 +129,24 @@ COMMON_JVM=(
   # Plain TCP only: the default "permissive" TLS mode builds a self-signed
   # SSLContext per server at boot, which costs ~5 s each on a small host.
   -Dtls.server.mode=disabled
-  # Keep logback's own status chatter (~40 KB per broker) out of ROLE.out.
-  -Dlogback.statusListenerClass=org.apache.rocketmq.logging.ch.qos.logback.core.status.NopStatusListener
 )
 NAMESRV_JVM=(-Xms128m -Xmx128m -Xmn64m -XX:MaxMetaspaceSize=128m -XX:MaxDirectMemorySize=64m)
 BROKER_JVM=(-Xms256m -Xmx256m -Xmn128m -XX:MaxMetaspaceSize=192m -XX:MaxDirectMemorySize=192m)
 ADMIN_JVM=(
   -Xms32m -Xmx128m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -XX:+PerfDisableSharedMem
-  -Dlogback.statusListenerClass=org.apache.rocketmq.logging.ch.qos.logback.core.status.NopStatusListener
 )
+
+# line_jvm_flags prints the JVM options that depend on the release line.
+line_jvm_flags() {
+  if [[ "$RMQ_LINE" == 4 ]]; then
+    # Keep logback's own status chatter out of ROLE.out (4.9.x: plain logback).
+    echo -Dlogback.statusListenerClass=ch.qos.logback.core.status.NopStatusListener
+  else
+    # Keep logback's own status chatter (~40 KB per broker) out of ROLE.out
+    # (5.x shades logback under org.apache.rocketmq.logging).
+    echo -Dlogback.statusListenerClass=org.apache.rocketmq.logging.ch.qos.logback.core.status.NopStatusListener
+  fi
+}
 
 log() { printf 'rmq: %s\n' "$*" >&2; }
 die() {
@@ -154,6 +213,25 @@ cmd_fetch() {
   local m2="${RMQ_MAVEN_REPO:-$CACHE/m2}" partial="$CACHE/lib.partial" t0=$SECONDS
   log "fetching RocketMQ $RMQ_VERSION from Maven Central into $CACHE (first time only)"
   rm -rf "$partial" "$MARKER"
+  local fill="" m nsver="${FILL_VERSION:-$RMQ_VERSION}"
+  if [[ -n "$FILL_VERSION" ]]; then
+    log "Maven Central lacks ${FILL_MODULES[*]} $RMQ_VERSION: taking them from $FILL_VERSION"
+    fill="  <dependencyManagement>
+    <dependencies>"
+    for m in "${FILL_MODULES[@]}"; do
+      fill+="
+      <dependency><groupId>org.apache.rocketmq</groupId><artifactId>$m</artifactId><version>$FILL_VERSION</version></dependency>"
+    done
+    # ... and the modules Central has stay at the release (nearest-wins would
+    # take 5.5.0's through the NameServer's dependencies otherwise).
+    for m in rocketmq-common rocketmq-remoting rocketmq-store rocketmq-controller rocketmq-tiered-store; do
+      fill+="
+      <dependency><groupId>org.apache.rocketmq</groupId><artifactId>$m</artifactId><version>$RMQ_VERSION</version></dependency>"
+    done
+    fill+="
+    </dependencies>
+  </dependencyManagement>"
+  fi
   cat >"$CACHE/pom.xml" <<EOF
 <?xml version="1.0" encoding="UTF-8"?>
 <!-- throwaway pom written by rmq.sh fetch: only used to resolve runtime jars -->
@@ -163,11 +241,12 @@ cmd_fetch() {
   <artifactId>rocketmq-runtime</artifactId>
   <version>${RMQ_VERSION}</version>
   <packaging>pom</packaging>
+${fill}
   <dependencies>
     <dependency>
       <groupId>org.apache.rocketmq</groupId>
       <artifactId>rocketmq-namesrv</artifactId>
-      <version>${RMQ_VERSION}</version>
+      <version>${nsver}</version>
     </dependency>
     <dependency>
       <groupId>org.apache.rocketmq</groupId>
@@ -195,8 +274,8 @@ EOF
     die "mvn dependency:copy-dependencies failed (is Maven Central reachable?)"
   fi
   local a
-  for a in rocketmq-namesrv rocketmq-broker rocketmq-tools; do
-    [[ -f "$partial/$a-$RMQ_VERSION.jar" ]] || die "fetch incomplete: $a-$RMQ_VERSION.jar missing"
+  for a in "rocketmq-namesrv-$nsver" "rocketmq-broker-$RMQ_VERSION" "rocketmq-tools-$nsver"; do
+    [[ -f "$partial/$a.jar" ]] || die "fetch incomplete: $a.jar missing"
   done
   rm -rf "$LIB"
   mv "$partial" "$LIB"
@@ -212,6 +291,7 @@ EOF
 # status work whatever RMQ_PORT_BASE says now.
 setup_cluster() {
   AUTH="$1"
+  RUN_VERSION=""
   local name=default base
   if [[ "$AUTH" == 1 ]]; then
     name=auth
@@ -232,10 +312,11 @@ setup_cluster() {
   BA_PORT=$REQ_BA_PORT
   BB_PORT=$REQ_BB_PORT
   if [[ -f "$STATE" ]]; then
-    local s_auth="" s_ns="" s_ba="" s_bb=""
+    local s_auth="" s_ns="" s_ba="" s_bb="" s_ver=""
     local k v
     while IFS='=' read -r k v; do
       case "$k" in
+        RMQ_STATE_VERSION) s_ver="$v" ;;
         RMQ_STATE_AUTH) s_auth="$v" ;;
         RMQ_STATE_NS_PORT) s_ns="$v" ;;
         RMQ_STATE_BA_PORT) s_ba="$v" ;;
@@ -254,6 +335,8 @@ setup_cluster() {
       BA_PORT=$s_ba
       BB_PORT=$s_bb
     fi
+    # A cluster started before releases were recorded is 5.3.3.
+    RUN_VERSION="${s_ver:-5.3.3}"
   fi
   NAMESRV="127.0.0.1:$NS_PORT"
 }
@@ -379,6 +462,9 @@ autoCreateTopicEnable=true
 autoCreateSubscriptionGroup=true
 traceTopicEnable=true
 timerWheelEnable=true
+# Producer.RecallMessage (RocketMQ 5.3.2+) is refused unless the broker allows it; older
+# brokers ignore the key.
+recallMessageEnable=true
 mappedFileSizeCommitLog=67108864
 mappedFileSizeConsumeQueue=600000
 maxHashSlotNum=100000
@@ -400,7 +486,10 @@ heartbeatThreadPoolNums=2
 endTransactionThreadPoolNums=2
 processReplyMessageThreadPoolNums=2
 EOF
-    if [[ "$AUTH" == 1 ]]; then
+    if [[ "$AUTH" == 1 && "$RMQ_LINE" == 4 ]]; then
+      # ACL 1.0: the broker reads the accounts from $ROCKETMQ_HOME/conf/plain_acl.yml.
+      echo "aclEnable=true" >>"$DIR/conf/$b.conf"
+    elif [[ "$AUTH" == 1 ]]; then
       cat >>"$DIR/conf/$b.conf" <<EOF
 authenticationEnabled=true
 authenticationProvider=org.apache.rocketmq.auth.authentication.provider.DefaultAuthenticationProvider
@@ -411,7 +500,11 @@ EOF
     fi
   done
   write_tools_yml
+  if [[ "$RMQ_LINE" == 4 ]]; then
+    write_v4_home
+  fi
   {
+    echo "RMQ_STATE_VERSION=$RMQ_VERSION"
     echo "RMQ_STATE_AUTH=$AUTH"
     echo "RMQ_STATE_NS_PORT=$NS_PORT"
     echo "RMQ_STATE_BA_PORT=$BA_PORT"
@@ -427,6 +520,42 @@ write_tools_yml() {
     printf 'accessKey: %s\nsecretKey: %s\n' "$AUTH_USER" "$AUTH_PASS" >"$DIR/home/conf/tools.yml"
   else
     rm -f "$DIR/home/conf/tools.yml"
+  fi
+}
+
+# write_v4_home writes what a 4.9.x server reads from $ROCKETMQ_HOME/conf: its
+# logback configuration (NamesrvStartup, BrokerStartup and MQAdminStartup
+# configure logback from conf/logback_<role>.xml and exit when it is missing;
+# 5.x ships its configuration inside its jars) and, for --auth, ACL 1.0's
+# plain_acl.yml: one admin account, no white-listed address, so every request
+# must be signed.
+write_v4_home() {
+  local role file
+  mkdir -p "$DIR/home/conf"
+  for role in namesrv broker tools; do
+    file='${user.home}/logs/rocketmqlogs/'"$role.log"
+    cat >"$DIR/home/conf/logback_$role.xml" <<EOF
+<?xml version="1.0" encoding="UTF-8"?>
+<!-- written by rmq.sh: every logger into one file, as 5.x's bundled configuration does per role -->
+<configuration>
+  <appender name="FILE" class="ch.qos.logback.core.FileAppender">
+    <file>$file</file>
+    <append>true</append>
+    <encoder><pattern>%d{yyyy-MM-dd HH:mm:ss.SSS} %-5p [%t] %c{0} - %m%n</pattern></encoder>
+  </appender>
+  <root level="INFO"><appender-ref ref="FILE"/></root>
+</configuration>
+EOF
+  done
+  if [[ "$AUTH" == 1 ]]; then
+    cat >"$DIR/home/conf/plain_acl.yml" <<EOF
+globalWhiteRemoteAddresses: []
+accounts:
+  - accessKey: $AUTH_USER
+    secretKey: "$AUTH_PASS"
+    whiteRemoteAddress:
+    admin: true
+EOF
   fi
 }
 
@@ -455,7 +584,8 @@ launch() {
   (
     cd "$DIR/$role"
     export ROCKETMQ_HOME="$DIR/home"
-    exec nohup java "${OPENS[@]}" "${mem[@]}" "${COMMON_JVM[@]}" "${extra[@]}" \
+    # shellcheck disable=SC2046 # one option per word
+    exec nohup java "${OPENS[@]}" "${mem[@]}" "${COMMON_JVM[@]}" $(line_jvm_flags) "${extra[@]}" \
       -Duser.home="$DIR/$role" -Drocketmq.home.dir="$DIR/home" \
       -Drmq.logback.configurationFile="rmq.${role%%-*}.logback.xml" \
       -cp "$LIB/*" "$main" -c "$conf"
@@ -485,8 +615,12 @@ admin_run() {
   out="$(mktemp)"
   err="$(mktemp)"
   mkdir -p "$DIR/admin"
-  [[ -d "$DIR/home/conf" ]] || write_tools_yml
-  ROCKETMQ_HOME="$DIR/home" timeout "$ADMIN_TIMEOUT" java "${OPENS[@]}" "${ADMIN_JVM[@]}" \
+  if [[ ! -d "$DIR/home/conf" ]]; then
+    write_tools_yml
+    if [[ "$RMQ_LINE" == 4 ]]; then write_v4_home; fi
+  fi
+  # shellcheck disable=SC2046 # one option per word
+  ROCKETMQ_HOME="$DIR/home" timeout "$ADMIN_TIMEOUT" java "${OPENS[@]}" "${ADMIN_JVM[@]}" $(line_jvm_flags) \
     -Duser.home="$DIR/admin" -Drocketmq.home.dir="$DIR/home" \
     -Drmq.logback.configurationFile=rmq.tools.logback.xml \
     -Drocketmq.namesrv.addr="$NAMESRV" \
@@ -581,6 +715,7 @@ stop_roles() {
   for r in "$@"; do
     if pid="$(role_pid "$r")"; then
       kill -TERM "$pid" 2>/dev/null || true
+      kill -CONT "$pid" 2>/dev/null || true # a paused JVM acts on TERM only once resumed
       pids+=("$r:$pid")
     fi
   done
@@ -604,6 +739,9 @@ stop_roles() {
 
 healthy() { all_alive && registered "${BROKERS[@]}"; }
 
+# stale_version: the running cluster is of another release than requested.
+stale_version() { [[ -n "$RUN_VERSION" && "$RUN_VERSION" != "$REQ_VERSION" ]]; }
+
 cmd_start() {
   ensure_tools java
   fetched || cmd_fetch
@@ -612,13 +750,17 @@ cmd_start() {
     if [[ "$NS_PORT/$BA_PORT/$BB_PORT" != "$REQ_NS_PORT/$REQ_BA_PORT/$REQ_BB_PORT" ]]; then
       die "$DIR already runs a cluster on namesrv port $NS_PORT (requested $REQ_NS_PORT); stop it first"
     fi
-    if healthy; then
+    if stale_version; then
+      log "cluster in $DIR runs RocketMQ $RUN_VERSION, $REQ_VERSION requested: restarting it"
+      stop_roles broker-a broker-b namesrv
+    elif healthy; then
       log "cluster in $DIR already running"
       echo "NAMESRV=$NAMESRV"
       return 0
+    else
+      log "cluster in $DIR is not healthy: restarting it"
+      stop_roles broker-a broker-b namesrv
     fi
-    log "cluster in $DIR is not healthy: restarting it"
-    stop_roles broker-a broker-b namesrv
   fi
   NS_PORT=$REQ_NS_PORT BA_PORT=$REQ_BA_PORT BB_PORT=$REQ_BB_PORT
   NAMESRV="127.0.0.1:$NS_PORT"
@@ -638,7 +780,7 @@ cmd_start() {
   rm -f "$STATE"
   write_configs
   local t0=$SECONDS
-  log "starting namesrv on $NAMESRV (dir $DIR, auth=$AUTH)"
+  log "starting RocketMQ $RMQ_VERSION namesrv on $NAMESRV (dir $DIR, auth=$AUTH)"
   launch namesrv
   # Brokers register at boot and then every registerNameServerPeriod: start
   # them once the NameServer accepts connections.
@@ -690,6 +832,24 @@ cmd_kill_broker() {
   fi
 }
 
+cmd_pause_broker() {
+  local b="$1" pid
+  broker_port "$b" >/dev/null
+  take_lock
+  pid="$(role_pid "$b")" || die "$b is not running"
+  kill -STOP "$pid"
+  log "paused $b (pid $pid, SIGSTOP)"
+}
+
+cmd_resume_broker() {
+  local b="$1" pid
+  broker_port "$b" >/dev/null
+  take_lock
+  pid="$(role_pid "$b")" || die "$b is not running"
+  kill -CONT "$pid"
+  log "resumed $b (pid $pid, SIGCONT)"
+}
+
 cmd_restart_broker() {
   local b="$1" port p
   port="$(broker_port "$b")"
@@ -722,8 +882,12 @@ cmd_restart_broker() {
 
 cmd_status() {
   local r pid state rc=0 ns_up=0
-  echo "cluster $CLUSTER_NAME dir=$DIR auth=$([[ "$AUTH" == 1 ]] && echo yes || echo no) namesrv=$NAMESRV"
+  echo "cluster $CLUSTER_NAME version=$RMQ_VERSION dir=$DIR auth=$([[ "$AUTH" == 1 ]] && echo yes || echo no) namesrv=$NAMESRV"
   alive namesrv && ns_up=1
+  if any_alive && stale_version; then
+    echo "runs RocketMQ $RUN_VERSION, not the requested $REQ_VERSION (RMQ_VERSION): start restarts it"
+    rc=1
+  fi
   for r in "${ROLES[@]}"; do
     if pid="$(role_pid "$r")"; then
       state="running pid=$pid"
@@ -752,6 +916,7 @@ cmd_env() {
   echo "export RMQ_BROKER_A=127.0.0.1:$BA_PORT"
   echo "export RMQ_BROKER_B=127.0.0.1:$BB_PORT"
   echo "export RMQ_DIR=$DIR"
+  echo "export RMQ_VERSION=$RMQ_VERSION"
   if [[ "$AUTH" == 1 ]]; then
     echo "export RMQ_ACCESS_KEY=$AUTH_USER"
     echo "export RMQ_SECRET_KEY=$AUTH_PASS"
@@ -790,6 +955,10 @@ main() {
     -h | --help | help) usage ;;
   esac
   setup_cluster "$auth"
+  # Every subcommand but start works on the running cluster's own release.
+  if [[ "$cmd" != start && -n "$RUN_VERSION" && "$RUN_VERSION" != "$RMQ_VERSION" ]] && any_alive; then
+    use_version "$RUN_VERSION"
+  fi
   case "$cmd" in
     start) cmd_start ;;
     stop) cmd_stop ;;
@@ -800,6 +969,14 @@ main() {
     kill-broker)
       ((${#ARGS[@]} == 1)) || die "usage: rmq.sh kill-broker broker-a|broker-b [--auth]"
       cmd_kill_broker "${ARGS[0]}"
+      ;;
+    pause-broker)
+      ((${#ARGS[@]} == 1)) || die "usage: rmq.sh pause-broker broker-a|broker-b [--auth]"
+      cmd_pause_broker "${ARGS[0]}"
+      ;;
+    resume-broker)
+      ((${#ARGS[@]} == 1)) || die "usage: rmq.sh resume-broker broker-a|broker-b [--auth]"
+      cmd_resume_broker "${ARGS[0]}"
       ;;
     restart-broker)
       ((${#ARGS[@]} == 1)) || die "usage: rmq.sh restart-broker broker-a|broker-b [--auth]"

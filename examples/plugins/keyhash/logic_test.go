@@ -24,7 +24,7 @@ func TestJavaHashCode(t *testing.T) {
 // javaRef is a straightforward reference over UTF-16 code units.
 func javaRef(s string) int32 {
 	var h int32
-	for _, c := range []rune(s) {
+	for _, c := range s {
 		h = 31*h + c
 	}
 	return h

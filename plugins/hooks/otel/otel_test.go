@@ -103,7 +103,7 @@ func TestSpanPerAttemptWithMessagingAttributes(t *testing.T) {
 		"messaging.client.id": "127.0.0.1@42", "server.address": "127.0.0.1", "rocketsend.send.status": "SEND_OK",
 	}
 	for k, v := range want {
-		if got := a[k].Emit(); got != v {
+		if got := a[k].String(); got != v {
 			t.Errorf("attribute %s = %q, want %q", k, got, v)
 		}
 	}
@@ -153,7 +153,7 @@ func TestRetriedAttemptsAreSiblingSpans(t *testing.T) {
 			t.Errorf("span %d: attempt %d", i, got)
 		}
 	}
-	if s := spans[0]; s.Status.Code != codes.Error || attrs(s.Attributes)["error.type"].Emit() == "" || len(s.Events) != 1 {
+	if s := spans[0]; s.Status.Code != codes.Error || attrs(s.Attributes)["error.type"].String() == "" || len(s.Events) != 1 {
 		t.Errorf("failed attempt: status %v, attributes %v, events %v", s.Status, s.Attributes, s.Events)
 	}
 	if s := spans[1]; s.Status.Code != codes.Error || s.Status.Description != "attempt failed before it was sent" {

@@ -1,6 +1,6 @@
 // Package javapeertest runs the official Apache RocketMQ Java client
-// (org.apache.rocketmq:rocketmq-client, the same 5.3.3 release as the test
-// broker of tools/rocketmq) from Go tests, through the small javapeer program
+// (org.apache.rocketmq:rocketmq-client of the test broker's own release, see
+// ClientVersion) from Go tests, through the small javapeer program
 // in tools/javapeer: as the witness that reports exactly what a Java consumer
 // sees of what rocketsend sent, and as the Java benchmark peer.
 //
@@ -15,7 +15,7 @@
 //	}
 //
 // Every helper starts one JVM (-Xmx128m, SerialGC, C1 only) running
-// tools/javapeer/target/javapeer-<hash>.jar, which Jar builds with Maven on first
+// tools/javapeer/target/javapeer-<client>-<hash>.jar, which Jar builds with Maven on first
 // use. Data comes back as JSON lines on the JVM's stdout; its stderr (the
 // client's WARN+ logging) is kept and printed when the test fails. Every JVM
 // is killed by the test's cleanup at the latest, exits by itself when the
@@ -27,7 +27,8 @@
 // them the helpers skip the test, or fail it when CI=true, like rmqtest.
 //
 // Environment: JAVAPEER_MAVEN_REPO (Maven local repository, default
-// ~/.cache/rocketsend/m2-javapeer), JAVAPEER_JAR (use this jar, never
+// ~/.cache/rocketsend/m2-javapeer), JAVAPEER_CLIENT_VERSION (the client
+// release; default: $RMQ_VERSION), JAVAPEER_JAR (use this jar, never
 // build), JAVAPEER_JAVA_OPTS (extra JVM options, e.g.
 // -Djavapeer.log.level=info for the client's INFO logs on stderr).
 package javapeertest
@@ -63,11 +64,12 @@ var (
 	jarErr  error
 )
 
-// Jar returns the path of the javapeer jar, building it once per process
-// with `mvn -q -B package -DskipTests` when its sources (pom.xml and src/)
-// changed since the last build: their SHA-256 is kept in
-// target/javapeer.stamp, and the jar handed out is a copy named after it,
-// target/javapeer-<hash>.jar, so a rebuild never rewrites a jar a running
+// Jar returns the path of the javapeer jar for the client release
+// ClientVersion, building it once per process with `mvn -q -B package
+// -DskipTests -Drocketmq.version=<client>` when its sources (pom.xml and
+// src/) or the release changed since the last build: the jar handed out is
+// a copy named after both, target/javapeer-<client>-<hash>.jar, so one jar
+// per release is kept side by side and a rebuild never rewrites a jar a running
 // JVM (of another test binary) is reading. Concurrent test binaries
 // serialise builds on a lock file. Without java (or mvn, when a build is
 // needed) the test is skipped with the reason, or failed when CI=true; so is
@@ -124,11 +126,12 @@ func buildJar() (string, error) {
 	}
 	target := filepath.Join(dir, "target")
 	stamp := filepath.Join(target, "javapeer.stamp")
-	sum, err := sourceHash(dir)
+	client := ClientVersion()
+	sum, err := sourceHash(dir, client)
 	if err != nil {
 		return "", err
 	}
-	jar := filepath.Join(target, "javapeer-"+sum[:16]+".jar")
+	jar := filepath.Join(target, "javapeer-"+client+"-"+sum[:16]+".jar")
 	if _, err := os.Stat(jar); err == nil {
 		return jar, nil
 	}
@@ -158,7 +161,7 @@ func buildJar() (string, error) {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, mvn, "-q", "-B", "-Dstyle.color=never",
 		"-f", filepath.Join(dir, "pom.xml"), "-Dmaven.repo.local="+repo,
-		"package", "-DskipTests")
+		"-Drocketmq.version="+client, "package", "-DskipTests")
 	cmd.Dir = dir
 	cmd.WaitDelay = 10 * time.Second
 	var out bytes.Buffer
@@ -231,6 +234,31 @@ var (
 	networkTrouble = regexp.MustCompile(`(?i)could not (resolve|transfer)|unknown ?host|connection (refused|timed out)|network is unreachable|failed to read artifact descriptor|non-resolvable|plugin .* or one of its dependencies could not be resolved`)
 )
 
+// DefaultClientVersion is the rocketmq-client release javapeer is built
+// against when neither JAVAPEER_CLIENT_VERSION nor RMQ_VERSION says another:
+// the release of rmq.sh's default broker.
+const DefaultClientVersion = "5.3.3"
+
+// ClientVersion returns the rocketmq-client release Jar builds javapeer
+// against: $JAVAPEER_CLIENT_VERSION, else the release of the broker under
+// test ($RMQ_VERSION, which `rmq.sh env` exports), else
+// DefaultClientVersion; so the witness is always the Java client of the
+// broker's own line. 5.5.1 maps to 5.5.0: Maven Central has no
+// rocketmq-client 5.5.1 (tools/rocketmq/README.md).
+func ClientVersion() string {
+	v := os.Getenv("JAVAPEER_CLIENT_VERSION")
+	if v == "" {
+		v = os.Getenv("RMQ_VERSION")
+	}
+	switch v {
+	case "":
+		return DefaultClientVersion
+	case "5.5.1":
+		return "5.5.0"
+	}
+	return v
+}
+
 // BuildDuration reports how long this process spent building the jar (0
 // when it was up to date); for measurements.
 func BuildDuration() time.Duration {
@@ -267,8 +295,9 @@ func projectDir() (string, error) {
 
 // sourceHash is the SHA-256 of pom.xml and every file under src/ (paths and
 // contents, in lexical order).
-func sourceHash(dir string) (string, error) {
+func sourceHash(dir, client string) (string, error) {
 	h := sha256.New()
+	fmt.Fprintf(h, "rocketmq-client\x00%s\x00", client)
 	add := func(rel string) error {
 		b, err := os.ReadFile(filepath.Join(dir, rel))
 		if err != nil {

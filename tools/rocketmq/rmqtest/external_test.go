@@ -93,3 +93,17 @@ func TestRoutedBrokersAgainstFakeNameServer(t *testing.T) {
 		t.Fatalf("routedBrokers = %v, want [broker-a broker-b]", names)
 	}
 }
+
+func TestCompareVersions(t *testing.T) {
+	for _, tc := range []struct {
+		a, b string
+		want int
+	}{
+		{"4.9.7", "5.0.0", -1}, {"5.3.3", "5.3.3", 0}, {"5.5.1", "5.3.3", 1},
+		{"5.3.10", "5.3.2", 1}, {"5.3", "5.3.0", 0}, {"5.3.2", "5.3", 1},
+	} {
+		if got := CompareVersions(tc.a, tc.b); got != tc.want {
+			t.Errorf("CompareVersions(%q, %q) = %d, want %d", tc.a, tc.b, got, tc.want)
+		}
+	}
+}

@@ -88,8 +88,9 @@ type config struct {
 	portBase int
 }
 
-// Auth selects the variant with ACL 2.0 authentication enabled on the
-// brokers (user rocketmq / 12345678, see Cluster.AccessKey). It is always a
+// Auth selects the variant with authentication enabled on the brokers: ACL
+// 2.0 on 5.x, ACL 1.0 on 4.9.x (user or account rocketmq / 12345678, see
+// Cluster.AccessKey and Cluster.ACL1). It is always a
 // cluster of its own, on NameServer port 19876 (or $RMQ_AUTH_PORT_BASE), so
 // it can run next to the shared one; requests must be signed.
 func Auth() Option { return func(c *config) { c.auth = true } }
@@ -116,6 +117,7 @@ type Cluster struct {
 	nameServer string
 	brokers    map[string]string
 	env        []string
+	version    string // RocketMQ release, "5.3.3"
 
 	stopOnce sync.Once
 	refs     int // tests currently using it (guarded by registryMu)
@@ -358,7 +360,7 @@ func externalCluster(ns string) (*Cluster, error) {
 	if err != nil {
 		return nil, configError{fmt.Errorf("RMQ_NAMESRV=%q: bad port", ns)}
 	}
-	c := &Cluster{key: "default", external: true, nameServer: ns, brokers: map[string]string{
+	c := &Cluster{key: "default", external: true, nameServer: ns, version: os.Getenv("RMQ_VERSION"), brokers: map[string]string{
 		BrokerA: envOr("RMQ_BROKER_A", net.JoinHostPort(host, strconv.Itoa(port+brokerAOffset))),
 		BrokerB: envOr("RMQ_BROKER_B", net.JoinHostPort(host, strconv.Itoa(port+brokerBOffset))),
 	}}
@@ -443,6 +445,8 @@ func (c *Cluster) readEnv(ctx context.Context) error {
 			c.brokers[BrokerA] = v
 		case "RMQ_BROKER_B":
 			c.brokers[BrokerB] = v
+		case "RMQ_VERSION":
+			c.version = v
 		}
 	}
 	if c.nameServer == "" || len(c.brokers) != 2 {
@@ -513,8 +517,55 @@ func (c *Cluster) Brokers() map[string]string {
 	return m
 }
 
-// AccessKey returns the ACL 2.0 access key requests to an Auth() cluster
-// must be signed with ("" for clusters without authentication).
+// DefaultVersion is the RocketMQ release rmq.sh runs when RMQ_VERSION is unset.
+const DefaultVersion = "5.3.3"
+
+// Version returns the RocketMQ release the cluster runs ("4.9.7", "5.3.3",
+// "5.5.1"): what `rmq.sh env` reports, or $RMQ_VERSION for a cluster the
+// test command started. Tests whose expectations differ between release
+// lines (ACL 1.0 against 2.0, features a line lacks) branch on it.
+func (c *Cluster) Version() string {
+	if c.version == "" {
+		return DefaultVersion
+	}
+	return c.version
+}
+
+// AtLeast reports whether the cluster's release is v or newer (dotted
+// numbers compared field by field: "5.3.2" < "5.3.10").
+func (c *Cluster) AtLeast(v string) bool { return CompareVersions(c.Version(), v) >= 0 }
+
+// CompareVersions compares dotted release numbers field by field, -1, 0 or
+// +1; a missing or non-numeric field counts as 0.
+func CompareVersions(a, b string) int {
+	as, bs := strings.Split(a, "."), strings.Split(b, ".")
+	for i := 0; i < len(as) || i < len(bs); i++ {
+		var x, y int
+		if i < len(as) {
+			x, _ = strconv.Atoi(as[i])
+		}
+		if i < len(bs) {
+			y, _ = strconv.Atoi(bs[i])
+		}
+		switch {
+		case x < y:
+			return -1
+		case x > y:
+			return 1
+		}
+	}
+	return 0
+}
+
+// ACL1 reports whether the cluster's authentication is ACL 1.0 (4.9.x:
+// plain_acl.yml, refusals answered SYSTEM_ERROR with an AclException
+// remark) rather than ACL 2.0 (5.x: refusals answered NO_PERMISSION). The
+// client's signature is the same for both.
+func (c *Cluster) ACL1() bool { return !c.AtLeast("5.0.0") }
+
+// AccessKey returns the access key requests to an Auth() cluster must be
+// signed with ("" for clusters without authentication); ACL 2.0 user or
+// ACL 1.0 account, see ACL1.
 func (c *Cluster) AccessKey() string {
 	if c.auth {
 		return authAccessKey
@@ -597,6 +648,33 @@ func (c *Cluster) KillBroker(t testing.TB, name string) {
 	defer cancel()
 	if out, err := c.run(ctx, "kill-broker", name); err != nil {
 		t.Fatalf("rmqtest: kill-broker %s: %v\n%s", name, err, out)
+	}
+}
+
+// PauseBroker stops one broker with SIGSTOP: its sockets stay open and the
+// kernel still accepts connections, but it never answers, the hung broker
+// that only a deadline gets a sender out of. ResumeBroker (SIGCONT) undoes
+// it; a test that pauses a broker should defer ResumeBroker. Only allowed on
+// an Own() cluster.
+func (c *Cluster) PauseBroker(t testing.TB, name string) {
+	t.Helper()
+	c.signalBroker(t, "pause-broker", name)
+}
+
+// ResumeBroker continues a broker paused by PauseBroker (SIGCONT). Only
+// allowed on an Own() cluster.
+func (c *Cluster) ResumeBroker(t testing.TB, name string) {
+	t.Helper()
+	c.signalBroker(t, "resume-broker", name)
+}
+
+func (c *Cluster) signalBroker(t testing.TB, cmd, name string) {
+	t.Helper()
+	c.mustOwn(t, cmd)
+	ctx, cancel := context.WithTimeout(context.Background(), stopTimeout)
+	defer cancel()
+	if out, err := c.run(ctx, cmd, name); err != nil {
+		t.Fatalf("rmqtest: %s %s: %v\n%s", cmd, name, err, out)
 	}
 }
 

@@ -1,10 +1,15 @@
 package rmqtest_test
 
 import (
+	"bytes"
+	"encoding/binary"
 	"fmt"
+	"io"
 	"net"
+	"os"
 	"regexp"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +22,34 @@ func TestMain(m *testing.M) { rmqtest.Main(m) }
 // brokerRow matches a clusterList row: cluster, broker name, BID 0, address.
 func brokerRow(name, addr string) *regexp.Regexp {
 	return regexp.MustCompile(`(?m)^` + rmqtest.ClusterName + `\s+` + regexp.QuoteMeta(name) + `\s+0\s+` + regexp.QuoteMeta(addr) + `\s`)
+}
+
+// brokerAnswers writes a GET_BROKER_RUNTIME_INFO request (code 28, JSON header) on conn and
+// reads frames until the response with opaque arrives or wait passes.
+func brokerAnswers(conn net.Conn, opaque int, wait time.Duration) error {
+	hdr := fmt.Sprintf(`{"code":28,"language":"JAVA","version":0,"opaque":%d,"flag":0,"extFields":{}}`, opaque)
+	frame := binary.BigEndian.AppendUint32(nil, uint32(4+len(hdr)))
+	frame = binary.BigEndian.AppendUint32(frame, uint32(len(hdr)))
+	frame = append(frame, hdr...)
+	if _, err := conn.Write(frame); err != nil {
+		return err
+	}
+	if err := conn.SetReadDeadline(time.Now().Add(wait)); err != nil {
+		return err
+	}
+	for {
+		var lens [8]byte
+		if _, err := io.ReadFull(conn, lens[:]); err != nil {
+			return err
+		}
+		rest := make([]byte, binary.BigEndian.Uint32(lens[:4])-4)
+		if _, err := io.ReadFull(conn, rest); err != nil {
+			return err
+		}
+		if bytes.Contains(rest, []byte(fmt.Sprintf(`"opaque":%d,`, opaque))) {
+			return nil
+		}
+	}
 }
 
 func uniqueTopic(prefix string) string {
@@ -122,11 +155,30 @@ func TestKillAndRestartBrokerOnOwnCluster(t *testing.T) {
 	}
 	t0 := time.Now()
 	c := rmqtest.Start(t, rmqtest.Own(29876))
-	if c.NameServer() != "127.0.0.1:29876" || c.BrokerAddr(rmqtest.BrokerB) != "127.0.0.1:30921" {
+	shift, _ := strconv.Atoi(os.Getenv("RMQ_OWN_PORT_SHIFT"))
+	if c.NameServer() != "127.0.0.1:"+strconv.Itoa(29876+shift) || c.BrokerAddr(rmqtest.BrokerB) != "127.0.0.1:"+strconv.Itoa(30921+shift) {
 		t.Fatalf("Own(29876) at %s / %v", c.NameServer(), c.Brokers())
 	}
 	topic := uniqueTopic("rmqtest_failover")
 	c.CreateTopic(t, topic, 2)
+
+	// Paused, broker-b keeps its connection but answers nothing; resumed, it answers what waited.
+	conn, err := net.DialTimeout("tcp", c.BrokerAddr(rmqtest.BrokerB), 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if err := brokerAnswers(conn, 1, 10*time.Second); err != nil {
+		t.Fatalf("broker-b before PauseBroker: %v", err)
+	}
+	c.PauseBroker(t, rmqtest.BrokerB)
+	if err := brokerAnswers(conn, 2, 2*time.Second); err == nil {
+		t.Fatal("paused broker-b answered")
+	}
+	c.ResumeBroker(t, rmqtest.BrokerB)
+	if err := brokerAnswers(conn, 3, 10*time.Second); err != nil {
+		t.Fatalf("broker-b after ResumeBroker: %v", err)
+	}
 
 	c.KillBroker(t, rmqtest.BrokerB)
 	out := c.Admin(t, "clusterList")
