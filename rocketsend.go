@@ -81,7 +81,9 @@ func WithSendOptions(o ...send.Option) Option {
 // in place across reloads.
 func WithHooks(h ...send.Hook) Option { return func(c *options) { c.hooks = append(c.hooks, h...) } }
 
-// WithLogger sets the logger of the plugins and of reloads. Default: discard.
+// WithLogger sets the logger of every log line of the producer: the core's (route changes,
+// failover, heartbeats, reconnects; named "producer"), the plugins' (named "plugin.<block>") and
+// reloads'. Default: discard.
 func WithLogger(l hclog.Logger) Option { return func(c *options) { c.log = l } }
 
 // WithReloadOnSignal reloads the configuration when the process receives one of sigs (SIGHUP
@@ -167,7 +169,10 @@ func (p *Producer) start(ctx context.Context, f *config.File, hash [32]byte) (_ 
 	if err != nil {
 		return nil, err
 	}
-	sopts := append(f.Producer.Options(), p.opts.sendOpts...)
+	// The core logs through the same logger as the plugins (logger.go); a send.WithLogger among
+	// the caller's send options still wins, being later.
+	sopts := append(f.Producer.Options(), send.WithLogger(newCoreLogger(p.log.Named("producer"))))
+	sopts = append(sopts, p.opts.sendOpts...)
 	sopts = append(sopts, send.WithHooks(p.hooksOf(set)...))
 	if sf := set.SelectorFactory(); sf != nil {
 		sopts = append(sopts, send.WithQueueSelector(sf))
