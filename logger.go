@@ -3,6 +3,7 @@ package rocketsend
 import (
 	"context"
 	"log/slog"
+	"os"
 	"slices"
 
 	"github.com/hashicorp/go-hclog"
@@ -13,6 +14,21 @@ import (
 // and this package log through go-hclog. The logger given to New (WithLogger) is the one switch:
 // the core's records reach it through slogToHCLog under the name "producer", the plugins' under
 // "plugin.<block>", reloads under its own name.
+
+// topLogger is the producer's one logger: the caller's (WithLogger), at the file's log_level when it
+// sets one; else stderr at the file's level when it sets one; else nothing.
+func topLogger(given hclog.Logger, level string) hclog.Logger {
+	switch {
+	case given != nil:
+		if level != "" {
+			given.SetLevel(hclog.LevelFromString(level))
+		}
+		return given
+	case level != "" && level != "off":
+		return hclog.New(&hclog.LoggerOptions{Name: "rocketsend", Level: hclog.LevelFromString(level), Output: os.Stderr})
+	}
+	return hclog.NewNullLogger()
+}
 
 // slogToHCLog is a slog.Handler writing to an hclog.Logger: levels map one to one (slog's levels
 // between the named ones round down), attributes become hclog's key/value pairs, groups prefix

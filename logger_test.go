@@ -89,3 +89,22 @@ plugin "tracing" {
 		t.Errorf("the plugins do not log through the same logger:\n%s", buf.String())
 	}
 }
+
+// TestTopLogger: the file's log_level is the level of the one logger, the caller's or stderr's.
+func TestTopLogger(t *testing.T) {
+	given := hclog.New(&hclog.LoggerOptions{Level: hclog.Info, Output: &testlog.Buffer{}})
+	if l := topLogger(given, "debug"); l != given || !given.IsDebug() || !given.Named("producer").IsDebug() {
+		t.Error("the file's level is not set on the caller's logger and its named children")
+	}
+	if l := topLogger(given, ""); !l.IsDebug() {
+		t.Error("no log_level changed the caller's logger")
+	}
+	if l := topLogger(nil, "warn"); l.IsInfo() || !l.IsWarn() {
+		t.Error("log_level warn without a logger: not a warn logger")
+	}
+	for _, level := range []string{"", "off"} {
+		if l := topLogger(nil, level); l.IsError() {
+			t.Errorf("log_level %q without a logger logs", level)
+		}
+	}
+}

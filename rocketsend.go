@@ -149,9 +149,6 @@ func newProducer(path string, opts []Option) (*Producer, error) {
 	for _, f := range opts {
 		f(&o)
 	}
-	if o.log == nil {
-		o.log = hclog.NewNullLogger()
-	}
 	if o.reloadInterval < 0 {
 		return nil, fmt.Errorf("rocketsend: reload interval %v must be positive", o.reloadInterval)
 	}
@@ -159,6 +156,7 @@ func newProducer(path string, opts []Option) (*Producer, error) {
 }
 
 func (p *Producer) start(ctx context.Context, f *config.File, hash [32]byte) (_ *Producer, err error) {
+	p.log = topLogger(p.opts.log, f.LogLevel)
 	p.loader = newLoader(f.CacheDir, p.log.Named("plugin"))
 	defer func() {
 		if err != nil {
@@ -248,6 +246,9 @@ func (p *Producer) Reload(ctx context.Context) error {
 	f, hash, err := p.read()
 	if err != nil {
 		return err
+	}
+	if f.LogLevel != "" && f.LogLevel != p.cfg.LogLevel {
+		p.log.SetLevel(hclog.LevelFromString(f.LogLevel))
 	}
 	if !f.Producer.SameStartSettings(&p.cfg.Producer) {
 		p.log.Warn("the producer block changed; producer settings apply at the next start, the running ones are kept", "file", p.path)

@@ -22,6 +22,7 @@ type producerFlags struct {
 	group    string
 	plugins  []string
 	logLevel string
+	levelSet func() bool // --log-level was given: it wins over the file's log_level
 }
 
 func (f *producerFlags) register(c *cobra.Command) {
@@ -29,7 +30,8 @@ func (f *producerFlags) register(c *cobra.Command) {
 	c.Flags().StringVarP(&f.namesrv, "namesrv", "n", "", "NameServer address(es), host:port[;host:port]; overrides the file (default $NAMESRV_ADDR)")
 	c.Flags().StringVarP(&f.group, "group", "g", "", "producer group; overrides the file")
 	c.Flags().StringArrayVarP(&f.plugins, "plugin", "p", nil, "a wasm plugin to run, after the file's (repeatable)")
-	c.Flags().StringVar(&f.logLevel, "log-level", "warn", "log level of plugins and reloads: trace, debug, info, warn, error, off")
+	c.Flags().StringVar(&f.logLevel, "log-level", "warn", "log level of every log line (core, plugins, reloads): trace, debug, info, warn, error, off; wins over the file's log_level")
+	f.levelSet = func() bool { return c.Flags().Changed("log-level") }
 }
 
 // configFile returns the file named by --config (or an empty one) with the flags applied.
@@ -40,6 +42,12 @@ func (f *producerFlags) configFile() (*config.File, error) {
 		if cfg, err = config.Load(f.config); err != nil {
 			return nil, err
 		}
+	}
+	if _, ok := config.LogLevels[f.logLevel]; !ok {
+		return nil, fmt.Errorf("--log-level %q: want trace, debug, info, warn, error or off", f.logLevel)
+	}
+	if f.levelSet != nil && f.levelSet() {
+		cfg.LogLevel = f.logLevel
 	}
 	if f.namesrv != "" {
 		cfg.Producer.NameServers = []string{f.namesrv}
