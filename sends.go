@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/rocketsend/rocketsend/core/codec"
 	"github.com/rocketsend/rocketsend/core/message"
 	"github.com/rocketsend/rocketsend/core/send"
 )
@@ -83,6 +84,11 @@ func (p *Producer) ViewMessage(ctx context.Context, offsetMsgID string) (*messag
 // QueryMessage searches topic's brokers for messages by key (send.Producer.QueryMessage).
 func (p *Producer) QueryMessage(ctx context.Context, topic, key string, maxNum int, begin, end time.Time) ([]*message.MessageExt, error) {
 	return p.sp.QueryMessage(ctx, topic, key, maxNum, begin, end)
+}
+
+// TopicRoute asks the NameServers for topic's route now, past the cache (send.Producer.TopicRoute).
+func (p *Producer) TopicRoute(ctx context.Context, topic string) (*codec.TopicRouteData, error) {
+	return p.sp.TopicRoute(ctx, topic)
 }
 
 // ViewMessageByID reads one message by its offset id or client id (send.Producer.ViewMessageByID).

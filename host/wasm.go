@@ -585,9 +585,14 @@ func (w *logWriter) kept() string {
 	if w.keep == nil {
 		return ""
 	}
-	s := w.keep.String()
+	s := strings.TrimSpace(w.keep.String())
 	w.keep = nil
-	return sanitize(s)
+	// Line by line, so a reason ending in a newline reads as text, not "...\x0a".
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		lines[i] = sanitize(strings.TrimRight(l, "\r"))
+	}
+	return strings.Join(lines, "; ")
 }
 
 // allowLog is a per-plugin limiter: at most logsPerSecond guest log records per second.

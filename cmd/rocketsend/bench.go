@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"os/signal"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -16,6 +17,7 @@ import (
 	"github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/spf13/cobra"
 
+	"github.com/rocketsend/rocketsend/core/codec"
 	"github.com/rocketsend/rocketsend/core/message"
 	"github.com/rocketsend/rocketsend/core/send"
 )
@@ -32,10 +34,13 @@ type benchFlags struct {
 // benchOptions is one benchmark run's load.
 type benchOptions struct {
 	topic       string
-	count       int
+	count       int           // messages to send; 0 with duration: no limit
+	duration    time.Duration // stop starting sends after this long (0: no limit)
+	rate        float64       // most messages started per second (0: as fast as possible)
 	size        int
 	mode        string
-	concurrency int // sync and oneway: sending goroutines
+	batch       int // batch mode: messages per SendBatch
+	concurrency int // sync, oneway and batch: sending goroutines
 	inflight    int // async: most sends outstanding
 	warmup      int
 	timeout     time.Duration
@@ -46,27 +51,56 @@ type secondStat struct {
 	Second     int     `json:"second"`
 	Msgs       int64   `json:"msgs"`
 	MsgsPerSec float64 `json:"msgsPerSec"`
+	MBPerSec   float64 `json:"mbPerSec"`
 	P50Ms      float64 `json:"p50Ms"`
 	P99Ms      float64 `json:"p99Ms"`
 }
 
-// benchResult is a run's summary (the --json output).
+// percentileRow is one row of the summary's percentile table: the latency at that percentile and
+// how many sends took at most that long.
+type percentileRow struct {
+	Percentile float64 `json:"percentile"`
+	Ms         float64 `json:"ms"`
+	Count      int64   `json:"count"`
+}
+
+// storedCheck compares what the brokers stored during the run (the sum over the topic's queues
+// of max offset after minus before) with what the producer saw acknowledged.
+type storedCheck struct {
+	Before       int64  `json:"before"`
+	After        int64  `json:"after"`
+	Stored       int64  `json:"stored"`
+	Acknowledged int64  `json:"acknowledged"`
+	Verdict      string `json:"verdict"`
+	Error        string `json:"error,omitempty"`
+}
+
+// benchResult is a run's summary (the --json output): everything the text summary shows.
 type benchResult struct {
-	Mode           string       `json:"mode"`
-	Size           int          `json:"size"`
-	Count          int          `json:"count"`
-	Sent           int64        `json:"sent"`
-	Failed         int64        `json:"failed"`
-	FirstError     string       `json:"firstError,omitempty"`
-	Seconds        float64      `json:"seconds"`
-	MsgsPerSec     float64      `json:"msgsPerSec"`
-	P50Ms          float64      `json:"p50Ms"`
-	P90Ms          float64      `json:"p90Ms"`
-	P99Ms          float64      `json:"p99Ms"`
-	P999Ms         float64      `json:"p999Ms"`
-	MaxMs          float64      `json:"maxMs"`
-	CPUNanosPerMsg float64      `json:"cpuNanosPerMsg"`
-	PerSecond      []secondStat `json:"perSecond"`
+	Mode           string          `json:"mode"`
+	Size           int             `json:"size"`
+	Batch          int             `json:"batch,omitempty"`
+	Count          int             `json:"count"`
+	Duration       float64         `json:"durationLimitSeconds,omitempty"`
+	Rate           float64         `json:"rateLimit,omitempty"`
+	Sent           int64           `json:"sent"`
+	Failed         int64           `json:"failed"`
+	Unsent         int64           `json:"unsent"`
+	Interrupted    bool            `json:"interrupted,omitempty"`
+	FirstError     string          `json:"firstError,omitempty"`
+	Seconds        float64         `json:"seconds"`
+	MsgsPerSec     float64         `json:"msgsPerSec"`
+	MBPerSec       float64         `json:"mbPerSec"`
+	P50Ms          float64         `json:"p50Ms"`
+	P90Ms          float64         `json:"p90Ms"`
+	P99Ms          float64         `json:"p99Ms"`
+	P999Ms         float64         `json:"p999Ms"`
+	MaxMs          float64         `json:"maxMs"`
+	Latencies      int64           `json:"latencies"`
+	Percentiles    []percentileRow `json:"percentiles"`
+	CPUNanosPerMsg float64         `json:"cpuNanosPerMsg"`
+	Stored         *storedCheck    `json:"stored,omitempty"`
+	PerSecond      []secondStat    `json:"perSecond"`
 
 	hist *hdrhistogram.Histogram
 }
@@ -75,27 +109,39 @@ func newBenchCmd() *cobra.Command {
 	var f benchFlags
 	c := &cobra.Command{
 		Use:   "bench",
-		Short: "Measure throughput and latency against a cluster: per-second figures, HDR summary, JSON, plot",
+		Short: "Measure throughput and latency against a cluster: per-second figures, HDR summary, stored check, JSON, plot",
+		Long: `bench sends generated messages to a topic it creates on every broker and prints, each second and at the
+end, msgs/s, MB/s and latency percentiles. At the end it compares what the brokers stored (the sum of
+the topic's max offsets before and after) with what was acknowledged. Ctrl-C stops the run and prints
+the summary of what ran so far.`,
 		Example: `  rocketsend bench -n 127.0.0.1:9876 --count 100000 --mode async --inflight 1024
+  rocketsend bench -n 127.0.0.1:9876 --duration 30s --rate 5000 --mode sync
+  rocketsend bench -n 127.0.0.1:9876 --mode batch --batch 32 --count 64000
   rocketsend bench -c rocketsend.hcl --count 20000 --json --plot latency.svg
   make bench-java     # the same load beside the official Java producer, alternating, with ratios`,
-		Args: cobra.NoArgs,
+		Args: args(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if cmd.Flags().Changed("duration") && !cmd.Flags().Changed("count") {
+				f.count = 0 // --duration alone: as many as fit
+			}
 			return runBench(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), &f)
 		},
 	}
 	f.register(c)
 	fl := c.Flags()
 	fl.StringVarP(&f.topic, "topic", "t", "RocketsendBench", "topic (created on every broker first)")
-	fl.IntVar(&f.count, "count", 10000, "messages to send (measured)")
+	fl.IntVar(&f.count, "count", 10000, "messages to send (measured); with --duration, whichever ends first")
+	fl.DurationVar(&f.duration, "duration", 0, "send for this long (measured), then print the summary")
+	fl.Float64Var(&f.rate, "rate", 0, "most messages started per second (0: as fast as the mode allows)")
 	fl.IntVar(&f.size, "size", 1024, "body bytes")
-	fl.StringVar(&f.mode, "mode", "async", "sync, async or oneway")
-	fl.IntVar(&f.concurrency, "concurrency", 8, "sync and oneway: sending goroutines")
+	fl.StringVar(&f.mode, "mode", "async", "sync, async, oneway or batch")
+	fl.IntVar(&f.batch, "batch", 16, "batch mode: messages per batch (one SendBatch, one latency)")
+	fl.IntVar(&f.concurrency, "concurrency", 8, "sync, oneway and batch: sending goroutines")
 	fl.IntVar(&f.inflight, "inflight", 1024, "async: most sends outstanding at once")
 	fl.IntVar(&f.warmup, "warmup", 500, "sync sends before the measured phase")
 	fl.IntVar(&f.queues, "queues", 4, "queues per broker when creating the topic")
 	fl.DurationVar(&f.timeout, "timeout", 10*time.Minute, "bound of the whole run")
-	fl.BoolVar(&f.jsonOut, "json", false, "print the summary as JSON (for scripts)")
+	fl.BoolVar(&f.jsonOut, "json", false, "print the summary as JSON (for scripts): every figure of the text summary")
 	fl.StringVar(&f.plot, "plot", "", "write a latency and throughput plot (SVG) to this file")
 	fl.BoolVar(&f.noProgress, "no-progress", false, "no per-second lines and progress bar")
 	return c
@@ -103,16 +149,22 @@ func newBenchCmd() *cobra.Command {
 
 func (o *benchOptions) check() error {
 	switch {
-	case o.mode != "sync" && o.mode != "async" && o.mode != "oneway":
-		return fmt.Errorf("bench: --mode %q: want sync, async or oneway", o.mode)
-	case o.count < 1:
-		return fmt.Errorf("bench: --count %d must be at least 1", o.count)
+	case o.mode != "sync" && o.mode != "async" && o.mode != "oneway" && o.mode != "batch":
+		return usagef("bench: --mode %q: want sync, async, oneway or batch", o.mode)
+	case o.count < 0 || (o.count == 0 && o.duration == 0):
+		return usagef("bench: --count %d must be at least 1 (or give --duration)", o.count)
+	case o.duration < 0:
+		return usagef("bench: --duration must not be negative")
+	case o.rate < 0:
+		return usagef("bench: --rate must not be negative")
 	case o.size < 0:
-		return fmt.Errorf("bench: --size %d must not be negative", o.size)
+		return usagef("bench: --size %d must not be negative", o.size)
 	case o.concurrency < 1 || o.inflight < 1:
-		return fmt.Errorf("bench: --concurrency and --inflight must be at least 1")
+		return usagef("bench: --concurrency and --inflight must be at least 1")
+	case o.mode == "batch" && o.batch < 1:
+		return usagef("bench: --batch %d must be at least 1", o.batch)
 	case o.warmup < 0:
-		return fmt.Errorf("bench: --warmup must not be negative")
+		return usagef("bench: --warmup must not be negative")
 	}
 	return nil
 }
@@ -138,7 +190,10 @@ func runBench(ctx context.Context, out, errOut io.Writer, f *benchFlags) error {
 	if !f.noProgress {
 		progress = errOut
 	}
-	res := benchRun(ctx, p, f.benchOptions, progress)
+	// Ctrl-C stops starting sends; the sends in flight finish and the summary is printed.
+	stop, stopSignals := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stopSignals()
+	res := benchRunStop(ctx, stop, p, f.benchOptions, progress)
 	if f.plot != "" {
 		if err := os.WriteFile(f.plot, []byte(plotSVG(res)), 0o644); err != nil {
 			return err
@@ -153,56 +208,135 @@ func runBench(ctx context.Context, out, errOut io.Writer, f *benchFlags) error {
 	} else {
 		printSummary(out, res)
 	}
-	if res.Failed > 0 {
-		return fmt.Errorf("bench: %d of %d sends failed; first: %s", res.Failed, res.Count, res.FirstError)
+	switch {
+	case res.Failed > 0:
+		return fmt.Errorf("bench: %d sends failed; first: %s", res.Failed, res.FirstError)
+	case res.Unsent > 0:
+		return fmt.Errorf("bench: %d of %d messages not sent: %s", res.Unsent, res.Count, res.FirstError)
+	case res.Stored != nil && res.Stored.Verdict == verdictLost:
+		return fmt.Errorf("bench: the brokers stored %d messages, %d were acknowledged", res.Stored.Stored, res.Stored.Acknowledged)
 	}
 	return nil
 }
 
 func ms(us int64) float64 { return float64(us) / 1000 }
 
-// benchRun sends o.count messages with p and measures them. progress (nil: quiet) gets a line per
-// second and a progress bar.
 // sender is what the benchmark drives: a rocketsend.Producer or a bare send.Producer.
 type sender interface {
 	Send(ctx context.Context, msg *message.Message, opts ...send.CallOption) (*message.SendResult, error)
 	SendAsync(ctx context.Context, msg *message.Message, cb func(*message.SendResult, error), opts ...send.CallOption) error
 	SendOneway(ctx context.Context, msg *message.Message, opts ...send.CallOption) error
+	TopicRoute(ctx context.Context, topic string) (*codec.TopicRouteData, error)
+	SendBatch(ctx context.Context, msgs []*message.Message, opts ...send.CallOption) (*send.BatchResult, error)
+	MaxOffset(ctx context.Context, q message.MessageQueue) (int64, error)
 }
 
+// benchRun sends o.count messages with p and measures them. progress (nil: quiet) gets a line per
+// second and a progress bar.
 func benchRun(ctx context.Context, p sender, o benchOptions, progress io.Writer) *benchResult {
+	return benchRunStop(ctx, ctx, p, o, progress)
+}
+
+// The verdicts of the stored check.
+const (
+	verdictOK    = "ok: every acknowledged message is stored"
+	verdictLost  = "LOST: fewer messages stored than acknowledged"
+	verdictExtra = "more stored than acknowledged (retried sends stored twice, oneway sends, or another producer)"
+)
+
+// topicMaxOffsets sums the max offsets of the topic's queues.
+func topicMaxOffsets(ctx context.Context, p sender, topic string) (int64, error) {
+	rd, err := p.TopicRoute(ctx, topic)
+	if err != nil {
+		return 0, err
+	}
+	var sum int64
+	for _, q := range topicQueues(rd, topic) {
+		n, err := p.MaxOffset(ctx, q)
+		if err != nil {
+			return 0, err
+		}
+		sum += n
+	}
+	return sum, nil
+}
+
+// benchRunStop is benchRun whose loops also end when stop is done (Ctrl-C); ctx bounds the sends.
+func benchRunStop(ctx, stop context.Context, p sender, o benchOptions, progress io.Writer) *benchResult {
+
 	body := make([]byte, o.size)
 	for i := range body {
 		body[i] = byte('a' + i%26)
 	}
-	for i := 0; i < o.warmup && ctx.Err() == nil; i++ {
+	for i := 0; i < o.warmup && stop.Err() == nil; i++ {
 		m := message.New(o.topic, body)
 		m.SetTags("rocketsend-warmup")
 		_, _ = p.Send(ctx, m)
 	}
-	res := &benchResult{Mode: o.mode, Size: o.size, Count: o.count,
+	res := &benchResult{Mode: o.mode, Size: o.size, Count: o.count, Duration: o.duration.Seconds(), Rate: o.rate,
 		hist: hdrhistogram.New(1, 60_000_000, 3)} // microseconds, 1 us .. 60 s
+	if o.mode == "batch" {
+		res.Batch = o.batch
+	}
+	check := &storedCheck{}
+	if before, err := topicMaxOffsets(ctx, p, o.topic); err != nil {
+		check.Error = "max offsets before the run: " + err.Error()
+	} else {
+		check.Before = before
+	}
+	if o.duration > 0 {
+		var cancel context.CancelFunc
+		stop, cancel = context.WithTimeout(stop, o.duration)
+		defer cancel()
+	}
 	var (
 		mu       sync.Mutex
 		window   = hdrhistogram.New(1, 60_000_000, 3)
-		done     atomic.Int64
+		done     atomic.Int64 // messages finished (sent or failed)
 		failed   atomic.Int64
+		started  atomic.Int64 // messages started
 		firstErr atomic.Value
 	)
-	record := func(start time.Time, err error) {
+	record := func(start time.Time, n int64, err error) {
 		us := max(time.Since(start).Microseconds(), 1)
 		if err != nil {
-			failed.Add(1)
+			failed.Add(n)
 			firstErr.CompareAndSwap(nil, err.Error())
 		}
 		mu.Lock()
 		_ = res.hist.RecordValue(us)
 		_ = window.RecordValue(us)
 		mu.Unlock()
-		done.Add(1)
+		done.Add(n)
 	}
 
 	start, cpu0 := time.Now(), processCPU()
+	// claim reserves n messages of the run; it says false when the run is over (count reached,
+	// duration passed, Ctrl-C) and waits for --rate's pace.
+	claim := func(n int64) bool {
+		if stop.Err() != nil || ctx.Err() != nil {
+			return false
+		}
+		k := started.Add(n)
+		if o.count > 0 && k > int64(o.count) {
+			started.Add(-n)
+			return false
+		}
+		if o.rate > 0 {
+			due := start.Add(time.Duration(float64(k-n) / o.rate * float64(time.Second)))
+			if d := time.Until(due); d > 0 {
+				t := time.NewTimer(d)
+				defer t.Stop()
+				select {
+				case <-t.C:
+				case <-stop.Done():
+					started.Add(-n)
+					return false
+				}
+			}
+		}
+		return true
+	}
 	tickDone := make(chan struct{})
 	var tickWG sync.WaitGroup
 	tickWG.Add(1)
@@ -219,32 +353,31 @@ func benchRun(ctx context.Context, p sender, o benchOptions, progress io.Writer)
 			}
 			n := done.Load()
 			mu.Lock()
-			st := secondStat{Second: sec, Msgs: n - last, MsgsPerSec: float64(n - last),
+			st := secondStat{Second: sec, Msgs: n - last, MsgsPerSec: float64(n - last), MBPerSec: float64((n-last)*int64(o.size)) / 1e6,
 				P50Ms: ms(window.ValueAtQuantile(50)), P99Ms: ms(window.ValueAtQuantile(99))}
 			window.Reset()
 			mu.Unlock()
 			last = n
 			res.PerSecond = append(res.PerSecond, st)
 			if progress != nil {
-				fmt.Fprintf(progress, "%4ds %9.0f msgs/s  p50 %7.2f ms  p99 %7.2f ms  %s\n",
-					sec, st.MsgsPerSec, st.P50Ms, st.P99Ms, bar(n, int64(o.count), 30))
+				fmt.Fprintf(progress, "%4ds %9.0f msgs/s %8.2f MB/s  p50 %7.2f ms  p99 %7.2f ms  %s\n",
+					sec, st.MsgsPerSec, st.MBPerSec, st.P50Ms, st.P99Ms, progressBar(n, o, time.Since(start)))
 			}
 		}
 	}()
 
-	var next atomic.Int64
 	switch o.mode {
 	case "async":
 		sem := make(chan struct{}, o.inflight)
-		for i := 0; i < o.count && ctx.Err() == nil; i++ {
+		for claim(1) {
 			sem <- struct{}{}
 			s := time.Now()
 			err := p.SendAsync(ctx, message.New(o.topic, body), func(_ *message.SendResult, err error) {
-				record(s, err)
+				record(s, 1, err)
 				<-sem
 			})
 			if err != nil {
-				record(s, err)
+				record(s, 1, err)
 				<-sem
 			}
 		}
@@ -252,20 +385,38 @@ func benchRun(ctx context.Context, p sender, o benchOptions, progress io.Writer)
 			sem <- struct{}{}
 		}
 	default:
+		n := int64(1)
+		if o.mode == "batch" {
+			n = int64(o.batch)
+		}
 		var wg sync.WaitGroup
 		for g := 0; g < o.concurrency; g++ {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				for next.Add(1) <= int64(o.count) && ctx.Err() == nil {
+				for {
+					k := n
+					if o.count > 0 {
+						k = min(n, int64(o.count)-started.Load())
+					}
+					if k <= 0 || !claim(k) {
+						return
+					}
 					s := time.Now()
 					var err error
-					if o.mode == "sync" {
+					switch o.mode {
+					case "sync":
 						_, err = p.Send(ctx, message.New(o.topic, body))
-					} else {
+					case "oneway":
 						err = p.SendOneway(ctx, message.New(o.topic, body))
+					case "batch":
+						msgs := make([]*message.Message, k)
+						for i := range msgs {
+							msgs[i] = message.New(o.topic, body)
+						}
+						_, err = p.SendBatch(ctx, msgs)
 					}
-					record(s, err)
+					record(s, k, err)
 				}
 			}()
 		}
@@ -276,24 +427,90 @@ func benchRun(ctx context.Context, p sender, o benchOptions, progress io.Writer)
 	close(tickDone)
 	tickWG.Wait()
 
+	res.Interrupted = stop.Err() != nil && ctx.Err() == nil && (o.duration == 0 || elapsed < o.duration)
 	res.Sent = done.Load() - failed.Load()
-	res.Failed = failed.Load() + int64(o.count) - done.Load() // not sent at all (timeout) counts as failed
+	res.Failed = failed.Load()
+	if o.count > 0 && ctx.Err() != nil && !res.Interrupted {
+		res.Unsent = int64(o.count) - started.Load() // the run's timeout ended it
+	}
 	if v := firstErr.Load(); v != nil {
 		res.FirstError = v.(string)
-	} else if res.Failed > 0 {
+	} else if res.Unsent > 0 {
 		res.FirstError = "the run's timeout ended it: " + context.Cause(ctx).Error()
 	}
 	res.Seconds = elapsed.Seconds()
 	res.MsgsPerSec = float64(res.Sent) / res.Seconds
+	res.MBPerSec = float64(res.Sent*int64(o.size)) / 1e6 / res.Seconds
 	res.P50Ms, res.P90Ms = ms(res.hist.ValueAtQuantile(50)), ms(res.hist.ValueAtQuantile(90))
 	res.P99Ms, res.P999Ms, res.MaxMs = ms(res.hist.ValueAtQuantile(99)), ms(res.hist.ValueAtQuantile(99.9)), ms(res.hist.Max())
+	res.Latencies = res.hist.TotalCount()
+	res.Percentiles = percentiles(res.hist)
 	if n := done.Load(); n > 0 {
 		res.CPUNanosPerMsg = float64(cpu) / float64(n)
 	}
+	if check.Error == "" {
+		storedAfter(ctx, p, o, res, check)
+	}
+	res.Stored = check
 	if progress != nil {
-		fmt.Fprintf(progress, "done  %d sent, %d failed in %.2fs  %s\n", res.Sent, res.Failed, res.Seconds, bar(done.Load(), int64(o.count), 30))
+		fmt.Fprintf(progress, "done  %d sent, %d failed in %.2fs  %s\n", res.Sent, res.Failed, res.Seconds, progressBar(done.Load(), o, elapsed))
 	}
 	return res
+}
+
+// storedAfter reads the max offsets again and judges. Oneway sends are not acknowledged: the
+// check waits a moment for the broker to store the last ones and compares with what was sent.
+func storedAfter(ctx context.Context, p sender, o benchOptions, res *benchResult, check *storedCheck) {
+	check.Acknowledged = res.Sent
+	for try := 0; ; try++ {
+		after, err := topicMaxOffsets(ctx, p, o.topic)
+		if err != nil {
+			check.Error = "max offsets after the run: " + err.Error()
+			return
+		}
+		check.After, check.Stored = after, after-check.Before
+		if check.Stored >= check.Acknowledged || try == 20 || o.mode != "oneway" {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	switch {
+	case check.Stored == check.Acknowledged:
+		check.Verdict = verdictOK
+	case check.Stored < check.Acknowledged:
+		check.Verdict = verdictLost
+	default:
+		check.Verdict = verdictExtra
+	}
+}
+
+// percentiles is the summary's table: for each percentile its latency and how many sends took at
+// most that long (every value in a histogram bucket up to the one the percentile falls in).
+func percentiles(h *hdrhistogram.Histogram) []percentileRow {
+	var rows []percentileRow
+	bars := h.Distribution()
+	for _, q := range []float64{0, 25, 50, 75, 90, 95, 99, 99.9, 99.99, 100} {
+		v := h.ValueAtQuantile(q)
+		var n int64
+		for _, b := range bars {
+			if b.From <= v {
+				n += b.Count
+			}
+		}
+		rows = append(rows, percentileRow{Percentile: q, Ms: ms(v), Count: n})
+	}
+	return rows
+}
+
+// progressBar is the bar of a run bounded by count, else by duration, else nothing.
+func progressBar(n int64, o benchOptions, elapsed time.Duration) string {
+	switch {
+	case o.count > 0:
+		return bar(n, int64(o.count), 30)
+	case o.duration > 0:
+		return bar(int64(elapsed), int64(o.duration), 30)
+	}
+	return ""
 }
 
 func bar(n, total int64, width int) string {
@@ -306,22 +523,35 @@ func bar(n, total int64, width int) string {
 
 // printSummary prints the final HDR-histogram summary: percentiles and a coarse distribution.
 func printSummary(w io.Writer, r *benchResult) {
-	fmt.Fprintf(w, "\n%s sends of %d B: %d sent, %d failed in %.2f s = %.0f msgs/s, client CPU %.1f us/msg\n",
-		r.Mode, r.Size, r.Sent, r.Failed, r.Seconds, r.MsgsPerSec, r.CPUNanosPerMsg/1000)
-	fmt.Fprintf(w, "latency (ms): p50 %.3f  p90 %.3f  p99 %.3f  p99.9 %.3f  max %.3f\n", r.P50Ms, r.P90Ms, r.P99Ms, r.P999Ms, r.MaxMs)
-	fmt.Fprintln(w, "\n  percentile     latency (ms)   count")
-	total := r.hist.TotalCount()
-	for _, q := range []float64{0, 25, 50, 75, 90, 95, 99, 99.9, 99.99, 100} {
-		v := r.hist.ValueAtQuantile(q)
-		below := int64(0)
-		for _, b := range r.hist.CumulativeDistribution() {
-			if b.ValueAt <= v {
-				below = b.Count
-			}
-		}
-		fmt.Fprintf(w, "  %9.2f%%  %14.3f   %6d\n", q, ms(v), below)
+	what := r.Mode + " sends"
+	if r.Batch > 0 {
+		what = fmt.Sprintf("batch sends of %d messages", r.Batch)
 	}
-	fmt.Fprintf(w, "  (HDR histogram, 3 significant digits, %d values)\n", total)
+	if r.Interrupted {
+		fmt.Fprintln(w, "\ninterrupted: the summary of what ran until Ctrl-C")
+	}
+	fmt.Fprintf(w, "\n%s of %d B: %d sent, %d failed in %.2f s = %.0f msgs/s, %.2f MB/s, client CPU %.1f us/msg\n",
+		what, r.Size, r.Sent, r.Failed, r.Seconds, r.MsgsPerSec, r.MBPerSec, r.CPUNanosPerMsg/1000)
+	if r.Unsent > 0 {
+		fmt.Fprintf(w, "%d messages not sent before the run's timeout\n", r.Unsent)
+	}
+	fmt.Fprintf(w, "latency (ms): p50 %.3f  p90 %.3f  p99 %.3f  p99.9 %.3f  max %.3f\n", r.P50Ms, r.P90Ms, r.P99Ms, r.P999Ms, r.MaxMs)
+	fmt.Fprintln(w, "\n  percentile     latency (ms)    count (at most that long)")
+	for _, p := range r.Percentiles {
+		fmt.Fprintf(w, "  %9.2f%%  %14.3f   %8d\n", p.Percentile, p.Ms, p.Count)
+	}
+	unit := "sends"
+	if r.Batch > 0 {
+		unit = "batches"
+	}
+	fmt.Fprintf(w, "  (HDR histogram, 3 significant digits, %d %s)\n", r.Latencies, unit)
+	if c := r.Stored; c != nil {
+		if c.Error != "" {
+			fmt.Fprintf(w, "\nstored check: not done: %s\n", c.Error)
+		} else {
+			fmt.Fprintf(w, "\nstored check: max offsets %d -> %d: %d stored, %d acknowledged: %s\n", c.Before, c.After, c.Stored, c.Acknowledged, c.Verdict)
+		}
+	}
 	if r.FirstError != "" {
 		fmt.Fprintln(w, "first error:", r.FirstError)
 	}

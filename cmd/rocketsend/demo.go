@@ -32,7 +32,7 @@ example wasm plugins (examples/plugins), loads them with the example configurati
 (examples/config/rocketsend.hcl), sends messages in every mode through them, reads each one back
 from the broker, prints what each plugin did and where each message landed, and stops what it
 started.`,
-		Args: cobra.NoArgs,
+		Args: args(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error { return demo(cmd.Context(), cmd.OutOrStdout(), ns, topic) },
 	}
 	c.Flags().StringVarP(&ns, "namesrv", "n", "", "NameServer address; empty starts a local RocketMQ with tools/rocketmq/rmq.sh")

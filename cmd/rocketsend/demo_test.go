@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rocketsend/rocketsend"
 	"github.com/rocketsend/rocketsend/internal/examplebuild"
 	"github.com/rocketsend/rocketsend/tools/rocketmq/rmqtest"
 )
@@ -34,6 +35,19 @@ func run(t *testing.T, stdin string, args ...string) (string, error) {
 		printError(&out, err)
 	}
 	return out.String(), err
+}
+
+// runSplit is run with standard output and standard error apart.
+func runSplit(t *testing.T, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
+	root := newRoot()
+	var out, errOut bytes.Buffer
+	root.SetArgs(args)
+	root.SetOut(&out)
+	root.SetErr(&errOut)
+	root.SetIn(strings.NewReader(""))
+	err = root.ExecuteContext(context.Background())
+	return out.String(), errOut.String(), err
 }
 
 var (
@@ -149,8 +163,167 @@ func TestSend(t *testing.T) {
 		t.Fatal(err)
 	}
 	text, err = run(t, "", "send", "-c", conf, "-n", cl.NameServer(), "-t", topic, "--body", "x", "--tags", "secret")
-	if err == nil || !strings.Contains(text, "FAILED") || !strings.Contains(text, `tag "secret"`) {
+	if err == nil || !strings.Contains(text, "FAILED") || !strings.Contains(text, `tag "secret"`) || exitCode(err) != 1 {
 		t.Fatalf("forbidden send: %v\n%s", err, text)
+	}
+}
+
+// TestSendTargets covers the send flags that choose where and when a message goes, and the ones
+// refused before anything is sent.
+func TestSendTargets(t *testing.T) {
+	cl := rmqtest.Start(t)
+	topic := uniqueTopic("rs_cmd_target")
+	cl.CreateTopic(t, topic, 4)
+	results := func(text string) []sendResult {
+		t.Helper()
+		var rs []sendResult
+		for _, l := range strings.Split(strings.TrimSpace(text), "\n") {
+			var r sendResult
+			if err := json.Unmarshal([]byte(l), &r); err != nil || r.Error != "" {
+				t.Fatalf("%q: %v", l, err)
+			}
+			rs = append(rs, r)
+		}
+		return rs
+	}
+	ns := cl.NameServer()
+	text, err := run(t, "", "send", "-n", ns, "-t", topic, "--body", "x", "--count", "3", "--queue", "broker-b:2", "--json")
+	if err != nil {
+		t.Fatalf("--queue: %v\n%s", err, text)
+	}
+	for _, r := range results(text) {
+		if r.Broker != "broker-b" || r.QueueID != 2 {
+			t.Fatalf("--queue broker-b:2 landed on %s:%d", r.Broker, r.QueueID)
+		}
+	}
+	text, err = run(t, "", "send", "-n", ns, "-t", topic, "--body", "x", "--count", "8", "--broker", "broker-a", "--json")
+	if err != nil {
+		t.Fatalf("--broker: %v\n%s", err, text)
+	}
+	queues := map[int]bool{}
+	for _, r := range results(text) {
+		if r.Broker != "broker-a" {
+			t.Fatalf("--broker broker-a landed on %s", r.Broker)
+		}
+		queues[r.QueueID] = true
+	}
+	if len(queues) != 4 {
+		t.Errorf("--broker broker-a used queues %v, want all 4 in turn", queues)
+	}
+	// One message per line of standard input, as one batch on the order key's queue.
+	text, err = run(t, "one\ntwo\n\nthree\n", "send", "-n", ns, "-t", topic, "--lines", "--mode", "batch", "--order-key", "customer-7", "--json")
+	if err != nil {
+		t.Fatalf("--lines --mode batch --order-key: %v\n%s", err, text)
+	}
+	rs := results(text)
+	if len(rs) != 3 {
+		t.Fatalf("--lines: %d results, want 3:\n%s", len(rs), text)
+	}
+	// The same key alone, in sync mode, goes to the same queue as the batch did.
+	text, err = run(t, "", "send", "-n", ns, "-t", topic, "--body", "x", "--order-key", "customer-7", "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if one := results(text)[0]; one.Broker != rs[0].Broker || one.QueueID != rs[0].QueueID {
+		t.Errorf("--order-key in batch mode went to %s:%d, a sync send with it to %s:%d", rs[0].Broker, rs[0].QueueID, one.Broker, one.QueueID)
+	}
+	// The three lines are stored, in order, with their bodies.
+	for i, want := range []string{"one", "two", "three"} {
+		text, err := run(t, "", "topic", "message", "-n", ns, "-t", topic, "--id", rs[i].MsgID, "--json")
+		if err != nil || !strings.Contains(text, `"body": "`+want+`"`) {
+			t.Errorf("line %d (%s): %v\n%s", i, rs[i].MsgID, err, text)
+		}
+	}
+	// Timer delivery: the broker takes it (RocketMQ 5).
+	for _, flag := range [][]string{{"--deliver-after", "2s"}, {"--deliver-at", time.Now().Add(2 * time.Second).UTC().Format(time.RFC3339)}} {
+		text, err := run(t, "", append([]string{"send", "-n", ns, "-t", topic, "--body", "timer"}, flag...)...)
+		if err != nil || !strings.Contains(text, "SEND_OK") {
+			t.Errorf("%v: %v\n%s", flag, err, text)
+		}
+	}
+	// Refused before sending, as usage errors (exit status 2).
+	for _, tc := range []struct {
+		args  []string
+		stdin string
+		want  string
+	}{
+		{[]string{"--prop", "UNIQ_KEY=abc"}, "", `"UNIQ_KEY" is a system property`},
+		{[]string{"--delay-level", "99"}, "", "delay level 99 is outside the broker's table"},
+		{[]string{"--delay-level", "3", "--deliver-after", "5s"}, "", "give one of --delay-level, --deliver-at and --deliver-after"},
+		{[]string{"--deliver-at", "tomorrow"}, "", `--deliver-at "tomorrow"`},
+		{[]string{"--queue", "broker-a"}, "", "want BROKER:QUEUE_ID"},
+		{[]string{"--queue", "broker-a:1", "--order-key", "k"}, "", "--order-key chooses the queue itself"},
+		{[]string{"--file", "-"}, `{"body":"x","properties":{"TAGS":"t"}}` + "\n", `"TAGS" is a system property`},
+		{[]string{"--file", "-", "--mode", "batch"}, `{"body":"x","order_key":"a"}` + "\n" + `{"body":"y","order_key":"b"}` + "\n", "different order keys"},
+	} {
+		text, err := run(t, tc.stdin, append([]string{"send", "-n", ns, "-t", topic, "--body", "x"}, tc.args...)...)
+		if err == nil || exitCode(err) != 2 || !strings.Contains(text, tc.want) {
+			t.Errorf("%v: %v (exit %d), output lacks %q:\n%s", tc.args, err, exitCode(err), tc.want, text)
+		}
+	}
+	// A broker the topic does not have is a runtime failure naming the brokers it has.
+	text, err = run(t, "", "send", "-n", ns, "-t", topic, "--body", "x", "--broker", "broker-z")
+	if err == nil || exitCode(err) != 1 || !strings.Contains(text, "broker-a, broker-b") {
+		t.Errorf("--broker broker-z: %v\n%s", err, text)
+	}
+}
+
+// TestTopic runs the read-only topic subcommands against a topic with known contents.
+func TestTopic(t *testing.T) {
+	cl := rmqtest.Start(t)
+	topic := uniqueTopic("rs_cmd_topic")
+	cl.CreateTopic(t, topic, 2)
+	ns := cl.NameServer()
+	text, err := run(t, "", "topic", "route", "-n", ns, topic)
+	if err != nil || !strings.Contains(text, "broker-a") || !strings.Contains(text, "broker-b") || !strings.Contains(text, "rw-") {
+		t.Fatalf("topic route: %v\n%s", err, text)
+	}
+	text, err = run(t, "", "send", "-n", ns, "-t", topic, "--body", "seen", "--keys", "topic-key-1", "--queue", "broker-b:1", "--json")
+	if err != nil {
+		t.Fatalf("send: %v\n%s", err, text)
+	}
+	var sent sendResult
+	if err := json.Unmarshal([]byte(text), &sent); err != nil {
+		t.Fatal(err)
+	}
+	text, err = run(t, "", "topic", "offsets", "-n", ns, topic, "--json")
+	if err != nil {
+		t.Fatalf("topic offsets: %v\n%s", err, text)
+	}
+	var offs struct{ Queues []queueOffsets }
+	if err := json.Unmarshal([]byte(text), &offs); err != nil || len(offs.Queues) != 4 {
+		t.Fatalf("topic offsets --json: %v\n%s", err, text)
+	}
+	for _, q := range offs.Queues {
+		want := int64(0)
+		if q.Broker == "broker-b" && q.Queue == 1 {
+			want = 1
+		}
+		if q.Max-q.Min != want {
+			t.Errorf("%s:%d holds %d messages, want %d", q.Broker, q.Queue, q.Max-q.Min, want)
+		}
+	}
+	if text, err := run(t, "", "topic", "offsets", "-n", ns, topic); err != nil || !strings.Contains(text, "total") {
+		t.Errorf("topic offsets: %v\n%s", err, text)
+	}
+	for _, args := range [][]string{{"--id", sent.OffsetMsgID}, {"-t", topic, "--id", sent.MsgID}, {"-t", topic, "--key", "topic-key-1"}} {
+		// The broker indexes keys a moment after storing.
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			text, err = run(t, "", append([]string{"topic", "message", "-n", ns}, args...)...)
+			if err == nil || time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(500 * time.Millisecond)
+		}
+		if err != nil || !strings.Contains(text, sent.MsgID) || !strings.Contains(text, `body         "seen"`) || !strings.Contains(text, "KEYS=\"topic-key-1\"") {
+			t.Errorf("topic message %v: %v\n%s", args, err, text)
+		}
+	}
+	for _, args := range [][]string{{"topic", "message", "-n", ns}, {"topic", "message", "-n", ns, "--id", sent.MsgID}, {"topic", "route", "-n", ns}} {
+		if text, err := run(t, "", args...); err == nil || exitCode(err) != 2 {
+			t.Errorf("%v: %v (exit %d)\n%s", args, err, exitCode(err), text)
+		}
 	}
 }
 
@@ -176,6 +349,33 @@ func TestCommandErrors(t *testing.T) {
 		if err == nil || !strings.Contains(text, tc.want) {
 			t.Errorf("%v: %v, output lacks %q:\n%s", tc.args, err, tc.want, text)
 		}
+	}
+	// Usage errors exit with 2, runtime failures with 1.
+	t.Setenv("NAMESRV_ADDR", "")
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"send", "--no-such-flag"}, 2, "unknown flag"},
+		{[]string{"no-such-command"}, 2, "unknown command"},
+		{[]string{"plugin", "check"}, 2, "accepts 1 arg"},
+		{[]string{"send", "-n", "127.0.0.1:1", "-t", "T", "--mode", "fast"}, 2, `--mode "fast"`},
+		{[]string{"bench", "--count", "0"}, 2, "--count 0"},
+		{[]string{"send", "-t", "T", "--body", "x"}, 2, "give -n host:port"},
+		{[]string{"send", "-t", "T", "--body", "x"}, 2, "NAMESRV_ADDR"},
+		{[]string{"send", "-n", "127.0.0.1:9", "-t", "T", "--body", "x", "--log-level", "loud"}, 2, `--log-level "loud"`},
+		{[]string{"plugin", "check", "/nonexistent.wasm"}, 1, "no such file"},
+		{[]string{"send", "-c", conf, "-t", "T", "--body", "x"}, 1, "rs.hcl"},
+	} {
+		text, err := run(t, "", tc.args...)
+		if err == nil || exitCode(err) != tc.code || !strings.Contains(text, tc.want) {
+			t.Errorf("%v: %v (exit %d, want %d), output lacks %q:\n%s", tc.args, err, exitCode(err), tc.code, tc.want, text)
+		}
+	}
+	text, err := run(t, "", "--version")
+	if err != nil || !strings.HasPrefix(text, "rocketsend "+rocketsend.Version) {
+		t.Errorf("--version: %v %q", err, text)
 	}
 }
 
@@ -209,10 +409,40 @@ func TestBench(t *testing.T) {
 	if err != nil {
 		t.Fatalf("bench: %v\n%s", err, text)
 	}
-	for _, want := range []string{"done  200 sent, 0 failed", "[##############################] 100%", "percentile", "99.90%", "HDR histogram"} {
+	for _, want := range []string{"done  200 sent, 0 failed", "[##############################] 100%", "percentile", "99.90%", "HDR histogram",
+		"MB/s", "200 stored, 200 acknowledged: ok"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("bench output lacks %q:\n%s", want, text)
 		}
+	}
+	// Batch mode, bounded by --duration and paced by --rate; the JSON carries the table.
+	text, err = run(t, "", "bench", "-n", cl.NameServer(), "-t", uniqueTopic("rs_cmd_bench"), "--mode", "batch", "--batch", "10",
+		"--duration", "2s", "--rate", "200", "--warmup", "0", "--concurrency", "2", "--json", "--no-progress")
+	if err != nil {
+		t.Fatalf("bench --mode batch: %v\n%s", err, text)
+	}
+	var r benchResult
+	if err := json.Unmarshal([]byte(text), &r); err != nil {
+		t.Fatal(err)
+	}
+	// 200 msgs/s for 2 s: about 400; the bound is loose, the pace is not timed here.
+	if r.Sent < 100 || r.Sent > 420 || r.Sent%10 != 0 || r.Latencies != r.Sent/10 || r.Batch != 10 || r.MBPerSec <= 0 {
+		t.Errorf("bench --mode batch --rate 200 --duration 2s: %+v", r)
+	}
+	if r.Stored == nil || r.Stored.Stored != r.Sent || r.Stored.Verdict != verdictOK {
+		t.Errorf("stored check: %+v", r.Stored)
+	}
+	if len(r.Percentiles) != 10 {
+		t.Fatalf("percentiles: %+v", r.Percentiles)
+	}
+	for i, p := range r.Percentiles {
+		// At least the percentile's share of the sends took at most its latency.
+		if min := int64(p.Percentile / 100 * float64(r.Latencies)); p.Count < min || p.Count > r.Latencies || (i > 0 && p.Count < r.Percentiles[i-1].Count) {
+			t.Errorf("percentile %v: count %d of %d", p.Percentile, p.Count, r.Latencies)
+		}
+	}
+	if last := r.Percentiles[9]; last.Count != r.Latencies {
+		t.Errorf("100%%: count %d, want every one of %d", last.Count, r.Latencies)
 	}
 }
 
@@ -241,10 +471,22 @@ func TestPluginCheckEveryExample(t *testing.T) {
 			}
 		})
 	}
-	// A plugin that rejects its settings fails the check with the reason.
+	// A plugin that rejects its settings fails the check with the reason, as readable text.
 	text, err := run(t, "", "plugin", "check", filepath.Join(dir, "policy.wasm"), "--setting", "nonsense=1")
-	if err == nil || !strings.Contains(text, "hook_init rejected the configuration") {
+	if err == nil || !strings.Contains(text, "hook_init rejected the configuration") || strings.Contains(text, `\x0a`) {
 		t.Fatalf("bad setting: %v\n%s", err, text)
+	}
+	// The plugin's log lines go to standard error, as --log-level says; the report to standard output.
+	stdout, stderr, err := runSplit(t, "plugin", "check", filepath.Join(dir, "policy.wasm"), "--setting", "nonsense=1", "--log-level", "debug")
+	if err == nil || strings.Contains(stdout, "[WARN]") || !strings.Contains(stderr, `unknown setting "nonsense"`) {
+		t.Errorf("logs: stdout:\n%s\nstderr:\n%s", stdout, stderr)
+	}
+	// A topic filter that leaves the sample out is reported as skipped, not as allowed.
+	text, err = run(t, "", "plugin", "check", filepath.Join(dir, "policy.wasm"), "--setting", "deny_tags=secret", "--tags", "secret",
+		"--topic", "Other", "--topics", "Orders")
+	if err != nil || !strings.Contains(text, "SKIPPED: the plugin applies to Orders only, not Other") || strings.Contains(text, "allowed") ||
+		!strings.Contains(text, "0 calls") {
+		t.Errorf("topic filter: %v\n%s", err, text)
 	}
 }
 
@@ -254,6 +496,22 @@ func TestPluginNew(t *testing.T) {
 	text, err := run(t, "", "plugin", "new", dir, "--module", "example.com/audit")
 	if err != nil {
 		t.Fatalf("plugin new: %v\n%s", err, text)
+	}
+	// The project names no path of this machine: go.mod finds the checkout by a relative path.
+	root, err := examplebuild.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"main.go", "logic.go", "logic_test.go", "README.md"} {
+		if b, err := os.ReadFile(filepath.Join(dir, f)); err != nil || bytes.Contains(b, []byte(root)) {
+			t.Errorf("%s names the checkout's absolute path (%v):\n%s", f, err, b)
+		}
+	}
+	gomod, _ := os.ReadFile(filepath.Join(dir, "go.mod"))
+	_, target, ok := strings.Cut(string(gomod), "replace github.com/rocketsend/rocketsend => ")
+	target, _, _ = strings.Cut(target, "\n")
+	if !ok || filepath.IsAbs(target) || filepath.Clean(filepath.Join(dir, target)) != filepath.Clean(root) {
+		t.Errorf("go.mod does not replace rocketsend by the checkout's relative path (%q):\n%s", target, gomod)
 	}
 	for _, args := range [][]string{{"vet", "./..."}, {"test", "-count=1", "./..."}} {
 		cmd := exec.Command("go", args...)

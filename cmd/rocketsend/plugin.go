@@ -38,6 +38,7 @@ type checkFlags struct {
 	body     string
 	timeout  time.Duration
 	logLevel string
+	topics   []string
 }
 
 func newPluginCheckCmd() *cobra.Command {
@@ -47,9 +48,9 @@ func newPluginCheckCmd() *cobra.Command {
 		Short: "Load a plugin, print what it declares and run each of its hooks on a sample message",
 		Example: `  rocketsend plugin check policy.wasm --setting deny_tags=secret --tags secret
   rocketsend plugin check redact.wasm --body "card 4111111111111111"`,
-		Args: cobra.ExactArgs(1),
+		Args: args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runCheck(cmd.Context(), cmd.OutOrStdout(), args[0], &f)
+			return runCheck(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), args[0], &f)
 		},
 	}
 	fl := c.Flags()
@@ -57,15 +58,16 @@ func newPluginCheckCmd() *cobra.Command {
 	fl.StringArrayVar(&f.settings, "setting", nil, "a setting passed to the plugin's init, key=value (repeatable)")
 	fl.StringVar(&f.config, "config-text", "", "the opaque configuration text passed to the plugin's init")
 	fl.StringVar(&f.topic, "topic", "SampleTopic", "topic of the sample message")
+	fl.StringSliceVar(&f.topics, "topics", nil, "the configuration's topic filter (topics = [...]): call the plugin only for these topics")
 	fl.StringVar(&f.tags, "tags", "sample", "tags of the sample message")
 	fl.StringVar(&f.keys, "keys", "order-42", "keys of the sample message")
 	fl.StringVar(&f.body, "body", `{"id":42,"note":"sample message"}`, "body of the sample message")
 	fl.DurationVar(&f.timeout, "timeout", time.Second, "per-call deadline for the plugin")
-	fl.StringVar(&f.logLevel, "log-level", "info", "level of the plugin's own log lines (printed to stderr)")
+	fl.StringVar(&f.logLevel, "log-level", "info", "level of the plugin's own log lines and the host's, written to standard error: trace, debug, info, warn, error, off")
 	return c
 }
 
-func runCheck(ctx context.Context, out io.Writer, path string, f *checkFlags) error {
+func runCheck(ctx context.Context, out, errOut io.Writer, path string, f *checkFlags) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
@@ -75,25 +77,28 @@ func runCheck(ctx context.Context, out io.Writer, path string, f *checkFlags) er
 	}
 	kind := host.Kind(f.kind)
 	if kind != host.KindWasm && kind != host.KindProcess {
-		return fmt.Errorf(`plugin check: --kind %q: want "wasm" or "process"`, f.kind)
+		return usagef(`plugin check: --kind %q: want "wasm" or "process"`, f.kind)
 	}
 	var kvs []hookv1.KV
 	settings := map[string]string{}
 	for _, s := range f.settings {
 		k, v, ok := strings.Cut(s, "=")
 		if !ok || k == "" {
-			return fmt.Errorf("plugin check: --setting %q: want key=value", s)
+			return usagef("plugin check: --setting %q: want key=value", s)
 		}
 		settings[k] = v
 	}
 	for _, k := range slices.Sorted(maps.Keys(settings)) {
 		kvs = append(kvs, hookv1.KV{Key: k, Value: settings[k]})
 	}
-	log := hclog.New(&hclog.LoggerOptions{Name: "plugin", Level: hclog.LevelFromString(f.logLevel), Output: out})
+	if hclog.LevelFromString(f.logLevel) == hclog.NoLevel {
+		return usagef("plugin check: --log-level %q: want trace, debug, info, warn, error or off", f.logLevel)
+	}
+	log := hclog.New(&hclog.LoggerOptions{Name: "plugin", Level: hclog.LevelFromString(f.logLevel), Output: errOut})
 	lctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
 	plugin, err := host.Load(lctx, kind, abs, host.WithLogger(log.Named(strings.TrimSuffix(filepath.Base(path), ".wasm"))),
-		host.WithHookConfig([]byte(f.config), kvs...), host.WithCallTimeout(f.timeout))
+		host.WithHookConfig([]byte(f.config), kvs...), host.WithCallTimeout(f.timeout), host.WithTopics(f.topics...))
 	if err != nil {
 		return err
 	}
@@ -132,7 +137,21 @@ func runCheck(ctx context.Context, out io.Writer, path string, f *checkFlags) er
 			Queue: message.MessageQueue{Topic: f.topic, BrokerName: "broker-a", QueueID: 0}, BrokerAddr: "127.0.0.1:10911", BornHost: "127.0.0.1"}
 	}
 	tw = tabwriter.NewWriter(out, 2, 4, 2, ' ', 0)
+	// A plugin that declares topics is never called for others: say so instead of reporting a
+	// call that did not happen.
+	var filter []string
+	skipped := false
+	for _, fl := range [][]string{info.Topics, f.topics} {
+		if len(fl) > 0 && !slices.Contains(fl, f.topic) {
+			filter, skipped = fl, true
+		}
+	}
 	for _, pt := range info.Points {
+		if skipped {
+			fmt.Fprintf(tw, "  %s\tSKIPPED: the plugin applies to %s only, not %s (try --topic %s)\n",
+				config.HookName(pt), strings.Join(filter, ", "), f.topic, filter[0])
+			continue
+		}
 		var what string
 		switch pt {
 		case hookv1.PointCheckForbidden:
@@ -182,6 +201,9 @@ func runCheck(ctx context.Context, out io.Writer, path string, f *checkFlags) er
 	_ = tw.Flush()
 	st := plugin.Stats()
 	fmt.Fprintf(out, "\n%d calls, %d failures, %d instance(s) created\n", st.Calls, st.Failures, st.Created)
+	if skipped {
+		fmt.Fprintf(out, "every hook was skipped by a topic filter: nothing was checked\n")
+	}
 	if st.Failures > 0 {
 		return fmt.Errorf("plugin check: %s failed %d of %d calls (see above)", path, st.Failures, st.Calls)
 	}

@@ -30,7 +30,7 @@ func (f *producerFlags) register(c *cobra.Command) {
 	c.Flags().StringVarP(&f.namesrv, "namesrv", "n", "", "NameServer address(es), host:port[;host:port]; overrides the file (default $NAMESRV_ADDR)")
 	c.Flags().StringVarP(&f.group, "group", "g", "", "producer group; overrides the file")
 	c.Flags().StringArrayVarP(&f.plugins, "plugin", "p", nil, "a wasm plugin to run, after the file's (repeatable)")
-	c.Flags().StringVar(&f.logLevel, "log-level", "warn", "log level of every log line (core, plugins, reloads): trace, debug, info, warn, error, off; wins over the file's log_level")
+	c.Flags().StringVar(&f.logLevel, "log-level", "warn", "level of every log line (the producer, plugins, reloads) written to standard error: trace, debug, info, warn, error, off; wins over the file's log_level")
 	f.levelSet = func() bool { return c.Flags().Changed("log-level") }
 }
 
@@ -76,6 +76,12 @@ func (f *producerFlags) producer(ctx context.Context, extra ...send.Option) (*ro
 	cfg, err := f.configFile()
 	if err != nil {
 		return nil, err
+	}
+	if len(cfg.Producer.NameServers) == 0 && strings.TrimSpace(os.Getenv("NAMESRV_ADDR")) == "" {
+		return nil, usagef("no NameServer: give -n host:port (several: \"a:9876;b:9876\"), set NAMESRV_ADDR, or set name_servers in the -c file")
+	}
+	if hclog.LevelFromString(f.logLevel) == hclog.NoLevel {
+		return nil, usagef("--log-level %q: want trace, debug, info, warn, error or off", f.logLevel)
 	}
 	return rocketsend.NewFromConfig(ctx, cfg, rocketsend.WithLogger(f.logger()), rocketsend.WithSendOptions(extra...))
 }

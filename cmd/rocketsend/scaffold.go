@@ -29,7 +29,7 @@ func newPluginNewCmd() *cobra.Command {
 		Short: "Scaffold a Go wasm plugin project that builds and passes its own test",
 		Example: `  rocketsend plugin new ./audit --module example.com/audit
   cd audit && go test ./... && GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -o audit.wasm .`,
-		Args: cobra.ExactArgs(1),
+		Args: args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runNew(cmd.Context(), cmd.OutOrStdout(), args[0], &f)
 		},
@@ -67,7 +67,21 @@ func runNew(ctx context.Context, out io.Writer, dir string, f *newFlags) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	data := map[string]string{"Name": name, "Module": module, "Root": root, "Ident": strings.NewReplacer("-", "_").Replace(name)}
+	// The go.mod points at the checkout by a relative path, so the project builds wherever the
+	// two sit side by side and names nothing of this machine.
+	absDir, err := filepath.Abs(dir)
+	if err != nil {
+		return err
+	}
+	rel, err := filepath.Rel(absDir, root)
+	if err != nil {
+		return fmt.Errorf("plugin new: %s and the rocketsend checkout %s have no relative path (another volume?): create the project next to the checkout", dir, root)
+	}
+	rel = filepath.ToSlash(rel)
+	if !strings.HasPrefix(rel, ".") {
+		rel = "./" + rel // a replace path must start with ./ or ../ to name a directory
+	}
+	data := map[string]string{"Name": name, "Module": module, "Root": rel, "Ident": strings.NewReplacer("-", "_").Replace(name)}
 	for file, text := range scaffoldFiles {
 		t := template.Must(template.New(file).Delims("[[", "]]").Parse(text))
 		var b strings.Builder
@@ -92,7 +106,9 @@ next:
   go test ./...                                                       # the plugin's logic, on this machine
   GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -o %s.wasm .   # the plugin
   rocketsend plugin check %s.wasm --tags blocked                      # load it, run it on a sample
-`, name, dir, module, dir, name, name)
+
+go.mod finds rocketsend at %s (relative to %s): keep the two side by side.
+`, name, dir, module, dir, name, name, rel, dir)
 	return nil
 }
 
@@ -105,7 +121,9 @@ go 1.25
 
 require github.com/rocketsend/rocketsend v0.0.0
 
-// The SDK comes from the rocketsend source tree this project was created from.
+// rocketsend is not published yet: the SDK comes from the checkout this project was created
+// from, by its path relative to this directory. Moved the project? Change the path (or use a
+// go.work: go work init . /path/to/rocketsend).
 replace github.com/rocketsend/rocketsend => [[.Root]]
 `,
 	"main.go": `// Command [[.Name]] is a rocketsend plugin (ABI v1, docs/abi.md), built as a WASI reactor:
@@ -279,6 +297,7 @@ Use it from a service's rocketsend.hcl:
       settings = { blocked_tag = "blocked", value = "seen" }
     }
 
-The go.mod replaces github.com/rocketsend/rocketsend with the source tree it was created from.
+The go.mod replaces github.com/rocketsend/rocketsend with the checkout it was created from, by a
+relative path: keep the two side by side, or change the path.
 `,
 }

@@ -5,12 +5,14 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -31,9 +33,19 @@ type sendFlags struct {
 	props      []string
 	orderKey   string
 	delayLevel int
+	deliverAt  string
+	deliverIn  time.Duration
+	queue      string
+	broker     string
+	lines      bool
 	timeout    time.Duration
 	json       bool
 }
+
+// maxDelayLevel is the last level of a broker's default messageDelayLevel table
+// ("1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h"). A broker given a longer table
+// is rare; one given 99 would clamp it to its last level without a word, so the command refuses.
+const maxDelayLevel = 18
 
 // lineMessage is one line of a JSON-lines input file.
 type lineMessage struct {
@@ -66,8 +78,11 @@ func newSendCmd() *cobra.Command {
 		Short: "Send one or many messages, from flags or a JSON-lines file, in any mode, through the configured plugins",
 		Example: `  rocketsend send -n 127.0.0.1:9876 -t Orders --body '{"id":42}' --keys order-42 --tags created
   rocketsend send -c rocketsend.hcl -t Orders --body hello --count 10 --mode async
-  rocketsend send -c rocketsend.hcl --file messages.jsonl --json     # {"topic":"Orders","body":"...","keys":"k"} per line`,
-		Args: cobra.NoArgs,
+  rocketsend send -c rocketsend.hcl --file messages.jsonl --json     # {"topic":"Orders","body":"...","keys":"k"} per line
+  seq 100 | rocketsend send -n 127.0.0.1:9876 -t Orders --lines       # one message per line of standard input
+  rocketsend send -n 127.0.0.1:9876 -t Orders --body x --queue broker-a:2
+  rocketsend send -n 127.0.0.1:9876 -t Orders --body x --deliver-after 30s   # RocketMQ 5 timer message`,
+		Args: args(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runSend(cmd.Context(), cmd.OutOrStdout(), cmd.InOrStdin(), &f)
 		},
@@ -76,14 +91,19 @@ func newSendCmd() *cobra.Command {
 	fl := c.Flags()
 	fl.StringVarP(&f.topic, "topic", "t", "", "topic (default for file lines without one)")
 	fl.StringVar(&f.body, "body", "", "message body")
-	fl.StringVar(&f.file, "file", "", `JSON-lines file of messages ("-" for standard input): topic, body or body_base64, tags, keys, properties, delay_level, order_key`)
+	fl.StringVar(&f.file, "file", "", `JSON-lines file of messages ("-" for standard input): topic, body or body_base64, tags, keys, properties, delay_level, order_key; with --lines, plain lines`)
 	fl.IntVar(&f.count, "count", 1, "send the flag-built message this many times")
 	fl.StringVar(&f.mode, "mode", "sync", "sync, async, oneway or batch")
 	fl.StringVar(&f.keys, "keys", "", "message keys (space-separated)")
 	fl.StringVar(&f.tags, "tags", "", "message tags")
 	fl.StringArrayVar(&f.props, "prop", nil, "user property name=value (repeatable)")
 	fl.StringVar(&f.orderKey, "order-key", "", "send in order by this key (Java's hash selector)")
-	fl.IntVar(&f.delayLevel, "delay-level", 0, "delay level 1-18 (broker's messageDelayLevel)")
+	fl.IntVar(&f.delayLevel, "delay-level", 0, "delay level 1-18 of the broker's default messageDelayLevel table (1s 5s 10s 30s 1m 2m 3m ... 1h 2h)")
+	fl.StringVar(&f.deliverAt, "deliver-at", "", "RocketMQ 5 timer delivery at this time: RFC 3339 (2026-12-24T18:00:00Z) or Unix milliseconds")
+	fl.DurationVar(&f.deliverIn, "deliver-after", 0, "RocketMQ 5 timer delivery this long from now (whole seconds, at most the broker's timerMaxDelaySec, 3 days)")
+	fl.StringVar(&f.queue, "queue", "", "send to this queue, BROKER:QUEUE_ID (one attempt: no retry on another queue)")
+	fl.StringVar(&f.broker, "broker", "", "send only to queues of this broker (round robin over them)")
+	fl.BoolVar(&f.lines, "lines", false, "one message per line of --file (default: standard input), the line is the body; the other flags apply to each")
 	fl.DurationVar(&f.timeout, "timeout", 30*time.Second, "time for the whole command")
 	fl.BoolVar(&f.json, "json", false, "print one JSON object per message")
 	return c
@@ -95,12 +115,15 @@ type outMsg struct {
 }
 
 func (f *sendFlags) messages(in io.Reader) ([]outMsg, error) {
+	if f.lines {
+		return f.lineMessages(in)
+	}
 	if f.file == "" {
 		if f.topic == "" {
-			return nil, errors.New("send: --topic is required (or --file)")
+			return nil, usagef("send: --topic is required (or --file)")
 		}
 		if f.count < 1 {
-			return nil, fmt.Errorf("send: --count %d must be at least 1", f.count)
+			return nil, usagef("send: --count %d must be at least 1", f.count)
 		}
 		var out []outMsg
 		for i := 0; i < f.count; i++ {
@@ -166,9 +189,15 @@ func (f *sendFlags) messages(in io.Reader) ([]outMsg, error) {
 			m.SetKeys(strings.Fields(lm.Keys)...)
 		}
 		for k, v := range lm.Properties {
+			if err := checkProperty(k); err != nil {
+				return nil, fmt.Errorf("%s:%d: properties: %w", f.file, line, err)
+			}
 			m.SetProperty(k, v)
 		}
-		if lm.DelayLevel > 0 {
+		if lm.DelayLevel != 0 {
+			if err := checkDelayLevel(lm.DelayLevel); err != nil {
+				return nil, fmt.Errorf("%s:%d: delay_level: %w", f.file, line, err)
+			}
 			m.SetDelayLevel(lm.DelayLevel)
 		}
 		key := lm.OrderKey
@@ -186,6 +215,123 @@ func (f *sendFlags) messages(in io.Reader) ([]outMsg, error) {
 	return out, nil
 }
 
+// lineMessages reads one message per line of --file (standard input when it is "" or "-"): the
+// line is the body, the flags give the rest. Empty lines are skipped.
+func (f *sendFlags) lineMessages(in io.Reader) ([]outMsg, error) {
+	if f.topic == "" {
+		return nil, usagef("send: --lines needs --topic")
+	}
+	name, r := "standard input", in
+	if f.file != "" && f.file != "-" {
+		fh, err := os.Open(f.file)
+		if err != nil {
+			return nil, err
+		}
+		defer fh.Close()
+		name, r = f.file, fh
+	}
+	var out []outMsg
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 8<<20)
+	for sc.Scan() {
+		if len(sc.Bytes()) == 0 {
+			continue
+		}
+		m := message.New(f.topic, append([]byte(nil), sc.Bytes()...))
+		if err := f.decorate(m); err != nil {
+			return nil, err
+		}
+		out = append(out, outMsg{m, f.orderKey})
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("send --lines: %s has no lines", name)
+	}
+	return out, nil
+}
+
+// checkProperty refuses the names the producer or the broker own (UNIQ_KEY, TAGS, DELAY, ...,
+// Java's MessageConst.STRING_HASH_SET): set through --prop, UNIQ_KEY=abc became the message id.
+func checkProperty(name string) error {
+	if message.IsReserved(name) {
+		return usagef("%q is a system property the producer sets itself; use --tags, --keys, --delay-level, --deliver-at or --deliver-after, or another name", name)
+	}
+	return nil
+}
+
+func checkDelayLevel(level int) error {
+	if level < 1 || level > maxDelayLevel {
+		return usagef("delay level %d is outside the broker's table (1..%d: 1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h); for another delay use --deliver-after", level, maxDelayLevel)
+	}
+	return nil
+}
+
+// check reports the flags' mistakes before anything is sent.
+func (f *sendFlags) check() error {
+	switch f.mode {
+	case "sync", "async", "oneway", "batch":
+	default:
+		return usagef("send: --mode %q: want sync, async, oneway or batch", f.mode)
+	}
+	if f.delayLevel != 0 {
+		if err := checkDelayLevel(f.delayLevel); err != nil {
+			return fmt.Errorf("send: --delay-level: %w", err)
+		}
+	}
+	timers := 0
+	for _, set := range []bool{f.delayLevel != 0, f.deliverAt != "", f.deliverIn != 0} {
+		if set {
+			timers++
+		}
+	}
+	if timers > 1 {
+		return usagef("send: give one of --delay-level, --deliver-at and --deliver-after")
+	}
+	if f.deliverIn < 0 {
+		return usagef("send: --deliver-after %v must be positive", f.deliverIn)
+	}
+	if f.deliverAt != "" {
+		if _, err := parseDeliverAt(f.deliverAt); err != nil {
+			return err
+		}
+	}
+	if f.queue != "" && f.broker != "" {
+		return usagef("send: give --queue or --broker, not both")
+	}
+	if (f.queue != "" || f.broker != "") && f.orderKey != "" {
+		return usagef("send: --order-key chooses the queue itself: drop --queue or --broker")
+	}
+	if f.queue != "" {
+		if _, err := f.targetQueue(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func parseDeliverAt(s string) (time.Time, error) {
+	if ms, err := strconv.ParseInt(s, 10, 64); err == nil {
+		return time.UnixMilli(ms), nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}, usagef("send: --deliver-at %q: want an RFC 3339 time (2026-12-24T18:00:00Z) or Unix milliseconds", s)
+	}
+	return t, nil
+}
+
+// targetQueue parses --queue BROKER:ID.
+func (f *sendFlags) targetQueue() (message.MessageQueue, error) {
+	b, id, ok := strings.Cut(f.queue, ":")
+	n, err := strconv.Atoi(id)
+	if !ok || b == "" || err != nil || n < 0 {
+		return message.MessageQueue{}, usagef("send: --queue %q: want BROKER:QUEUE_ID, like broker-a:0", f.queue)
+	}
+	return message.MessageQueue{Topic: f.topic, BrokerName: b, QueueID: n}, nil
+}
+
 // decorate applies the flags' tags, keys, properties and delay.
 func (f *sendFlags) decorate(m *message.Message) error {
 	if f.tags != "" {
@@ -197,25 +343,79 @@ func (f *sendFlags) decorate(m *message.Message) error {
 	for _, p := range f.props {
 		k, v, ok := strings.Cut(p, "=")
 		if !ok || k == "" {
-			return fmt.Errorf("send: --prop %q: want name=value", p)
+			return usagef("send: --prop %q: want name=value", p)
+		}
+		if err := checkProperty(k); err != nil {
+			return fmt.Errorf("send: --prop: %w", err)
 		}
 		m.SetProperty(k, v)
 	}
 	if f.delayLevel > 0 {
 		m.SetDelayLevel(f.delayLevel)
 	}
+	if f.deliverAt != "" {
+		t, err := parseDeliverAt(f.deliverAt)
+		if err != nil {
+			return err
+		}
+		m.SetDeliverAt(t)
+	}
+	if f.deliverIn > 0 {
+		m.SetDeliverAfter(f.deliverIn)
+	}
 	return nil
 }
 
+// brokerSelector round-robins over one broker's queues.
+type brokerSelector struct {
+	broker string
+	next   atomic.Uint32
+}
+
+func (b *brokerSelector) Select(_ *message.Message, qs []message.MessageQueue, _ any) (message.MessageQueue, error) {
+	var mine []message.MessageQueue
+	for _, q := range qs {
+		if q.BrokerName == b.broker {
+			mine = append(mine, q)
+		}
+	}
+	if len(mine) == 0 {
+		var names []string
+		for _, q := range qs {
+			if !slices.Contains(names, q.BrokerName) {
+				names = append(names, q.BrokerName)
+			}
+		}
+		return message.MessageQueue{}, fmt.Errorf("--broker %s: the topic has no writable queue there (its brokers: %s)", b.broker, strings.Join(names, ", "))
+	}
+	return mine[int(b.next.Add(1)-1)%len(mine)], nil
+}
+
 func runSend(ctx context.Context, out io.Writer, in io.Reader, f *sendFlags) error {
-	switch f.mode {
-	case "sync", "async", "oneway", "batch":
-	default:
-		return fmt.Errorf("send: --mode %q: want sync, async, oneway or batch", f.mode)
+	if err := f.check(); err != nil {
+		return err
 	}
 	msgs, err := f.messages(in)
 	if err != nil {
 		return err
+	}
+	var target []send.CallOption
+	switch {
+	case f.queue != "":
+		q, _ := f.targetQueue()
+		target = []send.CallOption{send.ToQueue(q)}
+	case f.broker != "":
+		target = []send.CallOption{send.WithSelector(&brokerSelector{broker: f.broker}, nil)}
+	}
+	batchKey := ""
+	if f.mode == "batch" {
+		// A batch is one request to one queue: one order key (or one target) for all of it.
+		for i, m := range msgs {
+			if i > 0 && m.orderKey != batchKey {
+				return usagef("send: --mode batch sends one request to one queue; lines have different order keys (%q, %q)", batchKey, m.orderKey)
+			}
+			batchKey = m.orderKey
+		}
 	}
 	if ctx == nil {
 		ctx = context.Background()
@@ -245,7 +445,7 @@ func runSend(ctx context.Context, out io.Writer, in io.Reader, f *sendFlags) err
 		if m.orderKey != "" {
 			return []send.CallOption{send.OrderedBy(m.orderKey)}
 		}
-		return nil
+		return target
 	}
 	switch f.mode {
 	case "sync":
@@ -272,7 +472,7 @@ func runSend(ctx context.Context, out io.Writer, in io.Reader, f *sendFlags) err
 		for i, m := range msgs {
 			batch[i] = m.msg
 		}
-		br, err := p.SendBatch(ctx, batch)
+		br, err := p.SendBatch(ctx, batch, opts(outMsg{orderKey: batchKey})...)
 		for i := range msgs {
 			switch {
 			case br != nil && i < len(br.Messages):

@@ -188,3 +188,13 @@ func (p *Producer) expectSuccess(ctx context.Context, addr, broker string, req *
 	}
 	return nil
 }
+
+// TopicRoute asks the NameServers for topic's route now, past the producer's cache: the brokers
+// that host it (with their addresses) and each broker's read and write queue counts and
+// permissions. It is what `rocketsend topic route` prints when a send lands somewhere unexpected.
+func (p *Producer) TopicRoute(ctx context.Context, topic string) (*codec.TopicRouteData, error) {
+	if err := p.running(); err != nil {
+		return nil, err
+	}
+	return p.routes.FetchRoute(ctx, p.withNamespace(topic))
+}
