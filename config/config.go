@@ -58,6 +58,11 @@ type Producer struct {
 	VIPChannel            bool
 	FaultTolerance        bool
 	CallbackWorkers       int
+	CreateTopicKey        string
+	ClientIP              string
+	UnitMode              bool
+	LatencyMax            []time.Duration
+	NotAvailableDuration  []time.Duration
 	Serialize             *codec.SerializeType
 	Compression           *Compression
 	Backpressure          *Backpressure
@@ -232,60 +237,14 @@ func diagPos(d *hcl.Diagnostic) int {
 	return d.Subject.Start.Byte
 }
 
-// Options returns the send options the producer block sets. Settings it does not name keep
-// send's defaults.
+// Options returns the send options the producer block sets (see Settings). Settings it does not
+// name keep send's defaults.
 func (p *Producer) Options() []send.Option {
 	var o []send.Option
-	if len(p.NameServers) > 0 {
-		o = append(o, send.WithNameServers(p.NameServers...))
-	}
-	if p.Group != "" {
-		o = append(o, send.WithGroup(p.Group))
-	}
-	if p.InstanceName != "" {
-		o = append(o, send.WithInstanceName(p.InstanceName))
-	}
-	if p.UnitName != "" {
-		o = append(o, send.WithUnitName(p.UnitName))
-	}
-	if p.Namespace != "" {
-		o = append(o, send.WithNamespace(p.Namespace))
-	}
-	if p.SendTimeout > 0 {
-		o = append(o, send.WithSendTimeout(p.SendTimeout))
-	}
-	if p.Retries != nil {
-		o = append(o, send.WithRetries(*p.Retries))
-	}
-	if p.AsyncRetries != nil {
-		o = append(o, send.WithAsyncRetries(*p.AsyncRetries))
-	}
-	if p.RetryAnotherBroker {
-		o = append(o, send.WithRetryAnotherBrokerWhenNotStoreOK(true))
-	}
-	if p.MaxMessageSize > 0 {
-		o = append(o, send.WithMaxMessageSize(p.MaxMessageSize))
-	}
-	if p.DefaultTopicQueueNums > 0 {
-		o = append(o, send.WithDefaultTopicQueueNums(p.DefaultTopicQueueNums))
-	}
-	if p.HeartbeatInterval > 0 {
-		o = append(o, send.WithHeartbeatInterval(p.HeartbeatInterval))
-	}
-	if p.RoutePollInterval > 0 {
-		o = append(o, send.WithRoutePollInterval(p.RoutePollInterval))
-	}
-	if p.VIPChannel {
-		o = append(o, send.WithVIPChannel(true))
-	}
-	if p.FaultTolerance {
-		o = append(o, send.WithFaultTolerance(true))
-	}
-	if p.CallbackWorkers > 0 {
-		o = append(o, send.WithCallbackWorkers(p.CallbackWorkers))
-	}
-	if p.Serialize != nil {
-		o = append(o, send.WithSerializeType(*p.Serialize))
+	for _, s := range Settings {
+		if opt := s.option(p); opt != nil {
+			o = append(o, opt)
+		}
 	}
 	if c := p.Compression; c != nil {
 		o = append(o, send.WithCompression(c.Threshold, c.Type, c.Level))

@@ -37,14 +37,8 @@ var (
 		},
 	}
 	producerSchema = &hcl.BodySchema{
-		Attributes: []hcl.AttributeSchema{
-			{Name: "name_servers"}, {Name: "group"}, {Name: "instance_name"}, {Name: "unit_name"},
-			{Name: "namespace"}, {Name: "send_timeout"}, {Name: "retries"}, {Name: "async_retries"},
-			{Name: "retry_another_broker_when_not_store_ok"}, {Name: "max_message_size"},
-			{Name: "default_topic_queue_nums"}, {Name: "heartbeat_interval"}, {Name: "route_poll_interval"},
-			{Name: "vip_channel"}, {Name: "fault_tolerance"}, {Name: "callback_workers"}, {Name: "serialize"},
-		},
-		Blocks: []hcl.BlockHeaderSchema{{Type: "compression"}, {Type: "backpressure"}, {Type: "credentials"}, {Type: "tls"}},
+		Attributes: settingSchema(),
+		Blocks:     []hcl.BlockHeaderSchema{{Type: "compression"}, {Type: "backpressure"}, {Type: "credentials"}, {Type: "tls"}},
 	}
 	compressionSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 		{Name: "threshold"}, {Name: "type"}, {Name: "level"}}}
@@ -339,95 +333,12 @@ func (d *decoder) producer(b *hcl.Block, p *Producer) {
 		p.fingerprint = string(d.src[r.Start.Byte:r.End.Byte])
 	}
 	c := d.body(b.Body, producerSchema)
-	at := c.Attributes
-	if a := at["name_servers"]; a != nil {
-		v, diags := a.Expr.Value(d.ctx)
-		if !diags.HasErrors() && !v.IsNull() && v.Type() == cty.String {
-			p.NameServers = []string{v.AsString()}
-		} else if s, ok := d.strs(a); ok {
-			p.NameServers = s
-		}
-		for _, ns := range p.NameServers {
-			for _, one := range strings.Split(ns, ";") {
-				if _, port, ok := strings.Cut(strings.TrimSpace(one), ":"); !ok || port == "" {
-					d.errorf(a.Expr.Range(), "Invalid NameServer address",
-						`name_servers must be "host:port" addresses (a list, or one string with ";" between them); got %q`, one)
-				}
-			}
+	for _, s := range Settings {
+		if a := c.Attributes[s.Name]; a != nil {
+			d.setting(s, a, p)
 		}
 	}
-	if a := at["group"]; a != nil {
-		if s, ok := d.str(a); ok {
-			if err := codec.ValidateGroup(s); err != nil {
-				d.errorf(a.Expr.Range(), "Invalid group", "%v", err)
-			} else {
-				p.Group = s
-			}
-		}
-	}
-	for name, dst := range map[string]*string{"instance_name": &p.InstanceName, "unit_name": &p.UnitName, "namespace": &p.Namespace} {
-		if a := at[name]; a != nil {
-			if s, ok := d.str(a); ok {
-				*dst = s
-			}
-		}
-	}
-	if a := at["namespace"]; a != nil && strings.ContainsAny(p.Namespace, "% ") {
-		d.errorf(a.Expr.Range(), "Invalid namespace", "namespace must not contain %% or spaces; got %q", p.Namespace)
-	}
-	for name, dst := range map[string]*time.Duration{"send_timeout": &p.SendTimeout,
-		"heartbeat_interval": &p.HeartbeatInterval, "route_poll_interval": &p.RoutePollInterval} {
-		if a := at[name]; a != nil {
-			if v, ok := d.duration(a, time.Millisecond); ok {
-				*dst = v
-			}
-		}
-	}
-	for name, dst := range map[string]**int{"retries": &p.Retries, "async_retries": &p.AsyncRetries} {
-		if a := at[name]; a != nil {
-			if v, ok := d.integer(a, 0, 100); ok {
-				n := int(v)
-				*dst = &n
-			}
-		}
-	}
-	for name, dst := range map[string]*bool{"retry_another_broker_when_not_store_ok": &p.RetryAnotherBroker,
-		"vip_channel": &p.VIPChannel, "fault_tolerance": &p.FaultTolerance} {
-		if a := at[name]; a != nil {
-			if v, ok := d.boolean(a); ok {
-				*dst = v
-			}
-		}
-	}
-	if a := at["max_message_size"]; a != nil {
-		if v, ok := d.size(a, 1, codec.MaxFrameSize); ok {
-			p.MaxMessageSize = int(v)
-		}
-	}
-	if a := at["default_topic_queue_nums"]; a != nil {
-		if v, ok := d.integer(a, 1, 1024); ok {
-			p.DefaultTopicQueueNums = int(v)
-		}
-	}
-	if a := at["callback_workers"]; a != nil {
-		if v, ok := d.integer(a, 1, 1024); ok {
-			p.CallbackWorkers = int(v)
-		}
-	}
-	if a := at["serialize"]; a != nil {
-		if s, ok := d.str(a); ok {
-			var st codec.SerializeType
-			switch strings.ToLower(s) {
-			case "rocketmq":
-				st = codec.SerializeRocketMQ
-			case "json":
-				st = codec.SerializeJSON
-			default:
-				d.errorf(a.Expr.Range(), "Invalid serialize", `serialize must be "rocketmq" or "json"; got %q`, s)
-			}
-			p.Serialize = &st
-		}
-	}
+	d.checkProducer(c.Attributes, p)
 	for _, blk := range c.Blocks {
 		switch blk.Type {
 		case "compression":
@@ -452,6 +363,15 @@ func (d *decoder) producer(b *hcl.Block, p *Producer) {
 			p.TLS = d.tls(blk)
 		}
 	}
+}
+
+// settingSchema lists the producer block's attributes, from Settings.
+func settingSchema() []hcl.AttributeSchema {
+	var out []hcl.AttributeSchema
+	for _, s := range Settings {
+		out = append(out, hcl.AttributeSchema{Name: s.Name})
+	}
+	return out
 }
 
 func (d *decoder) compression(b *hcl.Block) *Compression {

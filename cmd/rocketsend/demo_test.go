@@ -110,8 +110,10 @@ func TestSend(t *testing.T) {
 	topic := uniqueTopic("rs_cmd_send")
 	cl.CreateTopic(t, topic, 2)
 	for _, mode := range []string{"sync", "async", "oneway", "batch"} {
+		// --set reaches the producer: JSON headers and a one-attempt budget still send.
 		text, err := run(t, "", "send", "-n", cl.NameServer(), "-t", topic, "--body", "hello "+mode, "--count", "3",
-			"--mode", mode, "--keys", "k1 k2", "--tags", "cli", "--prop", "a=b", "--json")
+			"--mode", mode, "--keys", "k1 k2", "--tags", "cli", "--prop", "a=b", "--json",
+			"--set", "serialize=json", "--set", "retries=0", "--set", "send_timeout=20s")
 		if err != nil {
 			t.Fatalf("send --mode %s: %v\n%s", mode, err, text)
 		}
@@ -365,6 +367,9 @@ func TestCommandErrors(t *testing.T) {
 		{[]string{"send", "-t", "T", "--body", "x"}, 2, "give -n host:port"},
 		{[]string{"send", "-t", "T", "--body", "x"}, 2, "NAMESRV_ADDR"},
 		{[]string{"send", "-n", "127.0.0.1:9", "-t", "T", "--body", "x", "--log-level", "loud"}, 2, `--log-level "loud"`},
+		{[]string{"send", "-n", "127.0.0.1:9", "-t", "T", "--body", "x", "--set", "send_timout=1s"}, 2, `Did you mean "send_timeout"?`},
+		{[]string{"send", "-n", "127.0.0.1:9", "-t", "T", "--body", "x", "--set", "retries=500"}, 2, "from 0 to 100"},
+		{[]string{"send", "-n", "127.0.0.1:9", "-t", "T", "--body", "x", "--set", "retries"}, 2, "want NAME=VALUE"},
 		{[]string{"plugin", "check", "/nonexistent.wasm"}, 1, "no such file"},
 		{[]string{"send", "-c", conf, "-t", "T", "--body", "x"}, 1, "rs.hcl"},
 	} {

@@ -22,6 +22,7 @@ type producerFlags struct {
 	group    string
 	plugins  []string
 	logLevel string
+	sets     []string
 	levelSet func() bool // --log-level was given: it wins over the file's log_level
 }
 
@@ -30,6 +31,7 @@ func (f *producerFlags) register(c *cobra.Command) {
 	c.Flags().StringVarP(&f.namesrv, "namesrv", "n", "", "NameServer address(es), host:port[;host:port]; overrides the file (default $NAMESRV_ADDR)")
 	c.Flags().StringVarP(&f.group, "group", "g", "", "producer group; overrides the file")
 	c.Flags().StringArrayVarP(&f.plugins, "plugin", "p", nil, "a wasm plugin to run, after the file's (repeatable)")
+	c.Flags().StringArrayVar(&f.sets, "set", nil, "a producer setting of the file's producer block, NAME=VALUE, over the file's (repeatable; docs/config.md): --set send_timeout=10s")
 	c.Flags().StringVar(&f.logLevel, "log-level", "warn", "level of every log line (the producer, plugins, reloads) written to standard error: trace, debug, info, warn, error, off; wins over the file's log_level")
 	f.levelSet = func() bool { return c.Flags().Changed("log-level") }
 }
@@ -44,10 +46,19 @@ func (f *producerFlags) configFile() (*config.File, error) {
 		}
 	}
 	if _, ok := config.LogLevels[f.logLevel]; !ok {
-		return nil, fmt.Errorf("--log-level %q: want trace, debug, info, warn, error or off", f.logLevel)
+		return nil, usagef("--log-level %q: want trace, debug, info, warn, error or off", f.logLevel)
 	}
 	if f.levelSet != nil && f.levelSet() {
 		cfg.LogLevel = f.logLevel
+	}
+	for _, kv := range f.sets {
+		name, value, ok := strings.Cut(kv, "=")
+		if !ok || name == "" {
+			return nil, usagef("--set %q: want NAME=VALUE, like send_timeout=10s (docs/config.md lists the names)", kv)
+		}
+		if err := cfg.Producer.Set(name, value); err != nil {
+			return nil, usageError{err}
+		}
 	}
 	if f.namesrv != "" {
 		cfg.Producer.NameServers = []string{f.namesrv}
