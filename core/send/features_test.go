@@ -31,12 +31,16 @@ func TestVersionOrdinalsAreJavas(t *testing.T) {
 // release does.
 func answeringAs(fc *fakeCluster, v int32) {
 	for _, b := range fc.brokers {
-		b.setHandler(func(req *codec.Command) *codec.Command {
-			resp := fakeBrokerAnswer(b, req, codec.Success)
-			resp.Version = v
-			return resp
-		})
+		answerAs(b, v)
 	}
+}
+
+func answerAs(b *fakeServer, v int32) {
+	b.setHandler(func(req *codec.Command) *codec.Command {
+		resp := fakeBrokerAnswer(b, req, codec.Success)
+		resp.Version = v
+		return resp
+	})
 }
 
 func TestTimerSendRefusedByA4xBroker(t *testing.T) {
@@ -109,14 +113,8 @@ func TestTimerSendAcceptedByA5xBroker(t *testing.T) {
 func TestFeatureChecksFollowTheBroker(t *testing.T) {
 	// A cluster mixing releases: the check is per broker, not per cluster.
 	fc := newFakeCluster(t, "broker-a", "broker-b")
-	for name, v := range map[string]int32{"broker-a": VersionOrdinal("4.9.7"), "broker-b": VersionOrdinal("5.5.1")} {
-		b := fc.brokers[name]
-		b.setHandler(func(req *codec.Command) *codec.Command {
-			resp := fakeBrokerAnswer(b, req, codec.Success)
-			resp.Version = v
-			return resp
-		})
-	}
+	answerAs(fc.brokers["broker-a"], VersionOrdinal("4.9.7"))
+	answerAs(fc.brokers["broker-b"], VersionOrdinal("5.5.1"))
 	p := startFake(t, fc)
 	send := func(broker string) error {
 		m := msg("timer to " + broker)
