@@ -46,11 +46,14 @@ type Producer struct {
 	log    hclog.Logger
 	loader *loader
 
-	mu        sync.Mutex // serialises Reload and Close
-	cfg       *config.File
-	set       *pluginSet
-	watchHash [32]byte // of the config file and the plugin files, as last loaded
-	closed    bool
+	reloading    sync.Mutex // serialises reloads, and Close after them
+	mu           sync.Mutex // guards the fields below; never held while plugins load
+	cfg          *config.File
+	set          *pluginSet
+	watchHash    [32]byte // of the config file and the plugin files, as last loaded
+	seenHash     [32]byte // what the change watcher saw on its last tick (reload.go)
+	closed       bool
+	cancelReload context.CancelFunc // ends the reload in progress (Close)
 
 	retiring sync.WaitGroup // old sets waiting for their in-flight sends before closing
 	stop     chan struct{}
@@ -65,6 +68,7 @@ type options struct {
 	reloadInterval time.Duration
 	onReload       func(error)
 	override       func(*config.File)
+	allowNoPlugins bool
 }
 
 // Option configures New.
@@ -120,7 +124,7 @@ func New(ctx context.Context, path string, opts ...Option) (*Producer, error) {
 	if err != nil {
 		return nil, err
 	}
-	f, hash, err := p.read()
+	f, _, hash, err := p.read()
 	if err != nil {
 		return nil, err
 	}
@@ -193,24 +197,31 @@ func (p *Producer) start(ctx context.Context, f *config.File, hash [32]byte) (_ 
 	return p, nil
 }
 
-// read loads the file, applies the override and fingerprints what it names.
-func (p *Producer) read() (*config.File, [32]byte, error) {
-	f, err := config.Load(p.path)
+// read loads the file, applies the override and fingerprints what it names; src is the content
+// that was parsed.
+func (p *Producer) read() (f *config.File, src []byte, hash [32]byte, err error) {
+	src, err = os.ReadFile(p.path)
 	if err != nil {
-		return nil, [32]byte{}, err
+		return nil, nil, hash, fmt.Errorf("config: %w", err)
+	}
+	if f, err = config.Parse(src, p.path); err != nil {
+		return nil, nil, hash, err
 	}
 	if p.opts.override != nil {
 		p.opts.override(f)
 	}
-	return f, p.fingerprint(f), nil
+	return f, src, fingerprintOf(src, f), nil
 }
 
-// fingerprint hashes the config file's content and the size and time of each plugin file.
+// fingerprint hashes the config file's content and the size and time of each plugin file f names.
 func (p *Producer) fingerprint(f *config.File) [32]byte {
+	b, _ := os.ReadFile(p.path)
+	return fingerprintOf(b, f)
+}
+
+func fingerprintOf(src []byte, f *config.File) [32]byte {
 	h := sha256.New()
-	if b, err := os.ReadFile(p.path); err == nil {
-		h.Write(b)
-	}
+	h.Write(src)
 	if f != nil {
 		for _, pl := range f.Plugins {
 			if st, err := os.Stat(pl.Path); err == nil {
@@ -232,30 +243,60 @@ func (p *Producer) hooksOf(set *pluginSet) []send.Hook {
 // in flight finish (retries included) on the old ones, which are closed once the last of them is
 // done. On any error the running plugins stay as they are.
 //
+// A file that declares no plugin while plugins are running is refused (ErrNoPlugins), unless
+// the producer was built WithReloadToNoPlugins: a file caught half-written, or emptied by mistake,
+// must not silently turn every policy off.
+//
+// Loading is bounded by ctx (and ended by Close); Plugins, Config and Close never wait for it.
+//
 // Producer settings (the producer block) apply when a producer starts: a reload that changes
 // them logs a warning and keeps the running values.
-func (p *Producer) Reload(ctx context.Context) error {
+func (p *Producer) Reload(ctx context.Context) error { return p.reload(ctx, nil) }
+
+// reload is Reload; with expect, the file must still have that fingerprint when it has been read
+// (the change watcher's stable content), else errUnstable.
+func (p *Producer) reload(ctx context.Context, expect *[32]byte) error {
+	p.reloading.Lock()
+	defer p.reloading.Unlock()
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	if p.closed {
+		p.mu.Unlock()
 		return errors.New("rocketsend: reload after Close")
 	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	p.cancelReload = cancel
+	running := p.cfg
+	p.mu.Unlock()
 	if p.path == "" {
 		return errors.New("rocketsend: this producer was built with NewFromConfig and has no file to reload")
 	}
-	f, hash, err := p.read()
+	f, src, hash, err := p.read()
 	if err != nil {
 		return err
 	}
-	if f.LogLevel != "" && f.LogLevel != p.cfg.LogLevel {
+	// The watcher fingerprinted the file against the running configuration's plugin files.
+	if expect != nil && fingerprintOf(src, running) != *expect {
+		return errUnstable
+	}
+	if len(f.Plugins) == 0 && len(running.Plugins) > 0 && !p.opts.allowNoPlugins {
+		return fmt.Errorf("rocketsend: %s: %w (%d running); the running plugins are kept", p.path, ErrNoPlugins, len(running.Plugins))
+	}
+	if f.LogLevel != "" && f.LogLevel != running.LogLevel {
 		p.log.SetLevel(hclog.LevelFromString(f.LogLevel))
 	}
-	if !f.Producer.SameStartSettings(&p.cfg.Producer) {
+	if !f.Producer.SameStartSettings(&running.Producer) {
 		p.log.Warn("the producer block changed; producer settings apply at the next start, the running ones are kept", "file", p.path)
 	}
 	set, err := p.loader.load(ctx, f)
 	if err != nil {
 		return err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		_ = set.Close(context.Background())
+		return errors.New("rocketsend: reload after Close")
 	}
 	drained, err := p.sp.ReplaceHooks(set.SelectorFactory(), p.hooksOf(set)...)
 	if err != nil {
@@ -313,8 +354,9 @@ func (p *Producer) Plugins() []PluginStatus {
 	return out
 }
 
-// Close stops the reload watchers, shuts the producer down (async sends in flight get until ctx's
-// deadline, 3 s without one, see send.Producer.Shutdown), then closes every plugin.
+// Close stops the reload watchers, ends a reload in progress, shuts the producer down (async
+// sends in flight get until ctx's deadline, 3 s without one, see send.Producer.Shutdown), then
+// closes every plugin.
 func (p *Producer) Close(ctx context.Context) error {
 	p.mu.Lock()
 	if p.closed {
@@ -322,9 +364,15 @@ func (p *Producer) Close(ctx context.Context) error {
 		return nil
 	}
 	p.closed = true
+	if p.cancelReload != nil {
+		p.cancelReload() // loading is bounded by its context: the reload ends at once
+	}
 	close(p.stop)
 	p.mu.Unlock()
 	p.watchers.Wait()
+	// A reload called by the program ends at once (its context is cancelled); later ones see closed.
+	p.reloading.Lock()
+	defer p.reloading.Unlock()
 	err := p.sp.Shutdown(ctx)
 	p.retiring.Wait()
 	p.mu.Lock()
@@ -345,7 +393,7 @@ func (p *Producer) startWatchers() {
 				case <-p.stop:
 					return
 				case s := <-ch:
-					p.autoReload("signal " + s.String())
+					p.autoReload("signal "+s.String(), nil)
 				}
 			}
 		}()
@@ -361,26 +409,30 @@ func (p *Producer) startWatchers() {
 				case <-p.stop:
 					return
 				case <-t.C:
-					p.mu.Lock()
-					cfg, last := p.cfg, p.watchHash
-					p.mu.Unlock()
-					if p.fingerprint(cfg) != last {
-						p.autoReload("file change")
-					}
+					p.watchTick()
 				}
 			}
 		}()
 	}
 }
 
-func (p *Producer) autoReload(why string) {
+func (p *Producer) autoReload(why string, expect *[32]byte) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	err := p.Reload(ctx)
+	err := p.reload(ctx, expect)
+	if errors.Is(err, errUnstable) {
+		p.log.Debug("the configuration changed while it was read; reloading when it is stable", "file", p.path)
+		return
+	}
 	if err != nil {
-		// Do not retry the same broken content on every tick: remember it as seen.
+		// Do not retry the same broken content on every tick: remember it as seen (the content
+		// that was read, not a newer one written since).
 		p.mu.Lock()
-		p.watchHash = p.fingerprint(p.cfg)
+		if expect != nil {
+			p.watchHash = *expect
+		} else {
+			p.watchHash = p.fingerprint(p.cfg)
+		}
 		p.mu.Unlock()
 	}
 	if p.opts.onReload != nil {

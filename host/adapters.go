@@ -59,6 +59,10 @@ func (p *WasmPlugin) invoke(ctx context.Context, point hookv1.HookPoint, msg *me
 	if err != nil {
 		return p.fail(point, FailUnavailable, err)
 	}
+	if !in.hold() { // closed under our feet: its memory is gone
+		p.discard(in)
+		return p.fail(point, FailUnavailable, ErrClosed)
+	}
 	fill(in)
 	in.viewBuf = hookv1.AppendMessageViewFor(in.viewBuf[:0], point, &in.view)
 	d, kind, err := in.call(point, in.viewBuf, msg)
@@ -67,6 +71,7 @@ func (p *WasmPlugin) invoke(ctx context.Context, point hookv1.HookPoint, msg *me
 			kind, err = FailInvalidDecision, e
 		}
 	}
+	in.letGo()
 	if err != nil {
 		p.discard(in)
 		p.callDone(true, kind)
@@ -144,21 +149,21 @@ func applyEdits(msg *message.Message, d *hookv1.Decision) error {
 		if e.Delete {
 			msg.DelProperty(e.Name)
 		} else {
-			msg.SetProperty(e.Name, e.Value)
+			msg.SetSystemProperty(e.Name, e.Value)
 		}
 	}
 	if d.HasTags {
 		if d.Tags == "" {
 			msg.DelProperty(message.PropertyTags)
 		} else {
-			msg.SetProperty(message.PropertyTags, d.Tags)
+			msg.SetSystemProperty(message.PropertyTags, d.Tags)
 		}
 	}
 	if d.HasKeys {
 		if d.Keys == "" {
 			msg.DelProperty(message.PropertyKeys)
 		} else {
-			msg.SetProperty(message.PropertyKeys, d.Keys)
+			msg.SetSystemProperty(message.PropertyKeys, d.Keys)
 		}
 	}
 	if d.ReplaceBody {

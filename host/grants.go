@@ -19,7 +19,9 @@ type grant struct {
 }
 
 // WithReadOnlyDir mounts the host directory hostDir at guestPath (absolute, e.g. "/rules") in the
-// plugin's WASI file system, read-only. LoadWasm fails if hostDir is not a directory.
+// plugin's WASI file system, read-only. Nothing outside hostDir is reachable through it: symbolic
+// links and ".." are resolved inside hostDir, and one that leads out fails to open. LoadWasm fails
+// if hostDir is not a directory.
 func WithReadOnlyDir(hostDir, guestPath string) WasmOpt {
 	return wasmOpt{"WithReadOnlyDir", func(c *wasmConfig) { c.grants.dirs = append(c.grants.dirs, [2]string{hostDir, guestPath}) }}
 }
@@ -41,17 +43,11 @@ func (g *grant) check() error {
 	return nil
 }
 
-// apply adds the grants to an instance's module configuration.
-func (g *grant) apply(mc wazero.ModuleConfig) wazero.ModuleConfig {
+// apply adds the grants to an instance's module configuration: the environment, and the
+// directories through fsys (sandboxfs.go), opened once for the plugin.
+func (g *grant) apply(mc wazero.ModuleConfig, fsys *grantFS) wazero.ModuleConfig {
 	for _, e := range g.env {
 		mc = mc.WithEnv(e[0], e[1])
 	}
-	if len(g.dirs) > 0 {
-		fc := wazero.NewFSConfig()
-		for _, d := range g.dirs {
-			fc = fc.WithReadOnlyDirMount(d[0], d[1])
-		}
-		mc = mc.WithFSConfig(fc)
-	}
-	return mc
+	return fsys.apply(mc)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/hashicorp/go-hclog"
+	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
 
 	"github.com/rocketsend/rocketsend/sdk/hookv1"
@@ -36,8 +37,8 @@ func hclogLevel(l int32) hclog.Level {
 
 // instantiateHostModule provides the producer_hook imports of docs/abi.md §3. They read the
 // per-call state from the context of the call (set per instance, no allocation).
-func (p *WasmPlugin) instantiateHostModule(ctx context.Context) error {
-	b := p.rt.NewHostModuleBuilder(hookv1.ImportModule)
+func (p *WasmPlugin) instantiateHostModule(ctx context.Context, rt wazero.Runtime) error {
+	b := rt.NewHostModuleBuilder(hookv1.ImportModule)
 	b.NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(func(ctx context.Context, mod api.Module, stack []uint64) {
 		var n int
 		if st := stateOf(ctx); st != nil && st.msg != nil {
@@ -102,14 +103,14 @@ func (p *WasmPlugin) instantiateHostModule(ctx context.Context) error {
 		}
 		lvl := hclogLevel(int32(uint32(stack[0])))
 		ptr, n := uint32(stack[1]), uint32(stack[2])
-		if !enabled(p.log, lvl) || !p.allowLog() {
+		if !enabled(p.log, lvl) {
 			return
 		}
 		if n > maxLogLen {
 			n = maxLogLen
 		}
 		if b, ok := mod.Memory().Read(ptr, n); ok {
-			p.log.Log(lvl, sanitize(string(b)))
+			guestLog(p.log, &p.logLimit, lvl, string(b))
 		}
 	}), []api.ValueType{i32, i32, i32}, nil).Export(hookv1.ImportLog)
 

@@ -148,6 +148,7 @@ type pluginCore struct {
 	needBody  bool
 	backend   pluginBackend // the embedding plugin
 
+	logLimit        logLimiter // the guest's log records (sanitize.go)
 	calls, failures atomic.Uint64
 	byKind          [numFailureKinds]atomic.Uint64
 	circuit         circuit // circuit.go
@@ -176,6 +177,8 @@ func (c *pluginCore) adopt(info hookv1.HookInfo, logger hclog.Logger) error {
 	if err := c.filter.bind(info); err != nil {
 		return err
 	}
+	// The name and version are the guest's text, shown in logs and errors: made safe once here.
+	info.Name, info.Version = sanitizeName(info.Name), sanitizeName(info.Version)
 	c.info = info
 	if info.Name != "" {
 		c.name = info.Name
@@ -329,7 +332,7 @@ func (c *pluginCore) decideHook(point hookv1.HookPoint, sc *send.SendContext, d 
 		return nil
 	}
 	if d.Verdict == hookv1.Forbid {
-		*forbid = &Forbidden{Plugin: c.name, Reason: d.Reason, Transport: c.transport}
+		*forbid = &Forbidden{Plugin: c.name, Reason: sanitize(d.Reason), Transport: c.transport}
 		return nil
 	}
 	if point == hookv1.PointBeforeSend {

@@ -31,6 +31,11 @@ import (
 // errDown is the error of calls made while the plugin is being restarted.
 var errDown = errors.New("plugin process is down (restarting)")
 
+// asyncMaxBytes bounds the memory held by AFTER_SEND calls waiting for a plugin that does not keep
+// up: views and bodies, queued or on the stream. Past it, such calls are dropped as failures
+// (FailUnavailable) instead of being kept.
+const asyncMaxBytes = 32 << 20
+
 // batchWindow is the number of batches in flight on a stream. While they are, new calls queue up and
 // leave together in the next batch: one call alone when the load is light, large batches when it is
 // heavy, without a timer.
@@ -107,7 +112,7 @@ func LoadProcess(ctx context.Context, path string, opts ...Opt) (*ProcessPlugin,
 	p.failLogLimit = failLogsPerSecond
 	g, info, err := p.start(ctx)
 	if err != nil {
-		return nil, fail("%v", err)
+		return nil, fmt.Errorf("host: process plugin %s: %w", path, err)
 	}
 	if err := p.adopt(info, cfg.logger); err != nil {
 		g.fail(ErrClosed, false)
@@ -116,7 +121,7 @@ func LoadProcess(ctx context.Context, path string, opts ...Opt) (*ProcessPlugin,
 	}
 	p.cur = g
 	go p.supervise(g)
-	p.log.Debug("loaded", "path", abs, "version", info.Version, "points", info.Points, "pid", g.pid)
+	p.log.Debug("loaded", "path", abs, "version", p.info.Version, "points", p.info.Points, "pid", g.pid)
 	return p, nil
 }
 
@@ -167,22 +172,26 @@ func (p *ProcessPlugin) current() *generation {
 
 // generation is one plugin process: its go-plugin client, its stream and the calls in flight on it.
 type generation struct {
-	p       *ProcessPlugin
-	client  *plugin.Client
-	cmd     *exec.Cmd
-	conn    *grpc.ClientConn
-	hook    hookgrpc.HookClient
-	stream  hookgrpc.Hook_CallStreamClient
-	cancel  context.CancelFunc
-	pid     int
-	started time.Time
+	p      *ProcessPlugin
+	client *plugin.Client
+	cmd    *exec.Cmd
+	conn   *grpc.ClientConn
+	hook   hookgrpc.HookClient
+	stream hookgrpc.Hook_CallStreamClient
+	cancel context.CancelFunc
+	pid    int
+
+	procCancel context.CancelFunc // kills the process (exec.CommandContext): the last resort of shutdown
+	started    time.Time
 
 	queue  chan *pcall
 	window chan struct{}
 
-	mu      sync.Mutex
-	pending map[uint64]*pcall
-	nextID  uint64
+	mu         sync.Mutex
+	pending    map[uint64]*pcall
+	nextID     uint64
+	sent       []sentBatch // batches on the stream, oldest first: answered in this order
+	asyncBytes int         // view and body bytes of the AFTER_SEND calls pending (asyncMaxBytes)
 
 	dead     chan struct{}
 	deadOnce sync.Once
@@ -204,6 +213,13 @@ type pcall struct {
 type pres struct {
 	decision []byte
 	errText  string
+	missing  bool // the plugin answered the call's batch without a result for it
+}
+
+// sentBatch is a batch on the stream: when it left, and its calls.
+type sentBatch struct {
+	at    time.Time
+	calls []*pcall
 }
 
 // start launches a process and runs the handshake, Describe and Init.
@@ -221,7 +237,17 @@ func (p *ProcessPlugin) start(ctx context.Context) (_ *generation, _ hookv1.Hook
 			return nil, info, fmt.Errorf("checksum mismatch: the binary's SHA-256 is %x, the configuration expects %x", sum, cfg.checksum)
 		}
 	}
-	cmd := exec.Command(p.path, cfg.args...)
+	// The program is killed if ctx ends before it has completed its handshake (go-plugin's own
+	// wait is bounded only by the start timeout); afterwards it lives until the generation ends.
+	procCtx, procCancel := context.WithCancel(context.Background())
+	stopKill := context.AfterFunc(ctx, procCancel)
+	defer func() {
+		stopKill()
+		if err != nil {
+			procCancel()
+		}
+	}()
+	cmd := exec.CommandContext(procCtx, p.path, cfg.args...)
 	for _, kv := range cfg.env {
 		cmd.Env = append(cmd.Env, kv[0]+"="+kv[1])
 	}
@@ -233,14 +259,14 @@ func (p *ProcessPlugin) start(ctx context.Context) (_ *generation, _ hookv1.Hook
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
 		// go-plugin names the plugin's stderr logger after the program file: parent logger, so a
 		// plugin built under its own name logs as <parent>.<name>, like the host's records about it.
-		Logger:       cfg.logger,
+		Logger:       guardedLogger{cfg.logger, &p.logLimit},
 		AutoMTLS:     cfg.autoMTLS,
 		SkipHostEnv:  !cfg.inheritEnv,
 		StartTimeout: cfg.startTimeout,
 		// After the handshake go-plugin forwards what the plugin writes to os.Stdout and os.Stderr
 		// (other than its logger's JSON lines) here; plain text is logged, like a wasm guest's.
-		SyncStdout: &lineLogger{log: p.log, level: hclog.Info, stream: "stdout"},
-		SyncStderr: &lineLogger{log: p.log, level: hclog.Warn, stream: "stderr"},
+		SyncStdout: &lineLogger{log: p.log, lim: &p.logLimit, level: hclog.Info, stream: "stdout"},
+		SyncStderr: &lineLogger{log: p.log, lim: &p.logLimit, level: hclog.Warn, stream: "stderr"},
 		GRPCDialOptions: []grpc.DialOption{grpc.WithDefaultCallOptions(
 			grpc.MaxCallRecvMsgSize(hookgrpc.MaxMessageSize), grpc.MaxCallSendMsgSize(hookgrpc.MaxMessageSize))},
 	}
@@ -254,8 +280,12 @@ func (p *ProcessPlugin) start(ctx context.Context) (_ *generation, _ hookv1.Hook
 		}
 	}()
 	rpc, err := client.Client()
+	if err != nil && ctx.Err() != nil {
+		return nil, info, fmt.Errorf("start: %w", ctx.Err())
+	}
 	if err != nil {
-		return nil, info, startError(err)
+		// go-plugin's start errors quote what the program wrote on stdout: guest text.
+		return nil, info, startError(safeError{sanitize(err.Error()), err})
 	}
 	raw, err := rpc.Dispense(hookgrpc.PluginName)
 	if err != nil {
@@ -273,9 +303,12 @@ func (p *ProcessPlugin) start(ctx context.Context) (_ *generation, _ hookv1.Hook
 		return nil, info, fmt.Errorf("Describe: %w", err)
 	}
 	if dr.Error != "" {
-		return nil, info, fmt.Errorf("Describe: plugin error: %s", clip(dr.Error, maxLogLen))
+		return nil, info, fmt.Errorf("Describe: plugin error: %s", sanitize(dr.Error))
 	}
 	if info, err = hookv1.DecodeHookInfo(dr.Info); err != nil {
+		return nil, info, fmt.Errorf("Describe: %w", err)
+	}
+	if err = checkInfo(info); err != nil {
 		return nil, info, fmt.Errorf("Describe: %w", err)
 	}
 	ir, err := hook.Init(sctx, &hookgrpc.InitRequest{Config: p.cfgBytes})
@@ -283,7 +316,7 @@ func (p *ProcessPlugin) start(ctx context.Context) (_ *generation, _ hookv1.Hook
 		return nil, info, fmt.Errorf("Init: %w", err)
 	}
 	if ir.Error != "" {
-		return nil, info, fmt.Errorf("Init rejected the configuration: %s", clip(ir.Error, maxLogLen))
+		return nil, info, fmt.Errorf("Init rejected the configuration: %s", sanitize(ir.Error))
 	}
 	streamCtx, streamCancel := context.WithCancel(context.Background())
 	var stream hookgrpc.Hook_CallStreamClient
@@ -295,7 +328,8 @@ func (p *ProcessPlugin) start(ctx context.Context) (_ *generation, _ hookv1.Hook
 	}
 	g := &generation{
 		p: p, client: client, cmd: cmd, hook: hook, stream: stream, cancel: streamCancel, started: time.Now(),
-		queue: make(chan *pcall, 4*cfg.maxBatch), window: make(chan struct{}, batchWindow),
+		procCancel: procCancel,
+		queue:      make(chan *pcall, 4*cfg.maxBatch), window: make(chan struct{}, batchWindow),
 		pending: map[uint64]*pcall{}, dead: make(chan struct{}),
 	}
 	if gc != nil {
@@ -384,11 +418,13 @@ func (g *generation) sendLoop() {
 			return
 		}
 		calls := make([]*hookgrpc.CallRequest, 0, 1)
+		var sent []*pcall
 		size := 0
 		add := func(c *pcall) {
 			if c.gone.Load() {
 				return
 			}
+			sent = append(sent, c)
 			req := &hookgrpc.CallRequest{Id: c.id, Point: int32(c.point), View: c.view}
 			if c.body != nil {
 				req.Body = c.body
@@ -412,6 +448,9 @@ func (g *generation) sendLoop() {
 		}
 		g.p.batches.Add(1)
 		g.p.batched.Add(uint64(len(calls)))
+		g.mu.Lock()
+		g.sent = append(g.sent, sentBatch{at: time.Now(), calls: sent})
+		g.mu.Unlock()
 		if err := g.stream.Send(&hookgrpc.CallBatch{Calls: calls}); err != nil {
 			g.fail(fmt.Errorf("send to the plugin process: %w", err), true)
 			return
@@ -436,14 +475,30 @@ func (g *generation) recvLoop() {
 		}
 		var async []asyncResult
 		g.mu.Lock()
+		var batch sentBatch
+		if len(g.sent) > 0 {
+			batch = g.sent[0]
+			g.sent[0] = sentBatch{}
+			g.sent = g.sent[1:]
+		}
+		deliver := func(c *pcall, r pres) {
+			delete(g.pending, c.id)
+			if c.res == nil {
+				g.asyncBytes -= len(c.view) + len(c.body)
+				async = append(async, asyncResult{c.point, r})
+				return
+			}
+			c.res <- r
+		}
 		for _, r := range rb.Results {
 			if c, ok := g.pending[r.Id]; ok {
-				delete(g.pending, r.Id)
-				if c.res == nil {
-					async = append(async, asyncResult{c.point, pres{decision: r.Decision, errText: r.Error}})
-					continue
-				}
-				c.res <- pres{decision: r.Decision, errText: r.Error}
+				deliver(c, pres{decision: r.Decision, errText: r.Error})
+			}
+		}
+		// A call of this batch still pending was left out of its answer: it will never have one.
+		for _, c := range batch.calls {
+			if g.pending[c.id] == c {
+				deliver(c, pres{missing: true})
 			}
 		}
 		g.mu.Unlock()
@@ -461,8 +516,12 @@ type asyncResult struct {
 }
 
 // fail ends the generation once: callers in flight see dead, async calls in flight are counted as
-// failed, the supervisor restarts a crashed process.
-func (g *generation) fail(err error, crashed bool) {
+// failed (FailTrap), the supervisor restarts a crashed process.
+func (g *generation) fail(err error, crashed bool) { g.failWith(err, crashed, FailTrap) }
+
+// failWith is fail, the async calls in flight counted as failures of kind (FailTimeout for a hung
+// process).
+func (g *generation) failWith(err error, crashed bool, kind FailureKind) {
 	g.deadOnce.Do(func() {
 		g.mu.Lock()
 		g.deadErr, g.crashed = err, crashed
@@ -473,13 +532,28 @@ func (g *generation) fail(err error, crashed bool) {
 				delete(g.pending, id)
 			}
 		}
+		g.asyncBytes = 0
+		g.sent = nil
 		g.mu.Unlock()
 		close(g.dead)
 		g.cancel()
 		for _, pt := range lost {
-			g.p.fail(pt, FailTrap, fmt.Errorf("plugin process failed with the call in flight: %w", err))
+			g.p.fail(pt, kind, fmt.Errorf("plugin process failed with the call in flight: %w", err))
 		}
 	})
+}
+
+// checkDeadline fails the generation as hung when the oldest batch on its stream has waited for its
+// answer longer than the call timeout. Calls whose caller waits have their own timer; this is what
+// bounds the calls nobody waits for (AFTER_SEND), which would otherwise stay pending, views and
+// bodies included, for as long as the plugin does not answer.
+func (g *generation) checkDeadline(now time.Time) {
+	g.mu.Lock()
+	late := len(g.sent) > 0 && now.Sub(g.sent[0].at) > g.p.cfg.callTimeout
+	g.mu.Unlock()
+	if late {
+		g.failWith(fmt.Errorf("no answer within %v: the plugin process is hung; killing and restarting it", g.p.cfg.callTimeout), true, FailTimeout)
+	}
 }
 
 func (g *generation) err() error {
@@ -519,6 +593,7 @@ func (g *generation) shutdown() {
 		}
 		<-done
 	}
+	g.procCancel()
 	g.loops.Wait()
 }
 
@@ -550,10 +625,16 @@ func (p *ProcessPlugin) supervise(g *generation) {
 		defer t.Stop()
 		tick = t.C
 	}
+	// The deadline of the calls on the stream is enforced within a quarter of the call timeout.
+	deadlines := time.NewTicker(max(p.cfg.callTimeout/4, time.Millisecond))
+	defer deadlines.Stop()
 	for {
 		select {
 		case <-p.stop:
 			return
+		case now := <-deadlines.C:
+			g.checkDeadline(now)
+			continue
 		case <-tick:
 			if err := g.ping(); err != nil {
 				g.fail(err, true)
@@ -599,9 +680,9 @@ func (p *ProcessPlugin) supervise(g *generation) {
 				p.log.Error("plugin restart failed", "error", err, "next_try_in", backoff)
 				continue
 			}
-			if info.Name != p.info.Name || !samePoints(info, p.info) {
+			if sanitizeName(info.Name) != p.info.Name || !samePoints(info, p.info) {
 				p.log.Warn("restarted plugin describes itself differently; keeping the first description",
-					"name", info.Name, "points", info.Points)
+					"name", sanitizeName(info.Name), "points", info.Points)
 			}
 			p.mu.Lock()
 			if p.closed {
@@ -692,7 +773,7 @@ func (p *ProcessPlugin) call(ctx context.Context, point hookv1.HookPoint, view, 
 	case <-timer.C:
 		abandon()
 		err := fmt.Errorf("no answer within %v: the plugin process is hung; killing and restarting it", p.cfg.callTimeout)
-		g.fail(err, true)
+		g.failWith(err, true, FailTimeout)
 		return nil, FailTimeout, err
 	case <-done:
 		abandon()
@@ -707,7 +788,13 @@ func (p *ProcessPlugin) call(ctx context.Context, point hookv1.HookPoint, view, 
 // failure (FailUnavailable) instead of blocking.
 func (p *ProcessPlugin) callAsync(g *generation, point hookv1.HookPoint, view, body []byte) (*hookv1.Decision, FailureKind, error) {
 	c := &pcall{point: point, view: view, body: body}
+	size := len(view) + len(body)
 	g.mu.Lock()
+	if g.asyncBytes+size > asyncMaxBytes && g.asyncBytes > 0 {
+		g.mu.Unlock()
+		return nil, FailUnavailable, fmt.Errorf("call dropped: %d bytes of AFTER_SEND calls are already waiting for the plugin (it does not keep up)", asyncMaxBytes)
+	}
+	g.asyncBytes += size
 	g.nextID++
 	c.id = g.nextID
 	g.pending[c.id] = c
@@ -720,7 +807,10 @@ func (p *ProcessPlugin) callAsync(g *generation, point hookv1.HookPoint, view, b
 	}
 	g.mu.Lock()
 	_, mine := g.pending[c.id]
-	delete(g.pending, c.id)
+	if mine {
+		delete(g.pending, c.id)
+		g.asyncBytes -= size
+	}
 	g.mu.Unlock()
 	if !mine { // fail already counted it
 		return nil, 0, nil
@@ -735,8 +825,11 @@ func (p *ProcessPlugin) callAsync(g *generation, point hookv1.HookPoint, view, b
 
 // decodeResult turns a plugin's answer into a Decision or a guest error.
 func decodeResult(r pres) (*hookv1.Decision, FailureKind, error) {
+	if r.missing {
+		return nil, FailBadResult, errors.New("the plugin answered the call's batch without a result for it")
+	}
 	if r.errText != "" {
-		return nil, FailGuestError, errGuest{strings.ToValidUTF8(clip(r.errText, maxLogLen), "\uFFFD")}
+		return nil, FailGuestError, errGuest{sanitize(r.errText)}
 	}
 	if len(r.decision) == 0 {
 		return nil, 0, nil
@@ -781,9 +874,10 @@ func (p *ProcessPlugin) callUnary(ctx context.Context, g *generation, point hook
 }
 
 // lineLogger writes a plugin's stdout or stderr (after the handshake) to its logger, one record per
-// line, sanitized.
+// line, sanitized and rate limited like a wasm guest's output (the plugin's limiter).
 type lineLogger struct {
 	log    hclog.Logger
+	lim    *logLimiter
 	level  hclog.Level
 	stream string
 	mu     sync.Mutex
@@ -809,7 +903,7 @@ func (w *lineLogger) Write(b []byte) (int, error) {
 }
 
 func (w *lineLogger) emit(line []byte) {
-	if s := strings.TrimRight(string(line), "\r"); s != "" && enabled(w.log, w.level) {
-		w.log.Log(w.level, sanitize(s), "stream", w.stream)
+	if s := strings.TrimRight(string(line), "\r"); s != "" {
+		guestLog(w.log, w.lim, w.level, s, "stream", w.stream)
 	}
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/experimental"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 	"github.com/tetratelabs/wazero/sys"
 
@@ -97,6 +98,7 @@ type WasmPlugin struct {
 	rt       wazero.Runtime
 	compiled wazero.CompiledModule
 	ownCache wazero.CompilationCache
+	fsys     *grantFS // the directory grants, open while the plugin is
 	cfgBytes []byte
 	needProp bool
 	needQ    bool
@@ -109,9 +111,6 @@ type WasmPlugin struct {
 
 	discarded, created atomic.Uint64
 	live               atomic.Int64
-
-	logWindow atomic.Int64
-	logCount  atomic.Int64
 
 	closeOnce sync.Once
 	watch     *watchdog // nil without a call timeout
@@ -138,6 +137,7 @@ type instance struct {
 	p          *WasmPlugin
 	mod        api.Module
 	mem        api.Memory
+	gm         guestMemory // the memory, when the host allocated it (linearmem.go)
 	fnScratch  api.Function
 	fnCall     api.Function
 	stack      []uint64
@@ -224,6 +224,9 @@ func LoadWasm(ctx context.Context, path string, opts ...Opt) (_ *WasmPlugin, err
 			p.closeRuntime(context.Background())
 		}
 	}()
+	if p.fsys, err = openGrantFS(cfg.grants.dirs); err != nil {
+		return nil, fail("%v", err)
+	}
 	p.compiled, err = p.rt.CompileModule(ctx, code)
 	if err != nil {
 		return nil, fail("compile: %v", err)
@@ -244,21 +247,19 @@ func LoadWasm(ctx context.Context, path string, opts ...Opt) (_ *WasmPlugin, err
 	if _, ok := exports["_start"]; ok {
 		return nil, fail("exports _start (a command); build a reactor (-buildmode=c-shared)")
 	}
-	for _, n := range []string{hookv1.ExportScratch, hookv1.ExportDescribe, hookv1.ExportInit, hookv1.ExportCall} {
-		if _, ok := exports[n]; !ok {
-			return nil, fail("missing export %s", n)
-		}
+	if err = checkExports(exports); err != nil {
+		return nil, fail("%v", err)
 	}
 	if _, ok := p.compiled.ExportedMemories()["memory"]; !ok {
 		return nil, fail("does not export its memory as \"memory\"")
 	}
-	if _, err = wasi_snapshot_preview1.Instantiate(ctx, p.rt); err != nil {
-		return nil, fail("wasi: %v", err)
-	}
-	if err = p.instantiateHostModule(ctx); err != nil {
-		return nil, fail("host module: %v", err)
+	if err = p.instantiateImports(ctx, p.rt); err != nil {
+		return nil, fail("%v", err)
 	}
 	p.cfgBytes = hookv1.AppendHookConfig(nil, &cfg.hookConfig)
+	if err = p.trialLoad(ctx, code); err != nil {
+		return nil, fail("%v", err)
+	}
 
 	p.idle = make(chan *instance, cfg.poolSize)
 	p.tokens = make(chan struct{}, cfg.poolSize)
@@ -266,9 +267,13 @@ func LoadWasm(ctx context.Context, path string, opts ...Opt) (_ *WasmPlugin, err
 	if err != nil {
 		return nil, fail("%v", err)
 	}
+	if err = checkInfo(info); err != nil {
+		_ = first.mod.Close(context.Background())
+		return nil, fail("%v", err)
+	}
 	if err = p.adopt(info, cfg.logger); err != nil {
-		return nil, fail("%v", err) // closing the runtime closes first
-
+		_ = first.mod.Close(context.Background())
+		return nil, fail("%v", err)
 	}
 	p.needProp = info.Need(hookv1.NeedProperties)
 	p.needQ = info.Need(hookv1.NeedQueues)
@@ -280,7 +285,7 @@ func LoadWasm(ctx context.Context, path string, opts ...Opt) (_ *WasmPlugin, err
 		p.log.Info("the plugin suggests a call timeout that is not enforced; set one in the configuration to enforce it",
 			"suggested", hint)
 	}
-	p.log.Debug("loaded", "path", path, "version", info.Version, "points", info.Points, "pool", cfg.poolSize, "timeout", cfg.callTimeout)
+	p.log.Debug("loaded", "path", path, "version", p.info.Version, "points", p.info.Points, "pool", cfg.poolSize, "timeout", cfg.callTimeout)
 	return p, nil
 }
 
@@ -309,6 +314,9 @@ func (p *WasmPlugin) closeRuntime(ctx context.Context) error {
 		p.watch.close()
 	}
 	err := p.rt.Close(ctx)
+	if e := p.fsys.close(); err == nil {
+		err = e
+	}
 	if p.ownCache != nil {
 		if e := p.ownCache.Close(ctx); err == nil {
 			err = e
@@ -317,26 +325,57 @@ func (p *WasmPlugin) closeRuntime(ctx context.Context) error {
 	return err
 }
 
-// newInstance instantiates the module and runs _initialize, hook_scratch, hook_describe and
-// hook_init.
+// instantiateImports instantiates WASI and the producer_hook host module in rt.
+func (p *WasmPlugin) instantiateImports(ctx context.Context, rt wazero.Runtime) error {
+	if _, err := wasi_snapshot_preview1.Instantiate(ctx, rt); err != nil {
+		return fmt.Errorf("wasi: %w", err)
+	}
+	if err := p.instantiateHostModule(ctx, rt); err != nil {
+		return fmt.Errorf("host module: %w", err)
+	}
+	return nil
+}
+
+// newInstance makes an instance of the plugin's module for its pool.
 func (p *WasmPlugin) newInstance(ctx context.Context) (_ *instance, info hookv1.HookInfo, err error) {
 	if p.cfg.callTimeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, p.cfg.loadTimeout)
 		defer cancel()
 	}
+	in, info, err := p.instantiate(ctx, p.rt, p.compiled)
+	if err != nil {
+		return nil, info, err
+	}
+	if p.watch != nil {
+		p.watch.add(in, in.ctx)
+	}
+	p.created.Add(1)
+	p.live.Add(1)
+	return in, info, nil
+}
+
+// instantiate instantiates compiled in rt and runs _initialize (and any start function),
+// hook_scratch, hook_describe and hook_init, all under ctx: a runtime that closes on context done
+// stops a guest looping in any of them when ctx ends.
+func (p *WasmPlugin) instantiate(ctx context.Context, rt wazero.Runtime, compiled wazero.CompiledModule) (_ *instance, info hookv1.HookInfo, err error) {
 	// Until hook_init has answered, stderr is also kept: it is the only channel through which a
 	// guest can say why it rejects its configuration (docs/abi.md), and the error must say it.
 	stderr := &logWriter{p: p, level: hclog.Warn, stream: "stderr", keep: new(strings.Builder)}
 	mc := wazero.NewModuleConfig().WithName("").WithStartFunctions("_initialize").
 		WithStdout(&logWriter{p: p, level: hclog.Info, stream: "stdout"}).
 		WithStderr(stderr)
-	mc = p.cfg.grants.apply(mc)
-	mod, err := p.rt.InstantiateModule(ctx, p.compiled, mc)
+	mc = p.cfg.grants.apply(mc, p.fsys)
+	alloc, allocated := memoryAllocator()
+	mod, err := rt.InstantiateModule(experimental.WithMemoryAllocator(ctx, alloc), compiled, mc)
+	gm := allocated()
+	if gm != nil {
+		defer gm.letGo() // the instantiation's hold (linearmem.go)
+	}
 	if err != nil {
 		return nil, info, fmt.Errorf("instantiate: %w", err)
 	}
-	in := &instance{p: p, mod: mod, mem: mod.Memory(), stack: make([]uint64, 2),
+	in := &instance{p: p, mod: mod, mem: mod.Memory(), stack: make([]uint64, 2), gm: gm,
 		fnScratch: mod.ExportedFunction(hookv1.ExportScratch), fnCall: mod.ExportedFunction(hookv1.ExportCall)}
 	in.ctx = context.WithValue(context.Background(), stateKey{}, &in.st)
 	defer func() {
@@ -378,11 +417,6 @@ func (p *WasmPlugin) newInstance(ctx context.Context) (_ *instance, info hookv1.
 		return nil, info, fmt.Errorf("hook_init rejected the configuration (returned %d)", rc)
 	}
 	stderr.kept() // stop keeping
-	if p.watch != nil {
-		p.watch.add(in, in.ctx)
-	}
-	p.created.Add(1)
-	p.live.Add(1)
 	return in, info, nil
 }
 
@@ -414,7 +448,7 @@ func (in *instance) result(r uint64) ([]byte, error) {
 		return nil, errBadResult{fmt.Sprintf("result %#x..+%d outside memory (%d bytes)", ptr, n, in.mem.Size())}
 	}
 	if isErr {
-		return nil, errGuest{strings.ToValidUTF8(clip(string(b), maxLogLen), "\uFFFD")}
+		return nil, errGuest{sanitize(string(b))}
 	}
 	return b, nil
 }
@@ -426,13 +460,6 @@ func (e errBadResult) Error() string { return e.s }
 type errGuest struct{ s string }
 
 func (e errGuest) Error() string { return "guest error: " + e.s }
-
-func clip(s string, n int) string {
-	if len(s) > n {
-		return s[:n] + "..."
-	}
-	return s
-}
 
 // acquire takes an idle instance, or creates one when under the cap, or waits.
 func (p *WasmPlugin) acquire(ctx context.Context) (*instance, error) {
@@ -571,9 +598,8 @@ func (w *logWriter) Write(b []byte) (int, error) {
 		w.keep.Write(b[:min(len(b), maxLogLen-w.keep.Len())])
 	}
 	w.mu.Unlock()
-	s := strings.TrimRight(string(b), "\n")
-	if s != "" && enabled(w.p.log, w.level) && w.p.allowLog() {
-		w.p.log.Log(w.level, sanitize(s), "stream", w.stream)
+	if s := strings.TrimRight(string(b), "\n"); s != "" {
+		guestLog(w.p.log, &w.p.logLimit, w.level, s, "stream", w.stream)
 	}
 	return len(b), nil
 }
@@ -593,38 +619,4 @@ func (w *logWriter) kept() string {
 		lines[i] = sanitize(strings.TrimRight(l, "\r"))
 	}
 	return strings.Join(lines, "; ")
-}
-
-// allowLog is a per-plugin limiter: at most logsPerSecond guest log records per second.
-func (p *WasmPlugin) allowLog() bool {
-	now := time.Now().Unix()
-	if w := p.logWindow.Load(); w != now && p.logWindow.CompareAndSwap(w, now) {
-		p.logCount.Store(0)
-	}
-	return p.logCount.Add(1) <= logsPerSecond
-}
-
-// sanitize makes guest text safe to log: valid UTF-8, control characters escaped, capped.
-func sanitize(s string) string {
-	s = clip(s, maxLogLen)
-	s = strings.ToValidUTF8(s, "\uFFFD")
-	clean := true
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 && c != '\t' || c == 0x7f {
-			clean = false
-			break
-		}
-	}
-	if clean {
-		return s
-	}
-	var sb strings.Builder
-	for _, r := range s {
-		if r < 0x20 && r != '\t' || r == 0x7f {
-			fmt.Fprintf(&sb, "\\x%02x", r)
-			continue
-		}
-		sb.WriteRune(r)
-	}
-	return sb.String()
 }

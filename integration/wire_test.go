@@ -104,8 +104,8 @@ type sent struct {
 
 func (w *wire) send(broker, addr string, m *message.Message, queue int32, compress codec.CompressionType) sent {
 	w.t.Helper()
-	m.SetProperty(message.PropertyUniqClientMessageIDKeyIdx, codec.NextUniqID())
-	m.SetProperty(message.PropertyWaitStoreMsgOK, "true")
+	m.SetSystemProperty(message.PropertyUniqClientMessageIDKeyIdx, codec.NextUniqID())
+	m.SetSystemProperty(message.PropertyWaitStoreMsgOK, "true")
 	body := m.Body
 	var sysFlag int32
 	if compress != 0 {
@@ -308,8 +308,8 @@ func TestBatch(t *testing.T) {
 		for i := 0; i < 3; i++ {
 			m := userMessage(topic, []byte(fmt.Sprintf("batch message %d on %s", i, broker)))
 			m.SetKeys(fmt.Sprintf("batch-%d", i))
-			m.SetProperty(message.PropertyUniqClientMessageIDKeyIdx, codec.NextUniqID())
-			m.SetProperty(message.PropertyWaitStoreMsgOK, "true")
+			m.SetSystemProperty(message.PropertyUniqClientMessageIDKeyIdx, codec.NextUniqID())
+			m.SetSystemProperty(message.PropertyWaitStoreMsgOK, "true")
 			msgs = append(msgs, m)
 		}
 		born := time.Now().UnixMilli()

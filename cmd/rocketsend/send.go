@@ -192,7 +192,9 @@ func (f *sendFlags) messages(in io.Reader) ([]outMsg, error) {
 			if err := checkProperty(k); err != nil {
 				return nil, fmt.Errorf("%s:%d: properties: %w", f.file, line, err)
 			}
-			m.SetProperty(k, v)
+			if err := m.SetProperty(k, v); err != nil {
+				return nil, fmt.Errorf("%s:%d: properties: %w", f.file, line, err)
+			}
 		}
 		if lm.DelayLevel != 0 {
 			if err := checkDelayLevel(lm.DelayLevel); err != nil {
@@ -348,7 +350,9 @@ func (f *sendFlags) decorate(m *message.Message) error {
 		if err := checkProperty(k); err != nil {
 			return fmt.Errorf("send: --prop: %w", err)
 		}
-		m.SetProperty(k, v)
+		if err := m.SetProperty(k, v); err != nil {
+			return fmt.Errorf("send: --prop %q: %w", p, err)
+		}
 	}
 	if f.delayLevel > 0 {
 		m.SetDelayLevel(f.delayLevel)

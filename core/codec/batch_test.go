@@ -64,7 +64,7 @@ func TestEncodeBatchRoundTrip(t *testing.T) {
 		m.Flag = int32(i)
 		m.SetTags("tag")
 		m.SetKeys("k1", "k2")
-		m.SetProperty(message.PropertyUniqClientMessageIDKeyIdx, cdxUniq)
+		m.SetSystemProperty(message.PropertyUniqClientMessageIDKeyIdx, cdxUniq)
 		if i%3 == 0 {
 			m.SetProperty("long", strings.Repeat("v", 1000))
 		}
@@ -138,8 +138,8 @@ func cdxBatch32(b testing.TB) []*message.Message {
 	for i := range msgs {
 		m := message.New("BenchmarkTopic", bytes.Repeat([]byte("x"), 1024))
 		m.SetTags("TagA")
-		m.SetProperty(message.PropertyUniqClientMessageIDKeyIdx, cdxUniq)
-		m.SetProperty(message.PropertyWaitStoreMsgOK, "true")
+		m.SetSystemProperty(message.PropertyUniqClientMessageIDKeyIdx, cdxUniq)
+		m.SetSystemProperty(message.PropertyWaitStoreMsgOK, "true")
 		msgs[i] = m
 	}
 	return msgs

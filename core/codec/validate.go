@@ -233,3 +233,110 @@ func ValidateMessage(m *message.Message, maxSize int) error {
 	}
 	return nil
 }
+
+// StoredProperty is a property the broker adds to a message before it stores it.
+type StoredProperty struct{ Name, Value string }
+
+// StoreTarget is where a message goes and what the broker there adds to it.
+type StoreTarget struct {
+	Topic   string
+	QueueID int
+	// Cluster is the broker's cluster name (the route's BrokerData.Cluster).
+	Cluster string
+	// Region and TraceOn are the broker's regionId and traceOn settings, which it returns in every
+	// send response (MSG_REGION, TRACE_ON); DefaultRegion and true by default.
+	Region  string
+	TraceOn bool
+	// NowMs is the time of the send in milliseconds, for timer messages.
+	NowMs int64
+}
+
+// BrokerAddedProperties lists what a RocketMQ broker adds to, or removes from, the properties of a
+// message sent to t before its store checks their size. An empty Value means the broker removes
+// the property.
+//
+// From the 5.3.3 sources: SendMessageProcessor puts MSG_REGION and TRACE_ON (buildMsgContext) and
+// CLUSTER; a transaction half message gets __transactionId__ (its UNIQ_KEY), REAL_TOPIC and REAL_QID
+// (TransactionalMessageBridge); a message with a delay level gets REAL_TOPIC and REAL_QID and loses
+// its timer properties; a timer message gets TIMER_OUT_MS, REAL_TOPIC and REAL_QID
+// (HookUtils.handleScheduleMessage).
+func BrokerAddedProperties(props map[string]string, t StoreTarget) []StoredProperty {
+	add := []StoredProperty{{message.PropertyMsgRegion, t.Region}, {message.PropertyTraceSwitch, strconv.FormatBool(t.TraceOn)},
+		{message.PropertyCluster, t.Cluster}}
+	topic, queueID, nowMs := t.Topic, t.QueueID, t.NowMs
+	real := []StoredProperty{{message.PropertyRealTopic, topic}, {message.PropertyRealQueueID, strconv.Itoa(queueID)}}
+	if strings.EqualFold(props[message.PropertyTransactionPrepared], "true") {
+		if id := props[message.PropertyUniqClientMessageIDKeyIdx]; id != "" {
+			add = append(add, StoredProperty{message.PropertyTransactionID, id})
+		}
+		return append(add, real...)
+	}
+	if lvl, err := strconv.Atoi(props[message.PropertyDelayTimeLevel]); err == nil && lvl > 0 {
+		add = append(add, StoredProperty{message.PropertyTimerDeliverMS, ""}, StoredProperty{message.PropertyTimerDelaySec, ""},
+			StoredProperty{message.PropertyTimerDelayMS, ""})
+		return append(add, real...)
+	}
+	if props["TIMER_OUT_MS"] != "" {
+		return add
+	}
+	var deliverMs int64
+	var err error
+	switch {
+	case props[message.PropertyTimerDelaySec] != "":
+		var sec int64
+		sec, err = strconv.ParseInt(props[message.PropertyTimerDelaySec], 10, 64)
+		deliverMs = nowMs + sec*1000
+	case props[message.PropertyTimerDelayMS] != "":
+		var ms int64
+		ms, err = strconv.ParseInt(props[message.PropertyTimerDelayMS], 10, 64)
+		deliverMs = nowMs + ms
+	case props[message.PropertyTimerDeliverMS] != "":
+		deliverMs, err = strconv.ParseInt(props[message.PropertyTimerDeliverMS], 10, 64)
+	default:
+		return add
+	}
+	if err != nil || deliverMs <= nowMs {
+		return add // the broker refuses an unparsable time, and delivers a past one at once
+	}
+	add = append(add, StoredProperty{"TIMER_OUT_MS", strconv.FormatInt(deliverMs, 10)})
+	return append(add, real...)
+}
+
+// StoredPropertiesSize returns how many bytes props encode to once the broker applied added (see
+// BrokerAddedProperties): the size its store compares with MaxPropertiesLength. Empty values are
+// not encoded, as on the wire.
+func StoredPropertiesSize(props map[string]string, added []StoredProperty) int {
+	n := 0
+	for k, v := range props {
+		if v != "" {
+			n += len(k) + len(v) + 2
+		}
+	}
+	for _, a := range added {
+		if old := props[a.Name]; old != "" {
+			n -= len(a.Name) + len(old) + 2
+		}
+		if a.Value != "" {
+			n += len(a.Name) + len(a.Value) + 2
+		}
+	}
+	return n
+}
+
+// ValidateStoredProperties refuses properties the broker's store would refuse once it added its own
+// (see BrokerAddedProperties): more than MaxPropertiesLength bytes, the rule of 5.3.3's
+// MessageExtEncoder.encode (PROPERTIES_SIZE_EXCEEDED, answered as MESSAGE_ILLEGAL).
+func ValidateStoredProperties(props map[string]string, added []StoredProperty) error {
+	if n := StoredPropertiesSize(props, added); n > MaxPropertiesLength {
+		var names []string
+		for _, a := range added {
+			if a.Value != "" {
+				names = append(names, a.Name)
+			}
+		}
+		return newValidationError("properties", "", fmt.Sprintf(
+			"encode to %d bytes once the broker adds %s, over the broker's limit of %d (its store refuses them: PROPERTIES_SIZE_EXCEEDED)",
+			n, strings.Join(names, ", "), MaxPropertiesLength))
+	}
+	return nil
+}

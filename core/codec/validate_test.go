@@ -160,7 +160,7 @@ func BenchmarkValidateMessage(b *testing.B) {
 	m := message.New("TopicTest", make([]byte, 1024))
 	m.SetTags("TagA")
 	m.SetKeys("order-1")
-	m.SetProperty(message.PropertyUniqClientMessageIDKeyIdx, cdxUniq)
+	m.SetSystemProperty(message.PropertyUniqClientMessageIDKeyIdx, cdxUniq)
 	b.ReportAllocs()
 	for b.Loop() {
 		if err := ValidateMessage(m, 0); err != nil {

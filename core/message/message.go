@@ -6,6 +6,8 @@
 package message
 
 import (
+	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -36,9 +38,40 @@ func (m *Message) Property(name string) string {
 	return m.Properties[name]
 }
 
-// SetProperty sets property name to value; an empty value removes it, because the wire format cannot
-// carry empty values.
-func (m *Message) SetProperty(name, value string) {
+// SetProperty sets the user property name to value, as Java's putUserProperty does: it refuses
+// (with an error wrapping ErrReservedProperty or ErrInvalidProperty, and leaves the message as it
+// was) a name the client or broker owns (IsReserved: UNIQ_KEY, TAGS, KEYS, DELAY, ...), a blank
+// name, a value of only spaces, and the separators \x01 and \x02, which would corrupt every
+// property after them on the wire. An empty value removes the property, because the wire format
+// cannot carry empty values. System properties have accessors (SetTags, SetKeys, SetDelayLevel,
+// SetDeliverAt, SetWaitStoreMsgOK) or, for the producer and hooks, SetSystemProperty.
+func (m *Message) SetProperty(name, value string) error {
+	if m == nil {
+		return fmt.Errorf("%w: SetProperty on a nil *Message", ErrInvalidProperty)
+	}
+	if strings.TrimSpace(name) == "" {
+		return fmt.Errorf("%w: property name %q is blank", ErrInvalidProperty, name)
+	}
+	if IsReserved(name) {
+		return fmt.Errorf("%w: property %q is used by the system, choose another name", ErrReservedProperty, name)
+	}
+	if value != "" && strings.TrimSpace(value) == "" {
+		return fmt.Errorf("%w: value of property %q is blank", ErrInvalidProperty, name)
+	}
+	if strings.ContainsAny(name, "\x01\x02") || strings.ContainsAny(value, "\x01\x02") {
+		return fmt.Errorf("%w: property %q: names and values must not contain \\x01 or \\x02", ErrInvalidProperty, name)
+	}
+	m.setProperty(name, value)
+	return nil
+}
+
+// SetSystemProperty sets any property, reserved names included, without SetProperty's checks
+// (Java's MessageAccessor.putProperty). It is for the producer, hooks and plugins that own a
+// system property; an empty value removes it. The send validates every property before it goes
+// out.
+func (m *Message) SetSystemProperty(name, value string) { m.setProperty(name, value) }
+
+func (m *Message) setProperty(name, value string) {
 	if value == "" {
 		delete(m.Properties, name)
 		return
@@ -49,6 +82,12 @@ func (m *Message) SetProperty(name, value string) {
 	m.Properties[name] = value
 }
 
+// ErrReservedProperty is wrapped by SetProperty's error for a name the client or broker owns.
+var ErrReservedProperty = errors.New("message: reserved property name")
+
+// ErrInvalidProperty is wrapped by SetProperty's error for a name or value the wire cannot carry.
+var ErrInvalidProperty = errors.New("message: invalid property")
+
 // DelProperty removes property name.
 func (m *Message) DelProperty(name string) { delete(m.Properties, name) }
 
@@ -57,7 +96,7 @@ func (m *Message) DelProperty(name string) { delete(m.Properties, name) }
 func (m *Message) Tags() string { return m.Properties[PropertyTags] }
 
 // SetTags sets the message tag.
-func (m *Message) SetTags(tags string) { m.SetProperty(PropertyTags, tags) }
+func (m *Message) SetTags(tags string) { m.setProperty(PropertyTags, tags) }
 
 // Keys returns the message keys; the broker indexes each one for QueryMessage.
 func (m *Message) Keys() []string {
@@ -70,7 +109,7 @@ func (m *Message) Keys() []string {
 
 // SetKeys sets the message keys, joined by a single space as Java does.
 func (m *Message) SetKeys(keys ...string) {
-	m.SetProperty(PropertyKeys, strings.Join(keys, KeySeparator))
+	m.setProperty(PropertyKeys, strings.Join(keys, KeySeparator))
 }
 
 // UniqID returns the client-side message id (UNIQ_KEY), or "" before the producer stamps one.
@@ -111,7 +150,7 @@ func (m *Message) SetDelayLevel(level int) {
 		m.DelProperty(PropertyDelayTimeLevel)
 		return
 	}
-	m.SetProperty(PropertyDelayTimeLevel, strconv.Itoa(level))
+	m.setProperty(PropertyDelayTimeLevel, strconv.Itoa(level))
 }
 
 // SetDeliverAt asks a RocketMQ 5 broker to deliver the message at t (TIMER_DELIVER_MS; the
@@ -119,12 +158,27 @@ func (m *Message) SetDelayLevel(level int) {
 // timerMaxDelaySec, 3 days, ahead). Brokers of 4.x ignore it and deliver at once.
 func (m *Message) SetDeliverAt(t time.Time) {
 	m.DelProperty(PropertyTimerDelaySec)
-	m.SetProperty(PropertyTimerDeliverMS, strconv.FormatInt(t.UnixMilli(), 10))
+	m.setProperty(PropertyTimerDeliverMS, strconv.FormatInt(t.UnixMilli(), 10))
 }
 
 // SetDeliverAfter asks a RocketMQ 5 broker to deliver the message d from now (TIMER_DELAY_SEC,
 // whole seconds, rounded up); see SetDeliverAt.
 func (m *Message) SetDeliverAfter(d time.Duration) {
 	m.DelProperty(PropertyTimerDeliverMS)
-	m.SetProperty(PropertyTimerDelaySec, strconv.FormatInt(int64((d+time.Second-1)/time.Second), 10))
+	m.setProperty(PropertyTimerDelaySec, strconv.FormatInt(int64((d+time.Second-1)/time.Second), 10))
+}
+
+// WaitStoreMsgOK reports whether the broker answers only after the message is stored as its
+// flush and replication settings ask (the WAIT property; absent means true, as in Java).
+func (m *Message) WaitStoreMsgOK() bool {
+	v, ok := m.Properties[PropertyWaitStoreMsgOK]
+	return !ok || strings.EqualFold(v, "true") // Java's Boolean.parseBoolean
+}
+
+// SetWaitStoreMsgOK sets the WAIT property, Java's setWaitStoreMsgOK. Every message carries it,
+// true unless set otherwise, as Java's do (the producer adds WAIT=true when it is absent). With
+// false, a broker with SYNC_FLUSH or SYNC_MASTER answers without waiting for the flush or the
+// replica.
+func (m *Message) SetWaitStoreMsgOK(wait bool) {
+	m.setProperty(PropertyWaitStoreMsgOK, strconv.FormatBool(wait))
 }

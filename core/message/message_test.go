@@ -1,7 +1,9 @@
 package message
 
 import (
+	"errors"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 )
@@ -29,7 +31,7 @@ func TestAccessorsKeepPropertiesAsJavaDoes(t *testing.T) {
 func TestDelayLevel(t *testing.T) {
 	m := New("T", nil)
 	for v, want := range map[string]int{"": 0, "3": 3, "18": 18, "x": 0, "-1": 0, "99999999999": 0} {
-		m.SetProperty(PropertyDelayTimeLevel, v)
+		m.SetSystemProperty(PropertyDelayTimeLevel, v)
 		if got := m.DelayLevel(); got != want {
 			t.Errorf("DELAY=%q: level %d, want %d", v, got, want)
 		}
@@ -71,5 +73,58 @@ func TestDelayAndTimerAccessors(t *testing.T) {
 	m.SetDeliverAt(at)
 	if m.Property(PropertyTimerDeliverMS) != "1700000000123" || m.Property(PropertyTimerDelaySec) != "" {
 		t.Fatalf("props %v", m.Properties)
+	}
+}
+
+// TestSetPropertyRefusesWhatJavaRefuses: Java's putUserProperty refuses system names and blank
+// names or values; the wire separators are refused too. A refused call leaves the message as it
+// was.
+func TestSetPropertyRefusesWhatJavaRefuses(t *testing.T) {
+	m := New("T", []byte("b"))
+	for _, name := range []string{"UNIQ_KEY", "TAGS", "KEYS", "DELAY", "WAIT", "__transactionId__", "TIMER_DELIVER_MS"} {
+		if err := m.SetProperty(name, "abc"); !errors.Is(err, ErrReservedProperty) || !strings.Contains(err.Error(), name) {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	for _, kv := range [][2]string{{"", "v"}, {"  ", "v"}, {"a", "  "}, {"a\x01", "v"}, {"a", "v\x02"}} {
+		if err := m.SetProperty(kv[0], kv[1]); !errors.Is(err, ErrInvalidProperty) {
+			t.Errorf("%q=%q: %v", kv[0], kv[1], err)
+		}
+	}
+	if len(m.Properties) != 0 {
+		t.Fatalf("refused calls changed the message: %v", m.Properties)
+	}
+	if err := m.SetProperty("region", "eu"); err != nil || m.Property("region") != "eu" {
+		t.Fatalf("user property: %v %v", err, m.Properties)
+	}
+	if err := m.SetProperty("region", ""); err != nil || m.Property("region") != "" {
+		t.Fatalf("removal: %v %v", err, m.Properties)
+	}
+	m.SetSystemProperty("UNIQ_KEY", "abc") // the producer's and hooks' way
+	if m.UniqID() != "abc" {
+		t.Fatal(m.Properties)
+	}
+	var nilMsg *Message
+	if err := nilMsg.SetProperty("a", "b"); err == nil {
+		t.Fatal("nil message accepted")
+	}
+}
+
+func TestWaitStoreMsgOK(t *testing.T) {
+	m := New("T", nil)
+	if !m.WaitStoreMsgOK() {
+		t.Fatal("absent WAIT must mean true")
+	}
+	m.SetWaitStoreMsgOK(false)
+	if m.WaitStoreMsgOK() || m.Property(PropertyWaitStoreMsgOK) != "false" {
+		t.Fatal(m.Properties)
+	}
+	m.SetSystemProperty(PropertyWaitStoreMsgOK, "TRUE") // Java's Boolean.parseBoolean ignores case
+	if !m.WaitStoreMsgOK() {
+		t.Fatal("TRUE")
+	}
+	m.SetSystemProperty(PropertyWaitStoreMsgOK, "yes")
+	if m.WaitStoreMsgOK() {
+		t.Fatal("yes is false for Java")
 	}
 }

@@ -67,7 +67,7 @@ func (p *Producer) SendBatch(ctx context.Context, msgs []*message.Message, opts 
 	if err != nil {
 		return nil, err
 	}
-	wait := msgs[0].Property(message.PropertyWaitStoreMsgOK)
+	wait := msgs[0].WaitStoreMsgOK()
 	for i, m := range msgs {
 		if err := codec.ValidateMessage(m, p.cfg.maxMessageSize); err != nil {
 			return nil, fmt.Errorf("batch message %d: %w", i, err)
@@ -78,7 +78,7 @@ func (p *Producer) SendBatch(ctx context.Context, msgs []*message.Message, opts 
 		if m.Property(message.PropertyTransactionPrepared) != "" {
 			return nil, fmt.Errorf("%w: batch message %d is transactional; batches cannot be", codec.ErrValidation, i)
 		}
-		if m.Property(message.PropertyWaitStoreMsgOK) != wait {
+		if m.WaitStoreMsgOK() != wait {
 			return nil, fmt.Errorf("%w: batch messages disagree on %s", codec.ErrValidation, message.PropertyWaitStoreMsgOK)
 		}
 	}
@@ -86,7 +86,7 @@ func (p *Producer) SendBatch(ctx context.Context, msgs []*message.Message, opts 
 	for _, m := range msgs {
 		m.Topic = topic
 		if m.UniqID() == "" {
-			m.SetProperty(message.PropertyUniqClientMessageIDKeyIdx, codec.NextUniqID())
+			m.SetSystemProperty(message.PropertyUniqClientMessageIDKeyIdx, codec.NextUniqID())
 		}
 	}
 	enc, sysFlag, err := p.compressBatch(msgs)
@@ -107,7 +107,7 @@ func (p *Producer) SendBatch(ctx context.Context, msgs []*message.Message, opts 
 		// readers keep the last value of a repeated name: only what all messages share goes
 		// here, never a UNIQ_KEY (see docs/wire.md).
 		wrapper := &message.Message{Topic: topic, Body: codec.EncodeBatch(nil, chunk)}
-		wrapper.SetProperty(message.PropertyWaitStoreMsgOK, wait)
+		wrapper.SetWaitStoreMsgOK(wait)
 		c, err := p.newCall(ctx, wrapper, ModeSync, append(opts[:len(opts):len(opts)], asBatch(strings.Join(ids, ","), sysFlag)))
 		var res *message.SendResult
 		if err == nil {

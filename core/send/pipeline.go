@@ -54,6 +54,8 @@ type call struct {
 	plainBody []byte
 	wireBody  []byte
 	wireFlag  int32
+
+	skipStoredCheck bool // tests only: let the broker judge the properties' size
 }
 
 // CallOption chooses how one send picks its queue.
@@ -106,7 +108,10 @@ func (p *Producer) newCall(ctx context.Context, msg *message.Message, mode Mode,
 	msg.Topic = p.withoutNamespace(msg.Topic)
 	c.topic = p.withNamespace(msg.Topic)
 	if msg.UniqID() == "" && !c.batch { // a batch wrapper must carry none (see SendBatch)
-		msg.SetProperty(message.PropertyUniqClientMessageIDKeyIdx, codec.NextUniqID())
+		msg.SetSystemProperty(message.PropertyUniqClientMessageIDKeyIdx, codec.NextUniqID())
+	}
+	if _, ok := msg.Properties[message.PropertyWaitStoreMsgOK]; !ok {
+		msg.SetSystemProperty(message.PropertyWaitStoreMsgOK, "true") // as every Java Message carries it
 	}
 	c.hooks = p.pinHooks()
 	if c.selector == nil && c.queue == nil && c.hooks.factory != nil {
@@ -188,6 +193,9 @@ func (c *call) prepare() (*codec.Command, error) {
 	}
 	q, err := c.chooseQueue(tp)
 	if err != nil {
+		return nil, err
+	}
+	if err := c.checkAfterHooks(tp, q); err != nil {
 		return nil, err
 	}
 	c.brokerQ = q
@@ -309,6 +317,7 @@ func (c *call) result(resp *codec.Command) (*message.SendResult, error) {
 	if err != nil {
 		return nil, err
 	}
+	c.p.noteBrokerFacts(c.brokerQ.BrokerName, h.RegionID, h.TraceOn)
 	id := c.msg.UniqID()
 	if c.batch {
 		id = c.batchIDs

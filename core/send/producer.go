@@ -63,6 +63,8 @@ type Producer struct {
 	stopLoops chan struct{}
 
 	replies replyTable
+
+	brokerFacts sync.Map // broker name -> brokerFacts, see limits.go
 }
 
 // New returns a producer configured by opts; it reports every invalid option at once. It connects

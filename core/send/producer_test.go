@@ -397,7 +397,7 @@ func TestBatchSplitsByMaxSize(t *testing.T) {
 	}
 	// Bad batches are refused before anything is sent.
 	d := msg("d")
-	d.SetProperty(message.PropertyDelayTimeLevel, "3")
+	d.SetSystemProperty(message.PropertyDelayTimeLevel, "3")
 	if _, err := p.SendBatch(context.Background(), []*message.Message{msg("a"), d}); !errors.Is(err, codec.ErrValidation) {
 		t.Fatalf("delayed batch: %v", err)
 	}

@@ -100,9 +100,9 @@ func (p *Producer) prepareRequest(ctx context.Context, msg *message.Message) (st
 	}
 	deadline, _ := ctx.Deadline()
 	id := correlationID()
-	msg.SetProperty(message.PropertyCorrelationID, id)
-	msg.SetProperty(message.PropertyMessageReplyToClient, p.clientID)
-	msg.SetProperty(message.PropertyMessageTTL, strconv.FormatInt(time.Until(deadline).Milliseconds(), 10))
+	msg.SetSystemProperty(message.PropertyCorrelationID, id)
+	msg.SetSystemProperty(message.PropertyMessageReplyToClient, p.clientID)
+	msg.SetSystemProperty(message.PropertyMessageTTL, strconv.FormatInt(time.Until(deadline).Milliseconds(), 10))
 	// Every broker may carry the reply: each must know our client id first (Java heartbeats all).
 	for _, addr := range p.routes.Brokers() {
 		p.ensureHeartbeat(ctx, addr)
@@ -124,7 +124,7 @@ func (p *Producer) serveReply(_ context.Context, addr string, req *codec.Command
 		}
 		m.Body = body
 	}
-	m.SetProperty(message.PropertyReplyMessageArriveTime, strconv.FormatInt(time.Now().UnixMilli(), 10))
+	m.SetSystemProperty(message.PropertyReplyMessageArriveTime, strconv.FormatInt(time.Now().UnixMilli(), 10))
 	id := m.Property(message.PropertyCorrelationID)
 	if !p.replies.deliver(id, replyResult{msg: m}) {
 		p.cfg.logger.Debug("reply for an unknown or expired request", "correlationId", id, "broker", addr)

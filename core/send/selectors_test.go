@@ -252,7 +252,7 @@ func TestHashFNVMatchesClientGo(t *testing.T) {
 				continue // an empty property is no key
 			}
 			msg := message.New("T", nil)
-			msg.SetProperty(PropertyClientGoShardingKey, k)
+			msg.SetSystemProperty(PropertyClientGoShardingKey, k)
 			if q := mustSelect(t, s, msg, qs, nil); q.QueueID != want {
 				t.Errorf("HashFNV(property %.20q) over %d queues = %d, client-go = %d", k, n, q.QueueID, want)
 			}
@@ -271,7 +271,7 @@ func TestHashFNVMatchesClientGo(t *testing.T) {
 	}
 	// The arg wins over the property.
 	msg := message.New("T", nil)
-	msg.SetProperty(PropertyClientGoShardingKey, "a")
+	msg.SetSystemProperty(PropertyClientGoShardingKey, "a")
 	if q := mustSelect(t, s, msg, testQueues(8), "hello"); q.QueueID != 3 {
 		t.Errorf("HashFNV with arg and property = %d, want the arg's 3", q.QueueID)
 	}
@@ -353,7 +353,7 @@ func TestHashSipHashMatchesV5Clients(t *testing.T) {
 		}
 		// With no arg the message group is read from __SHARDINGKEY, where the 5.x proxy puts it.
 		msg := message.New("T", nil)
-		msg.SetProperty(message.PropertyShardingKey, g.key)
+		msg.SetSystemProperty(message.PropertyShardingKey, g.key)
 		if q := mustSelect(t, s, msg, testQueues(16), nil); q.QueueID != g.sipIdx[5] {
 			t.Errorf("HashSipHash(property %.20q) = %d, want %d", g.key, q.QueueID, g.sipIdx[5])
 		}

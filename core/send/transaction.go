@@ -87,8 +87,8 @@ func (p *Producer) SendInTransaction(ctx context.Context, msg *message.Message, 
 		return nil, fmt.Errorf("%w: nil message", codec.ErrValidation)
 	}
 	msg.DelProperty(message.PropertyDelayTimeLevel) // half messages cannot be delayed
-	msg.SetProperty(message.PropertyTransactionPrepared, "true")
-	msg.SetProperty(message.PropertyProducerGroup, p.group)
+	msg.SetSystemProperty(message.PropertyTransactionPrepared, "true")
+	msg.SetSystemProperty(message.PropertyProducerGroup, p.group)
 	res, err := p.Send(ctx, msg)
 	if err != nil {
 		return nil, err
@@ -96,7 +96,7 @@ func (p *Producer) SendInTransaction(ctx context.Context, msg *message.Message, 
 	out := &TransactionResult{SendResult: res, State: RollbackMessage}
 	if res.Status == message.SendOK {
 		if res.TransactionID != "" {
-			msg.SetProperty(message.PropertyTransactionID, res.TransactionID)
+			msg.SetSystemProperty(message.PropertyTransactionID, res.TransactionID)
 		}
 		out.State, out.LocalErr = runLocal(ctx, local, msg, res)
 	}

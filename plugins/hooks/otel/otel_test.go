@@ -46,7 +46,7 @@ func sendContext(ctx context.Context) *send.SendContext {
 	m := message.New("orders", []byte("0123456789"))
 	m.SetTags("created")
 	m.SetKeys("order-1", "customer-2")
-	m.SetProperty(message.PropertyUniqClientMessageIDKeyIdx, "AC110001000018B4AAC2")
+	m.SetSystemProperty(message.PropertyUniqClientMessageIDKeyIdx, "AC110001000018B4AAC2")
 	return &send.SendContext{Context: ctx, Group: "billing", Namespace: "ns", Message: m, Mode: send.ModeSync,
 		MessageType: send.OrderMsg, Attempt: 1}
 }

@@ -76,7 +76,7 @@ func (e *encoder) addKey(k string) {
 func (t *Tracer) send(e *encoder, n int) {
 	msg := message.New(t.cfg.topic, append([]byte(nil), e.data...))
 	if len(e.keys) > 0 {
-		msg.SetProperty(message.PropertyKeys, strings.Join(e.keys, message.KeySeparator))
+		msg.SetSystemProperty(message.PropertyKeys, strings.Join(e.keys, message.KeySeparator))
 	}
 	t.slots <- struct{}{}
 	t.inflight.Add(1)

@@ -6,11 +6,13 @@
 //	FAULT_MODE=v2        speaks go-plugin protocol version 2 only
 //	FAULT_MODE=noisy     writes plain lines on stdout and stderr during calls
 //
-// Per message (BEFORE_SEND): property hang=1 blocks forever, exit=1 exits the process, fail=1
+// Per message (BEFORE_SEND): property hang=1 blocks forever, flood=1 writes thousands of forged log
+// lines (stdout, stderr, its logger), exit=1 exits the process, fail=1
 // returns an error, upper=1 replaces the body with its upper-case form; every call stamps
 // pid, env_secret (ROCKETSEND_TEST_SECRET) and env_given (GIVEN), "-" when unset, so the tests see which process
 // answered and what environment it has. CHECK_FORBIDDEN forbids topic "denied"; SELECT_QUEUE
-// picks the queue in property q; AFTER_SEND logs at info, or panics with property panic=1.
+// picks the queue in property q; AFTER_SEND logs at info, or panics with property panic=1, or
+// never returns with hang=1.
 package main
 
 import (
@@ -45,6 +47,9 @@ func init() {
 		},
 		Before: before,
 		After: func(v *hookv1.View) {
+			if has(v, "hang") {
+				select {} // never answers, as a hostile plugin
+			}
 			if has(v, "panic") {
 				panic("after asked to panic")
 			}
@@ -70,6 +75,15 @@ func before(v *hookv1.View, d *hookv1.DecisionBuilder) error {
 	}
 	if has(v, "hang") {
 		select {}
+	}
+	if has(v, "flood") {
+		// A hostile plugin: thousands of lines, each trying to forge a record and repaint the
+		// terminal, on stdout, on stderr and through its logger.
+		for i := 0; i < 3000; i++ {
+			fmt.Printf("flood %d\n2026-01-01T00:00:00Z [ERROR] host: forged\x1b[2J\n", i)
+			fmt.Fprintf(os.Stderr, "flood %d\x1b]0;pwned\x07\n", i)
+			guest.Log(hookv1.LogWarn, fmt.Sprintf("flood %d\n2026-01-01T00:00:00Z [ERROR] host: forged\x1b[31m", i))
+		}
 	}
 	if has(v, "exit") {
 		os.Exit(3)

@@ -1,0 +1,11 @@
+;; A well-formed guest that allows everything: with a HookInfo that declares no hook points it is
+;; a plugin that would never be called.
+(module
+  (memory (export "memory") 1)
+  (data (i32.const 1024) "{{info}}")
+  (func (export "producer_hook_abi_v1"))
+  (func (export "hook_scratch") (param i32) (result i32) (i32.const 4096))
+  (func (export "hook_describe") (result i64)
+    (i64.or (i64.const 0x40000000000) (i64.const {{info_len}})))
+  (func (export "hook_init") (param i32) (result i32) (i32.const 0))
+  (func (export "hook_call") (param i32 i32) (result i64) (i64.const 0)))
