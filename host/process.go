@@ -285,7 +285,7 @@ func (p *ProcessPlugin) start(ctx context.Context) (_ *generation, _ hookv1.Hook
 	}
 	if err != nil {
 		// go-plugin's start errors quote what the program wrote on stdout: guest text.
-		return nil, info, startError(safeError{sanitize(err.Error()), err})
+		return nil, info, startError(err)
 	}
 	raw, err := rpc.Dispense(hookgrpc.PluginName)
 	if err != nil {
@@ -347,14 +347,17 @@ func (p *ProcessPlugin) start(ctx context.Context) (_ *generation, _ hookv1.Hook
 	return g, info, nil
 }
 
-// startError makes go-plugin's start errors say what is wrong in rocketsend's terms.
-func startError(err error) error {
-	s := err.Error()
+// startError makes go-plugin's start errors say what is wrong in rocketsend's terms. It reads the
+// raw text (its lines tell the cases apart) and reports it sanitized: it quotes what the program
+// wrote.
+func startError(raw error) error {
+	s := raw.Error()
+	err := safeError{sanitize(s), raw}
 	switch {
 	case strings.Contains(s, "incompatible API version"):
 		return fmt.Errorf("protocol version mismatch: this host speaks hook protocol version %d (ABI v1); rebuild the plugin with this SDK (%v)", hookgrpc.ProtocolVersion, err)
 	case strings.Contains(s, "Unrecognized remote plugin message") && strings.TrimSpace(firstLine(s)) != "Unrecognized remote plugin message:":
-		return fmt.Errorf("not a rocketsend plugin: the program wrote something other than the go-plugin handshake on stdout (%v)", firstLine(s))
+		return fmt.Errorf("not a rocketsend plugin: the program wrote something other than the go-plugin handshake on stdout (%v)", sanitize(firstLine(s)))
 	case strings.Contains(s, "exited before we could connect"), strings.Contains(s, "Unrecognized remote plugin message"):
 		// A program that exits without a word reaches go-plugin either way: as an exit, or as an
 		// empty line when its stdout closes first.
