@@ -55,6 +55,8 @@ type Producer struct {
 	DefaultTopicQueueNums int
 	HeartbeatInterval     time.Duration
 	RoutePollInterval     time.Duration
+	DialTimeout           time.Duration
+	TimerResolution       time.Duration
 	VIPChannel            bool
 	FaultTolerance        bool
 	CallbackWorkers       int

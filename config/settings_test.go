@@ -25,6 +25,8 @@ var samples = map[string][2]string{
 	"create_topic_key":                       {"MyKey", "bad key!"},
 	"heartbeat_interval":                     {"10s", "0s"},
 	"route_poll_interval":                    {"10s", "1us"},
+	"dial_timeout":                           {"1s", "forever"},
+	"timer_resolution":                       {"5ms", "0s"},
 	"vip_channel":                            {"true", "1"},
 	"fault_tolerance":                        {"true", "on"},
 	"latency_max":                            {"50ms,1s", "50ms,soon"},

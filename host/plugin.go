@@ -36,7 +36,8 @@ type Plugin interface {
 	// Selector returns a send.QueueSelector that asks the plugin (SELECT_QUEUE) and falls back to
 	// fallback when the plugin makes no choice, is not used for the topic, or fails under a
 	// fail-open policy (the default). Without SELECT_QUEUE in use it returns fallback; if the
-	// plugin declares consistent_select, the selector is a send.ConsistentSelector.
+	// plugin declares consistent_select, its sends are ordered (send.ConsistentSelector); its
+	// select_retry is the selector's send.RetryingSelector policy.
 	Selector(fallback send.QueueSelector) send.QueueSelector
 	// Stats returns the plugin's counters.
 	Stats() Stats
@@ -459,23 +460,30 @@ func (x implAfter) SendMessageAfter(sc *send.SendContext) { x.c.after(sc) }
 // Selector returns a send.QueueSelector that asks the plugin (SELECT_QUEUE) and falls back to
 // fallback when the plugin makes no choice, is not used for the topic, or fails under a fail-open
 // policy (the default). Without SELECT_QUEUE in use it returns fallback; if the plugin declares
-// consistent_select, the selector is a send.ConsistentSelector.
+// consistent_select, its sends are ordered (send.ConsistentSelector); its select_retry is the
+// selector's send.RetryingSelector policy.
 func (c *pluginCore) Selector(fallback send.QueueSelector) send.QueueSelector {
 	if !c.filter.has(hookv1.PointSelectQueue) {
 		return fallback
 	}
-	s := &selector{c: c, fallback: fallback}
-	if c.info.ConsistentSelect {
-		return consistentSelector{s}
-	}
-	return s
+	return &selector{c: c, fallback: fallback}
 }
 
-// consistentSelector is the selector of a plugin that declared consistent_select: the producer
-// keeps its choice on a retry and treats the send as ordered (send.ConsistentSelector).
-type consistentSelector struct{ *selector }
+// Consistent implements send.ConsistentSelector: a plugin that declared consistent_select makes
+// ordered sends.
+func (s *selector) Consistent() bool { return s.c.info.ConsistentSelect }
 
-func (consistentSelector) Consistent() bool { return true }
+// SelectorRetry implements send.RetryingSelector with the plugin's select_retry: by default a send
+// the plugin routed is made once, as Java makes selector sends.
+func (s *selector) SelectorRetry() send.SelectorRetry {
+	switch s.c.info.SelectRetry {
+	case hookv1.SelectRetrySameQueue:
+		return send.RetrySameQueue
+	case hookv1.SelectRetryReselect:
+		return send.RetryReselect
+	}
+	return send.RetryNever
+}
 
 // selector asks the plugin (SELECT_QUEUE) and falls back when the plugin makes no choice, does not
 // apply to the topic, or fails under a fail-open policy.

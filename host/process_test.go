@@ -186,6 +186,9 @@ func TestProcessCalls(t *testing.T) {
 
 	// SELECT_QUEUE
 	sel := p.Selector(nil)
+	if r, ok := sel.(send.RetryingSelector); !ok || r.SelectorRetry() != send.RetrySameQueue {
+		t.Fatalf("select_retry SAME_QUEUE not honoured by %T", sel)
+	}
 	msg := message.New("orders", []byte("x"))
 	msg.SetProperty("q", "2")
 	q, err := sel.Select(msg, testQueues, nil)

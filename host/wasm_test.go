@@ -180,6 +180,9 @@ func TestGoodGuest(t *testing.T) {
 
 	// selector
 	sel := p.Selector(send.RoundRobin())
+	if r, ok := sel.(send.RetryingSelector); !ok || r.SelectorRetry() != send.RetryReselect {
+		t.Fatalf("select_retry RESELECT not honoured by %T", sel)
+	}
 	q, err := sel.Select(message.New("orders", nil), testQueues, "2")
 	if err != nil || q != testQueues[2] {
 		t.Fatalf("Select(2) = %v, %v", q, err)

@@ -414,9 +414,9 @@ func TestConformanceACL(t *testing.T) {
 	ctx := context.Background()
 	topic := uniqueTopic("rs_conf_acl")
 	// ACL 2.0 (5.x) refuses with NO_PERMISSION, ACL 1.0 (4.9.x) with SYSTEM_ERROR and an AclException.
-	refusal := send.ResponseCode(codec.NoPermission)
+	var refusal error = send.ErrNoPermission
 	if cl.ACL1() {
-		refusal = send.ResponseCode(codec.SystemError)
+		refusal = send.ErrSystemError
 	}
 	unsigned := newProducer(t, cl.NameServer(), send.WithSendTimeout(3*time.Second), send.WithRetries(0))
 	_, err := unsigned.Send(ctx, message.New(topic, []byte("no credentials")))

@@ -158,7 +158,7 @@ func TestWasmZoneAffinityAndTracingEndToEnd(t *testing.T) {
 	tracing := loadPluginWith(t, buildPlugin(t, dir, "tracing"),
 		[]host.Opt{host.WithLogger(logger), host.WithHookConfig(nil, hookv1.KV{Key: "name", Value: "zt"})})
 	selector := zone.Selector(send.RoundRobin())
-	if _, ok := selector.(send.ConsistentSelector); ok {
+	if cs, ok := selector.(send.ConsistentSelector); ok && cs.Consistent() {
 		t.Errorf("zoneaffinity (round robin) does not declare consistent_select, its selector %T claims it", selector)
 	}
 	p := newProducer(t, cl.NameServer(), send.WithHooks(tracing.Hooks()),

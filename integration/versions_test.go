@@ -90,7 +90,7 @@ func TestVersionFeatures(t *testing.T) {
 		reply.SetProperty(message.PropertyCluster, rmqtest.ClusterName)
 		_, err := p.Send(ctx, reply, send.ToQueue(message.MessageQueue{Topic: reply.Topic, BrokerName: rmqtest.BrokerA}))
 		// The broker took the reply (stored it) but found no channel to push it to.
-		if !errors.Is(err, send.ResponseCode(codec.SystemError)) || !strings.Contains(err.Error(), "push reply message fail") {
+		if !errors.Is(err, send.ErrSystemError) || !strings.Contains(err.Error(), "push reply message fail") {
 			t.Fatalf("reply to an unknown client on RocketMQ %s: %v", cl.Version(), err)
 		}
 	})

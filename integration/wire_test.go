@@ -49,7 +49,7 @@ func (w *wire) invoke(addr string, req *codec.Command) *codec.Command {
 	w.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
 	defer cancel()
-	resp, err := w.c.Invoke(ctx, addr, req, callTimeout)
+	resp, err := w.c.Invoke(ctx, addr, req, time.Time{})
 	if err != nil {
 		w.t.Fatalf("code %d to %s: %v", req.Code, addr, err)
 	}

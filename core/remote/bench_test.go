@@ -28,7 +28,7 @@ func BenchmarkInvokeSync(b *testing.B) {
 	b.SetParallelism(32)
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			if _, err := c.Invoke(ctx, p.addr(), codec.NewRequest(codec.SendMessageV2, nil, body), time.Second); err != nil {
+			if _, err := c.Invoke(ctx, p.addr(), codec.NewRequest(codec.SendMessageV2, nil, body), time.Now().Add(time.Second)); err != nil {
 				b.Error(err)
 				return
 			}
@@ -56,7 +56,7 @@ func BenchmarkInvokeAsync(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		window <- struct{}{}
 		wg.Add(1)
-		if err := c.InvokeAsync(ctx, p.addr(), codec.NewRequest(codec.SendMessageV2, nil, body), time.Second, cb); err != nil {
+		if err := c.InvokeAsync(ctx, p.addr(), codec.NewRequest(codec.SendMessageV2, nil, body), time.Now().Add(time.Second), cb); err != nil {
 			b.Fatal(err)
 		}
 	}

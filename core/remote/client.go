@@ -11,6 +11,8 @@ package remote
 import (
 	"context"
 	"crypto/tls"
+	"errors"
+	"fmt"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -18,9 +20,6 @@ import (
 
 	"github.com/rocketsend/rocketsend/core/codec"
 )
-
-// DefaultTimeout applies when a call passes timeout <= 0 and its context has no deadline.
-const DefaultTimeout = 3 * time.Second
 
 // Client holds the connections to every broker and NameServer a producer talks to. It is safe for
 // concurrent use; create one per producer and Close it when done.
@@ -63,11 +62,14 @@ func (c *Client) expire(p *pending) {
 	}
 }
 
-// Invoke sends req to addr and waits for the response, until timeout (DefaultTimeout when <= 0)
-// or ctx ends, whichever is first. A response with a non-success code is returned as a response,
-// not an error: the caller knows what each code means for its request.
-func (c *Client) Invoke(ctx context.Context, addr string, req *codec.Command, timeout time.Duration) (*codec.Command, error) {
-	cn, p, err := c.prepare(ctx, addr, req, timeout)
+// Invoke sends req to addr and waits for the response until deadline or until ctx ends, whichever
+// is first; a zero deadline means ctx's deadline, and a request with neither fails with
+// ErrNoDeadline. A deadline already past fails at once with ErrTimeout: a caller's spent budget is
+// never stretched. The deadline bounds the wait for a connection being dialled too. A response with
+// a non-success code is returned as a response, not an error: the caller knows what each code
+// means for its request.
+func (c *Client) Invoke(ctx context.Context, addr string, req *codec.Command, deadline time.Time) (*codec.Command, error) {
+	cn, p, err := c.prepare(ctx, addr, req, deadline)
 	if err != nil {
 		return nil, err
 	}
@@ -93,10 +95,11 @@ func (c *Client) Invoke(ctx context.Context, addr string, req *codec.Command, ti
 // InvokeAsync sends req to addr and returns once it is written (or queued behind a write in
 // progress). If it returns an error, cb is never called; otherwise cb is called exactly once, with
 // the response or an error (timeout, cancelled ctx, lost connection). cb runs on the connection's
-// reader goroutine: it must not block, and should hand long work elsewhere.
-func (c *Client) InvokeAsync(ctx context.Context, addr string, req *codec.Command, timeout time.Duration,
+// reader goroutine: it must not block, and should hand long work elsewhere. deadline is as for
+// Invoke.
+func (c *Client) InvokeAsync(ctx context.Context, addr string, req *codec.Command, deadline time.Time,
 	cb func(resp *codec.Command, err error)) error {
-	cn, p, err := c.prepare(ctx, addr, req, timeout)
+	cn, p, err := c.prepare(ctx, addr, req, deadline)
 	if err != nil {
 		return err
 	}
@@ -114,9 +117,10 @@ func (c *Client) InvokeAsync(ctx context.Context, addr string, req *codec.Comman
 }
 
 // InvokeOneway writes req to addr flagged oneway; the broker sends no response. It returns once the
-// frame is handed to the connection.
-func (c *Client) InvokeOneway(ctx context.Context, addr string, req *codec.Command) error {
-	cn, err := c.conn(ctx, addr)
+// frame is handed to the connection. A connection being dialled is waited for until ctx ends or
+// deadline (if not zero) passes.
+func (c *Client) InvokeOneway(ctx context.Context, addr string, req *codec.Command, deadline time.Time) error {
+	cn, err := c.conn(ctx, addr, deadline)
 	if err != nil {
 		return err
 	}
@@ -135,11 +139,21 @@ func (c *Client) InvokeOneway(ctx context.Context, addr string, req *codec.Comma
 }
 
 // prepare connects, runs the before-hooks and builds the pending entry of a request.
-func (c *Client) prepare(ctx context.Context, addr string, req *codec.Command, timeout time.Duration) (*conn, *pending, error) {
+func (c *Client) prepare(ctx context.Context, addr string, req *codec.Command, deadline time.Time) (*conn, *pending, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, nil, err
 	}
-	cn, err := c.conn(ctx, addr)
+	if d, ok := ctx.Deadline(); ok && (deadline.IsZero() || d.Before(deadline)) {
+		deadline = d
+	}
+	if deadline.IsZero() {
+		return nil, nil, ErrNoDeadline
+	}
+	start := time.Now()
+	if !start.Before(deadline) {
+		return nil, nil, timeoutError(addr, req.Code, "0s (deadline already past)")
+	}
+	cn, err := c.conn(ctx, addr, deadline)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -150,18 +164,7 @@ func (c *Client) prepare(ctx context.Context, addr string, req *codec.Command, t
 			return nil, nil, err
 		}
 	}
-	now := time.Now()
-	if timeout <= 0 {
-		timeout = DefaultTimeout
-		if _, ok := ctx.Deadline(); ok {
-			timeout = 24 * time.Hour // the context bounds it
-		}
-	}
-	deadline := now.Add(timeout)
-	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
-		deadline = d
-	}
-	return cn, &pending{opaque: req.Opaque, conn: cn, req: req, start: now, deadline: deadline}, nil
+	return cn, &pending{opaque: req.Opaque, conn: cn, req: req, start: start, deadline: deadline}, nil
 }
 
 func (c *Client) send(cn *conn, p *pending) error {
@@ -178,8 +181,9 @@ func (c *Client) send(cn *conn, p *pending) error {
 }
 
 // conn returns the live connection to addr, dialing it if needed. Concurrent callers share one
-// dial; a dial to one address never waits for another.
-func (c *Client) conn(ctx context.Context, addr string) (*conn, error) {
+// dial; a dial to one address never waits for another. A caller waits for the dial until ctx ends
+// or its deadline (if not zero) passes; the dial itself goes on for the callers after it.
+func (c *Client) conn(ctx context.Context, addr string, deadline time.Time) (*conn, error) {
 	for attempt := 0; attempt < 2; attempt++ {
 		c.mu.Lock()
 		if c.closed {
@@ -196,8 +200,10 @@ func (c *Client) conn(ctx context.Context, addr string) (*conn, error) {
 		c.mu.Unlock()
 		select {
 		case <-e.ready:
-		case <-ctx.Done():
-			return nil, context.Cause(ctx)
+		default:
+			if err := c.waitDial(ctx, e, addr, deadline); err != nil {
+				return nil, err
+			}
 		}
 		if e.err != nil {
 			return nil, e.err
@@ -207,7 +213,26 @@ func (c *Client) conn(ctx context.Context, addr string) (*conn, error) {
 		}
 		c.forget(e.conn) // died between dial and use: dial again once
 	}
-	return nil, &ConnError{Addr: addr, Op: "dial", Err: ErrConnClosed}
+	return nil, &ConnError{Addr: addr, Op: "dial", Err: errors.New("connection died before its first request")}
+}
+
+// waitDial waits for a dial in progress, at most until ctx ends or deadline passes.
+func (c *Client) waitDial(ctx context.Context, e *dialEntry, addr string, deadline time.Time) error {
+	var expired <-chan time.Time
+	if !deadline.IsZero() {
+		t := time.NewTimer(time.Until(deadline))
+		defer t.Stop()
+		expired = t.C
+	}
+	start := time.Now()
+	select {
+	case <-e.ready:
+		return nil
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	case <-expired:
+		return fmt.Errorf("%w: connecting to %s, not connected after %v", ErrTimeout, addr, time.Since(start).Round(time.Millisecond))
+	}
 }
 
 func (c *Client) dial(addr string, e *dialEntry) {

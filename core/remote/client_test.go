@@ -47,7 +47,7 @@ func TestInvokeSyncBothHeaderTypes(t *testing.T) {
 		t.Run(st.String(), func(t *testing.T) {
 			p := newPeer(t, st, echo)
 			c := newClient(t, WithSerializeType(st))
-			resp, err := c.Invoke(context.Background(), p.addr(), req("v1", []byte("body")), time.Second)
+			resp, err := c.Invoke(context.Background(), p.addr(), req("v1", []byte("body")), time.Now().Add(time.Second))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -84,7 +84,7 @@ func TestPipelinedOutOfOrder(t *testing.T) {
 		go func(i int) {
 			defer wg.Done()
 			k := strconv.Itoa(i)
-			resp, err := c.Invoke(context.Background(), p.addr(), req(k, nil), 5*time.Second)
+			resp, err := c.Invoke(context.Background(), p.addr(), req(k, nil), time.Now().Add(5*time.Second))
 			if err != nil {
 				errs <- err
 				return
@@ -109,7 +109,7 @@ func TestAsyncCallbackExactlyOnce(t *testing.T) {
 	var wg sync.WaitGroup
 	wg.Add(n)
 	for i := 0; i < n; i++ {
-		err := c.InvokeAsync(context.Background(), p.addr(), req(strconv.Itoa(i), make([]byte, 100)), 5*time.Second,
+		err := c.InvokeAsync(context.Background(), p.addr(), req(strconv.Itoa(i), make([]byte, 100)), time.Now().Add(5*time.Second),
 			func(resp *codec.Command, err error) {
 				if err != nil {
 					t.Error(err)
@@ -131,7 +131,7 @@ func TestOneway(t *testing.T) {
 	got := make(chan *codec.Command, 1)
 	p := newPeer(t, codec.SerializeJSON, func(pc *peerConn, r *codec.Command) { got <- r })
 	c := newClient(t)
-	if err := c.InvokeOneway(context.Background(), p.addr(), req("x", nil)); err != nil {
+	if err := c.InvokeOneway(context.Background(), p.addr(), req("x", nil), time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	r := <-got
@@ -144,7 +144,7 @@ func TestTimeoutWithoutResponse(t *testing.T) {
 	p := newPeer(t, codec.SerializeJSON, func(*peerConn, *codec.Command) {}) // never answers
 	c := newClient(t)
 	start := time.Now()
-	_, err := c.Invoke(context.Background(), p.addr(), req("x", nil), 100*time.Millisecond)
+	_, err := c.Invoke(context.Background(), p.addr(), req("x", nil), time.Now().Add(100*time.Millisecond))
 	if !errors.Is(err, ErrTimeout) {
 		t.Fatalf("err = %v, want ErrTimeout", err)
 	}
@@ -155,7 +155,7 @@ func TestTimeoutWithoutResponse(t *testing.T) {
 	done := make(chan error, 1)
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
-	if err := c.InvokeAsync(ctx, p.addr(), req("y", nil), time.Hour, func(_ *codec.Command, err error) { done <- err }); err != nil {
+	if err := c.InvokeAsync(ctx, p.addr(), req("y", nil), time.Now().Add(time.Hour), func(_ *codec.Command, err error) { done <- err }); err != nil {
 		t.Fatal(err)
 	}
 	if err := <-done; err == nil {
@@ -168,12 +168,12 @@ func TestContextCancel(t *testing.T) {
 	c := newClient(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() { time.Sleep(30 * time.Millisecond); cancel() }()
-	if _, err := c.Invoke(ctx, p.addr(), req("x", nil), time.Hour); !errors.Is(err, context.Canceled) {
+	if _, err := c.Invoke(ctx, p.addr(), req("x", nil), time.Now().Add(time.Hour)); !errors.Is(err, context.Canceled) {
 		t.Fatalf("sync err = %v", err)
 	}
 	ctx2, cancel2 := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	if err := c.InvokeAsync(ctx2, p.addr(), req("y", nil), time.Hour, func(_ *codec.Command, err error) { done <- err }); err != nil {
+	if err := c.InvokeAsync(ctx2, p.addr(), req("y", nil), time.Now().Add(time.Hour), func(_ *codec.Command, err error) { done <- err }); err != nil {
 		t.Fatal(err)
 	}
 	cancel2()
@@ -193,10 +193,10 @@ func TestConnectionKilledFailsInFlightAtOnce(t *testing.T) {
 		wg.Add(2)
 		go func() {
 			defer wg.Done()
-			_, err := c.Invoke(context.Background(), p.addr(), req("s", nil), time.Hour)
+			_, err := c.Invoke(context.Background(), p.addr(), req("s", nil), time.Now().Add(time.Hour))
 			errs <- err
 		}()
-		if err := c.InvokeAsync(context.Background(), p.addr(), req("a", nil), time.Hour,
+		if err := c.InvokeAsync(context.Background(), p.addr(), req("a", nil), time.Now().Add(time.Hour),
 			func(_ *codec.Command, err error) { errs <- err; wg.Done() }); err != nil {
 			t.Fatal(err)
 		}
@@ -218,7 +218,7 @@ func TestConnectionKilledFailsInFlightAtOnce(t *testing.T) {
 	}
 	// The next request dials a new connection.
 	p.handle = echo
-	if _, err := c.Invoke(context.Background(), p.addr(), req("again", nil), time.Second); err != nil {
+	if _, err := c.Invoke(context.Background(), p.addr(), req("again", nil), time.Now().Add(time.Second)); err != nil {
 		t.Fatalf("after reconnect: %v", err)
 	}
 }
@@ -228,15 +228,85 @@ func TestDialFailure(t *testing.T) {
 	addr := ln.Addr().String()
 	ln.Close()
 	c := newClient(t)
-	_, err := c.Invoke(context.Background(), addr, req("x", nil), time.Second)
+	_, err := c.Invoke(context.Background(), addr, req("x", nil), time.Now().Add(time.Second))
 	var ce *ConnError
-	if !errors.As(err, &ce) || ce.Op != "dial" || !errors.Is(err, ErrConnClosed) {
+	// Never connected: the request cannot have reached the broker, so it is not ErrConnClosed.
+	if !errors.As(err, &ce) || ce.Op != "dial" || !errors.Is(err, ErrConnect) || errors.Is(err, ErrConnClosed) {
 		t.Fatalf("err = %v", err)
 	}
-	if err := c.InvokeAsync(context.Background(), addr, req("x", nil), time.Second, func(*codec.Command, error) {
+	if err := c.InvokeAsync(context.Background(), addr, req("x", nil), time.Now().Add(time.Second), func(*codec.Command, error) {
 		t.Error("callback after a returned error")
 	}); err == nil {
 		t.Fatal("async dial failure not returned")
+	}
+}
+
+// The deadline is the caller's: one already past fails at once, none at all is refused, and no
+// default stretches either into a fresh budget.
+func TestDeadlineIsTheCallersOwn(t *testing.T) {
+	p := newPeer(t, codec.SerializeJSON, echo)
+	c := newClient(t)
+	t0 := time.Now()
+	_, err := c.Invoke(context.Background(), p.addr(), req("x", nil), time.Now().Add(-time.Millisecond))
+	if !errors.Is(err, ErrTimeout) || time.Since(t0) > time.Second {
+		t.Fatalf("past deadline: err = %v after %v", err, time.Since(t0))
+	}
+	err = c.InvokeAsync(context.Background(), p.addr(), req("x", nil), time.Now(), func(*codec.Command, error) {
+		t.Error("callback after a returned error")
+	})
+	if !errors.Is(err, ErrTimeout) {
+		t.Fatalf("async past deadline: err = %v", err)
+	}
+	if _, err := c.Invoke(context.Background(), p.addr(), req("x", nil), time.Time{}); !errors.Is(err, ErrNoDeadline) {
+		t.Fatalf("no deadline: err = %v", err)
+	}
+	// A zero deadline takes the context's.
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if _, err := c.Invoke(ctx, p.addr(), req("x", nil), time.Time{}); err != nil {
+		t.Fatalf("context deadline: %v", err)
+	}
+}
+
+// A connection whose set-up hangs (a TLS peer that accepts and never speaks) costs a request its
+// deadline, not the dial timeout.
+func TestDialWaitEndsAtDeadline(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var held []net.Conn
+	var mu sync.Mutex
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			nc, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			held = append(held, nc)
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		<-done
+		mu.Lock()
+		for _, nc := range held {
+			nc.Close()
+		}
+		mu.Unlock()
+	})
+	c := newClient(t, WithTLS(&tls.Config{}), WithDialTimeout(5*time.Second))
+	t0 := time.Now()
+	_, err = c.Invoke(context.Background(), ln.Addr().String(), req("x", nil), time.Now().Add(200*time.Millisecond))
+	if !errors.Is(err, ErrTimeout) || errors.Is(err, ErrConnClosed) {
+		t.Fatalf("err = %v", err)
+	}
+	if d := time.Since(t0); d > 2*time.Second {
+		t.Fatalf("returned after %v, deadline was 200ms", d)
 	}
 }
 
@@ -263,7 +333,7 @@ func TestBrokerInitiatedRequests(t *testing.T) {
 			handled <- v
 			return nil
 		})))
-	if _, err := c.Invoke(context.Background(), p.addr(), req("hello", nil), time.Second); err != nil {
+	if _, err := c.Invoke(context.Background(), p.addr(), req("hello", nil), time.Now().Add(time.Second)); err != nil {
 		t.Fatal(err)
 	}
 	<-ready
@@ -320,7 +390,7 @@ func TestRPCHooks(t *testing.T) {
 	})
 	h := &recordHook{}
 	c := newClient(t, WithRPCHooks(h))
-	resp, err := c.Invoke(context.Background(), p.addr(), req("x", nil), time.Second)
+	resp, err := c.Invoke(context.Background(), p.addr(), req("x", nil), time.Now().Add(time.Second))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -328,7 +398,7 @@ func TestRPCHooks(t *testing.T) {
 		t.Fatalf("hook's field not on the wire: %q", v)
 	}
 	h.fail = true
-	if _, err := c.Invoke(context.Background(), p.addr(), req("x", nil), time.Second); err == nil || err.Error() != "refused by hook" {
+	if _, err := c.Invoke(context.Background(), p.addr(), req("x", nil), time.Now().Add(time.Second)); err == nil || err.Error() != "refused by hook" {
 		t.Fatalf("err = %v", err)
 	}
 	if h.before != 2 || h.after != 1 {
@@ -340,7 +410,7 @@ func TestCloseFailsPendingAndIsIdempotent(t *testing.T) {
 	p := newPeer(t, codec.SerializeJSON, func(*peerConn, *codec.Command) {})
 	c := NewClient()
 	done := make(chan error, 1)
-	if err := c.InvokeAsync(context.Background(), p.addr(), req("x", nil), time.Hour, func(_ *codec.Command, err error) { done <- err }); err != nil {
+	if err := c.InvokeAsync(context.Background(), p.addr(), req("x", nil), time.Now().Add(time.Hour), func(_ *codec.Command, err error) { done <- err }); err != nil {
 		t.Fatal(err)
 	}
 	_ = c.Close()
@@ -348,7 +418,7 @@ func TestCloseFailsPendingAndIsIdempotent(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 	_ = c.Close()
-	if _, err := c.Invoke(context.Background(), p.addr(), req("x", nil), time.Second); !errors.Is(err, ErrClosed) {
+	if _, err := c.Invoke(context.Background(), p.addr(), req("x", nil), time.Now().Add(time.Second)); !errors.Is(err, ErrClosed) {
 		t.Fatalf("after close: %v", err)
 	}
 }
@@ -357,10 +427,10 @@ func TestEncodingErrorIsReturned(t *testing.T) {
 	p := newPeer(t, codec.SerializeRocketMQ, echo)
 	c := newClient(t)
 	bad := codec.NewRequest(200050, nil, nil) // does not fit the binary header
-	if _, err := c.Invoke(context.Background(), p.addr(), bad, time.Second); err == nil {
+	if _, err := c.Invoke(context.Background(), p.addr(), bad, time.Now().Add(time.Second)); err == nil {
 		t.Fatal("oversized code accepted")
 	}
-	if _, err := c.Invoke(context.Background(), p.addr(), req("ok", nil), time.Second); err != nil {
+	if _, err := c.Invoke(context.Background(), p.addr(), req("ok", nil), time.Now().Add(time.Second)); err != nil {
 		t.Fatalf("connection unusable after an encoding error: %v", err)
 	}
 }
@@ -370,7 +440,7 @@ func TestGarbageFromPeerClosesConnection(t *testing.T) {
 		_, _ = pc.nc.Write([]byte{0x7f, 0xff, 0xff, 0xff, 1, 2, 3}) // absurd frame length
 	})
 	c := newClient(t)
-	_, err := c.Invoke(context.Background(), p.addr(), req("x", nil), 2*time.Second)
+	_, err := c.Invoke(context.Background(), p.addr(), req("x", nil), time.Now().Add(2*time.Second))
 	if !errors.Is(err, ErrConnClosed) || !errors.Is(err, codec.ErrMalformed) {
 		t.Fatalf("err = %v", err)
 	}
@@ -388,7 +458,7 @@ func TestTLS(t *testing.T) {
 	t.Cleanup(p.close)
 
 	c := newClient(t, WithTLS(&tls.Config{RootCAs: pool}))
-	resp, err := c.Invoke(context.Background(), p.addr(), req("tls", nil), 2*time.Second)
+	resp, err := c.Invoke(context.Background(), p.addr(), req("tls", nil), time.Now().Add(2*time.Second))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -397,7 +467,7 @@ func TestTLS(t *testing.T) {
 	}
 	// Verification is on: a client that does not trust the certificate is refused.
 	c2 := newClient(t, WithTLS(&tls.Config{}))
-	if _, err := c2.Invoke(context.Background(), p.addr(), req("x", nil), 2*time.Second); err == nil {
+	if _, err := c2.Invoke(context.Background(), p.addr(), req("x", nil), time.Now().Add(2*time.Second)); err == nil {
 		t.Fatal("untrusted certificate accepted")
 	}
 }
@@ -432,7 +502,7 @@ func TestWheelDeadlinesAtScale(t *testing.T) {
 	for i := 0; i < n; i++ {
 		timeout := time.Duration(10+i%50) * time.Millisecond
 		start := time.Now()
-		err := c.InvokeAsync(context.Background(), p.addr(), req("x", nil), timeout, func(_ *codec.Command, err error) {
+		err := c.InvokeAsync(context.Background(), p.addr(), req("x", nil), time.Now().Add(timeout), func(_ *codec.Command, err error) {
 			if !errors.Is(err, ErrTimeout) {
 				t.Errorf("err = %v", err)
 			}

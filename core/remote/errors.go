@@ -15,8 +15,17 @@ var ErrTimeout = errors.New("remote: request timed out")
 // connection died; the request may or may not have reached the broker.
 var ErrConnClosed = errors.New("remote: connection closed")
 
-// ConnError reports a connection that failed or was lost. It matches ErrConnClosed and unwraps
-// to the underlying network error.
+// ErrConnect is matched (errors.Is) by the error of a request whose connection could not be made
+// (dial or TLS handshake failed): the request never left, so the broker cannot have seen it. It
+// never matches ErrConnClosed.
+var ErrConnect = errors.New("remote: cannot connect")
+
+// ErrNoDeadline is returned for a request that has neither a deadline of its own nor a context
+// with one: every request must end.
+var ErrNoDeadline = errors.New("remote: request has no deadline")
+
+// ConnError reports a connection that failed or was lost. One that could not be made (Op "dial")
+// matches ErrConnect; one lost later matches ErrConnClosed. It unwraps to the underlying error.
 type ConnError struct {
 	Addr string
 	Op   string // "dial", "write", "read", "close"
@@ -30,8 +39,14 @@ func (e *ConnError) Error() string {
 // Unwrap returns the underlying error.
 func (e *ConnError) Unwrap() error { return e.Err }
 
-// Is makes errors.Is(err, ErrConnClosed) true for every connection failure.
-func (e *ConnError) Is(target error) bool { return target == ErrConnClosed }
+// Is makes errors.Is(err, ErrConnect) true for a connection that was never made, and
+// errors.Is(err, ErrConnClosed) true for one that was lost.
+func (e *ConnError) Is(target error) bool {
+	if e.Op == "dial" {
+		return target == ErrConnect
+	}
+	return target == ErrConnClosed
+}
 
 func timeoutError(addr string, code int32, after string) error {
 	return fmt.Errorf("%w: code %d to %s, no response after %s", ErrTimeout, code, addr, after)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/rocketsend/rocketsend/core/codec"
 	"github.com/rocketsend/rocketsend/core/remote"
@@ -42,13 +43,13 @@ func (c *Client) fetchRoute(ctx context.Context, topic string) (*codec.TopicRout
 
 		req := codec.NewRequest(codec.GetRouteInfoByTopic,
 			&codec.GetRouteInfoRequestHeader{Topic: topic, AcceptStandardJSONOnly: true}, nil)
-		resp, err := c.rc.Invoke(ctx, addr, req, c.cfg.timeout)
+		resp, err := c.rc.Invoke(ctx, addr, req, time.Now().Add(c.cfg.timeout))
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, fmt.Errorf("route: fetching topic %q from %s: %w", topic, addr, err)
 			}
 			timedOut := errors.Is(err, remote.ErrTimeout)
-			if !timedOut && !errors.Is(err, remote.ErrConnClosed) {
+			if !timedOut && !errors.Is(err, remote.ErrConnClosed) && !errors.Is(err, remote.ErrConnect) {
 				return nil, fmt.Errorf("route: fetching topic %q from %s: %w", topic, addr, err)
 			}
 			if timedOut {

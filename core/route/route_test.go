@@ -234,7 +234,7 @@ func TestAllNameServersFail(t *testing.T) {
 	d1, d2 := deadAddr(t), deadAddr(t)
 	c := newTestClient(t, []string{d1, d2})
 	_, err := c.FetchRoute(ctxT(t), "T")
-	if err == nil || !errors.Is(err, remote.ErrConnClosed) || errors.Is(err, ErrNoRoute) {
+	if err == nil || !errors.Is(err, remote.ErrConnect) || errors.Is(err, ErrNoRoute) {
 		t.Fatalf("err = %v", err)
 	}
 	if !strings.Contains(err.Error(), d1) || !strings.Contains(err.Error(), d2) {

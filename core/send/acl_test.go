@@ -223,7 +223,7 @@ func TestACLAgainstAuthBroker(t *testing.T) {
 		defer cl.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()
-		resp, err := cl.Invoke(ctx, addr, sendRequest(topic), 20*time.Second)
+		resp, err := cl.Invoke(ctx, addr, sendRequest(topic), time.Now().Add(20*time.Second))
 		if err != nil {
 			t.Fatalf("Invoke: %v", err)
 		}

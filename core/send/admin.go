@@ -126,7 +126,7 @@ func (p *Producer) ViewMessage(ctx context.Context, offsetMsgID string) (*messag
 		return nil, err
 	}
 	resp, err := p.rc.Invoke(ctx, host.String(), codec.NewRequest(codec.ViewMessageByID,
-		&codec.ViewMessageRequestHeader{Offset: offset}, nil), p.cfg.sendTimeout)
+		&codec.ViewMessageRequestHeader{Offset: offset}, nil), time.Now().Add(p.cfg.sendTimeout))
 	if err != nil {
 		return nil, err
 	}
@@ -168,7 +168,7 @@ func (p *Producer) queueRequest(ctx context.Context, q message.MessageQueue, req
 			return nil, fmt.Errorf("%w: %s", errNoBrokerAddr, q.BrokerName)
 		}
 	}
-	resp, err := p.rc.Invoke(ctx, addr, req, p.cfg.sendTimeout)
+	resp, err := p.rc.Invoke(ctx, addr, req, time.Now().Add(p.cfg.sendTimeout))
 	if err != nil {
 		return nil, err
 	}
@@ -179,7 +179,7 @@ func (p *Producer) queueRequest(ctx context.Context, q message.MessageQueue, req
 }
 
 func (p *Producer) expectSuccess(ctx context.Context, addr, broker string, req *codec.Command) error {
-	resp, err := p.rc.Invoke(ctx, addr, req, p.cfg.sendTimeout)
+	resp, err := p.rc.Invoke(ctx, addr, req, time.Now().Add(p.cfg.sendTimeout))
 	if err != nil {
 		return err
 	}

@@ -44,66 +44,84 @@ func (p *Producer) SendAsync(ctx context.Context, msg *message.Message, cb func(
 		c.done()
 		return err
 	}
-	c.runAsync()
+	c.runAsync(false)
 	return nil
 }
 
 // runAsync starts the next attempt. It runs on the caller's goroutine for the first attempt and
 // on a callback worker for retries, never on a connection's reader (a retry may fetch a route).
-func (c *call) runAsync() {
+// onWorker says where it runs: a final failure is delivered at once on a worker, and handed to one
+// from the caller's goroutine (the callback never runs on the caller's goroutine).
+func (c *call) runAsync(onWorker bool) {
 	for {
 		req, err := c.prepareAttempt()
 		if err != nil {
 			if c.retryUnsent(err) {
 				continue
 			}
-			c.complete(nil, c.finalErr(err))
+			c.complete(nil, c.finalErr(err), onWorker)
 			return
 		}
 		c.sentAt = time.Now()
-		err = c.p.rc.InvokeAsync(c.ctx, c.addr, req, time.Until(c.deadline), c.onResponse)
+		err = c.p.rc.InvokeAsync(c.ctx, c.addr, req, c.attemptDl, c.onResponse)
 		if err == nil {
 			return
 		}
-		if !c.finishAttempt(nil, err) {
-			c.complete(nil, c.finalErr(err))
+		if !c.finishAttempt(nil, fromTransport(err)) {
+			c.complete(nil, c.finalErr(err), onWorker)
 			return
 		}
 	}
 }
 
-// onResponse runs on the connection's reader goroutine: it decodes, runs the After hooks, and
-// hands the rest (a retry or the user's callback) to a callback worker.
+// onResponse runs on the connection's reader goroutine, so it only hands the outcome to a callback
+// worker: the After hooks, a retry and the user's callback run there, and a slow hook or callback
+// never holds up the responses of other sends on the connection. The channel has room for one
+// item per async send in flight (the in-flight bound), and a send has at most one item queued at
+// a time, so the reader never waits here.
 func (c *call) onResponse(resp *codec.Command, err error) {
+	c.p.callbacks <- func() { c.handleResponse(resp, err) }
+}
+
+// handleResponse runs on a callback worker: decode, After hooks, fault bookkeeping, then a retry
+// or the user's callback.
+func (c *call) handleResponse(resp *codec.Command, err error) {
 	var res *message.SendResult
+	err = fromTransport(err)
 	if err == nil {
 		res, err = c.result(resp)
 	}
 	if c.finishAttempt(res, err) {
-		c.p.callbacks <- c.runAsync
+		c.runAsync(true)
 		return
 	}
 	if err != nil {
 		err = c.finalErr(err)
 	}
-	c.complete(res, err)
+	c.complete(res, err, true)
 }
 
-// complete delivers the outcome to the user's callback on a worker, then frees the in-flight
-// room. The callbacks channel holds one slot per in-flight send, so this never blocks for long.
-func (c *call) complete(res *message.SendResult, err error) {
-	p := c.p
+// complete delivers the outcome to the user's callback, then frees the in-flight room: at once
+// when already on a callback worker, else through the callbacks channel.
+func (c *call) complete(res *message.SendResult, err error, onWorker bool) {
 	c.done() // every attempt and its After hooks are over
-	p.callbacks <- func() {
-		defer p.asyncWG.Done()
-		defer p.inflight.release(c.size)
-		defer func() {
-			if r := recover(); r != nil {
-				p.cfg.logger.Error("async send callback panicked", "topic", c.msg.Topic, "panic", fmt.Sprint(r))
-			}
-		}()
-		c.cb(res, err)
+	if onWorker {
+		c.deliver(res, err)
+		return
 	}
+	c.p.callbacks <- func() { c.deliver(res, err) }
+}
+
+func (c *call) deliver(res *message.SendResult, err error) {
+	p := c.p
+	defer p.asyncWG.Done()
+	defer p.inflight.release(c.size)
+	defer func() {
+		if r := recover(); r != nil {
+			p.cfg.logger.Error("async send callback panicked", "topic", c.msg.Topic, "panic", fmt.Sprint(r))
+		}
+	}()
+	c.cb(res, err)
 }
 
 // limiter bounds async sends in flight by count and bytes. A single message larger than the byte

@@ -133,6 +133,9 @@ func (s *fakeServer) serve(nc net.Conn) {
 		h := s.handle
 		s.mu.Unlock()
 		resp := h(req)
+		if resp == dropConn {
+			return // the connection dies with the request unanswered
+		}
 		if resp == nil || req.IsOneway() {
 			continue
 		}
@@ -148,6 +151,9 @@ func (s *fakeServer) serve(nc net.Conn) {
 		}
 	}
 }
+
+// dropConn, returned by a fake handler, closes the connection instead of answering.
+var dropConn = &codec.Command{}
 
 func (s *fakeServer) setHandler(h func(req *codec.Command) *codec.Command) {
 	s.mu.Lock()

@@ -138,6 +138,11 @@ func (c *call) checkFeatures() error {
 	m := c.msg
 	if m.Property(message.PropertyTimerDeliverMS) != "" || m.Property(message.PropertyTimerDelaySec) != "" ||
 		m.Property(message.PropertyTimerDelayMS) != "" {
+		if _, known := c.p.versions.get(c.addr); !known {
+			// The release comes with the first heartbeat's answer, which a send does not
+			// otherwise wait for: wait for it here, within the attempt's deadline.
+			_ = c.p.heartbeat(c.ctx, c.addr, c.attemptDl)
+		}
 		return c.p.RequireFeature(FeatureTimer, c.brokerQ.BrokerName, c.addr)
 	}
 	return nil

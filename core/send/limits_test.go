@@ -111,7 +111,7 @@ func TestStoredPropertiesLimitIsTheBrokers(t *testing.T) {
 				t.Fatalf("one byte over: %v", err)
 			}
 			_, err = p.Send(ctx, build(1), ToQueue(q), skipStoredCheck())
-			if !errors.Is(err, ResponseCode(codec.MessageIllegal)) {
+			if !errors.Is(err, ErrMessageIllegal) {
 				t.Fatalf("one byte over, client check skipped: the broker answered %v", err)
 			}
 		})

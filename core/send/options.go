@@ -147,7 +147,7 @@ func WithRetryAnotherBrokerWhenNotStoreOK(on bool) Option {
 // WithCompression sets the body size from which single messages are compressed (default 4096),
 // the algorithm (default zlib, which every consumer version reads) and the level (default 5).
 // threshold <= 0 disables compression.
-func WithCompression(threshold int, typ codec.CompressionType, level int) Option {
+func WithCompression(threshold int, typ CompressionType, level int) Option {
 	return func(c *config) { c.compressThreshold, c.compressType, c.compressLevel = threshold, typ, level }
 }
 
@@ -195,7 +195,7 @@ func WithHooks(h ...Hook) Option { return func(c *config) { c.hooks = append(c.h
 func WithQueueSelector(f SelectorFactory) Option { return func(c *config) { c.selectorFactory = f } }
 
 // WithRPCHooks adds hooks that see every request on the wire (see remote.RPCHook).
-func WithRPCHooks(h ...remote.RPCHook) Option {
+func WithRPCHooks(h ...RPCHook) Option {
 	return func(c *config) { c.rpcHooks = append(c.rpcHooks, h...) }
 }
 
@@ -206,7 +206,7 @@ func WithCredentials(cr Credentials) Option { return func(c *config) { c.credent
 func WithTLS(cfg *tls.Config) Option { return func(c *config) { c.tlsConfig = cfg } }
 
 // WithSerializeType chooses the header format of requests. Default ROCKETMQ (binary).
-func WithSerializeType(st codec.SerializeType) Option { return func(c *config) { c.serialize = st } }
+func WithSerializeType(st SerializeType) Option { return func(c *config) { c.serialize = st } }
 
 // WithLogger sets the logger. Default: discard.
 func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
@@ -215,9 +215,16 @@ func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l }
 // not learn. Required for SendInTransaction.
 func WithTransactionChecker(tc TransactionChecker) Option { return func(c *config) { c.checker = tc } }
 
-// WithRemoteOptions passes options to the transport (timer resolution, dial timeout, ...).
-func WithRemoteOptions(o ...remote.Option) Option {
-	return func(c *config) { c.remoteOptions = append(c.remoteOptions, o...) }
+// WithDialTimeout bounds the set-up of one connection to a broker or NameServer (TCP and TLS
+// handshake). Default 3 s. A send waits for a connection at most until its own deadline.
+func WithDialTimeout(d time.Duration) Option {
+	return func(c *config) { c.remoteOptions = append(c.remoteOptions, remote.WithDialTimeout(d)) }
+}
+
+// WithTimerResolution sets how precisely request deadlines fire. Default 10 ms: a deadline fires
+// up to that late, in exchange for one timer for every request in flight instead of one each.
+func WithTimerResolution(d time.Duration) Option {
+	return func(c *config) { c.remoteOptions = append(c.remoteOptions, remote.WithTimerResolution(d)) }
 }
 
 // validate reports every invalid setting at once.

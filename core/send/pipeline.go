@@ -27,6 +27,8 @@ type call struct {
 	queue    *message.MessageQueue
 	selector QueueSelector
 	arg      any
+	retry    SelectorRetry // of the selector or explicit queue; unused for the default choice
+	timeout  time.Duration // WithTimeout's, replacing the producer's send timeout
 
 	hooks *hookSet // pinned by newCall for every attempt; unpinned by done
 
@@ -49,6 +51,7 @@ type call struct {
 	sentAt    time.Time
 	brokerQ   message.MessageQueue
 	addr      string
+	attemptDl time.Time // the attempt's deadline: c.deadline or a share of it (see attemptDeadline)
 
 	// compression cache: the body the hooks left and its compressed form
 	plainBody []byte
@@ -58,23 +61,32 @@ type call struct {
 	skipStoredCheck bool // tests only: let the broker judge the properties' size
 }
 
-// CallOption chooses how one send picks its queue.
+// CallOption adjusts one send: how it picks its queue, its time budget.
 type CallOption func(*call)
 
-// ToQueue sends to exactly this queue; retries stay on it.
+// ToQueue sends to exactly this queue, once, as Java's send(msg, mq) does: a sync send is not
+// retried; an async send retries a connection failure or timeout on the same queue.
 func ToQueue(q message.MessageQueue) CallOption {
 	return func(c *call) { c.queue = &q }
 }
 
-// WithSelector picks the queue with sel, passing arg (a sharding key, an order id) to it.
+// WithSelector picks the queue with sel, passing arg (a sharding key, an order id) to it. The send
+// is made once unless sel opts in to retries (RetryingSelector, WithRetry).
 func WithSelector(sel QueueSelector, arg any) CallOption {
 	return func(c *call) { c.selector, c.arg = sel, arg }
 }
 
 // OrderedBy sends all messages with the same key to the same queue, in order when sent
-// synchronously: Java's SelectMessageQueueByHash, so Go and Java producers agree.
+// synchronously: Java's SelectMessageQueueByHash, so Go and Java producers agree. Like Java's
+// sendSelectImpl it sends once: a retry could store the message twice out of order.
 func OrderedBy(key string) CallOption {
 	return WithSelector(HashJava(), key)
+}
+
+// WithTimeout replaces the producer's send timeout for this send, as Java's send(msg, timeout)
+// does: d is the budget of all attempts. A deadline of ctx still shortens it. d must be positive.
+func WithTimeout(d time.Duration) CallOption {
+	return func(c *call) { c.timeout = d }
 }
 
 func (p *Producer) newCall(ctx context.Context, msg *message.Message, mode Mode, opts []CallOption) (*call, error) {
@@ -88,20 +100,16 @@ func (p *Producer) newCall(ctx context.Context, msg *message.Message, mode Mode,
 		return nil, err
 	}
 	now := time.Now()
-	c := &call{p: p, ctx: ctx, msg: msg, mode: mode, start: now, deadline: now.Add(p.cfg.sendTimeout)}
-	if d, ok := ctx.Deadline(); ok && d.Before(c.deadline) {
-		c.deadline = d
-	}
+	c := &call{p: p, ctx: ctx, msg: msg, mode: mode, start: now, timeout: p.cfg.sendTimeout}
 	for _, o := range opts {
 		o(c)
 	}
-	switch mode {
-	case ModeSync:
-		c.maxAttempts = 1 + p.cfg.retryTimes
-	case ModeAsync:
-		c.maxAttempts = 1 + p.cfg.retryTimesAsync
-	default:
-		c.maxAttempts = 1
+	if c.timeout <= 0 {
+		return nil, fmt.Errorf("%w: send timeout %v must be positive", codec.ErrValidation, c.timeout)
+	}
+	c.deadline = now.Add(c.timeout)
+	if d, ok := ctx.Deadline(); ok && d.Before(c.deadline) {
+		c.deadline = d
 	}
 	// The namespace is applied here, once, and only on the wire (routes, request headers): the
 	// message, and so every hook and selector, keeps the topic as the user named it.
@@ -117,9 +125,35 @@ func (p *Producer) newCall(ctx context.Context, msg *message.Message, mode Mode,
 	if c.selector == nil && c.queue == nil && c.hooks.factory != nil {
 		c.selector = c.hooks.selectorFor(msg.Topic)
 	}
+	if c.selector != nil && c.queue == nil {
+		c.retry = selectorRetry(c.selector)
+	}
+	c.maxAttempts = c.attempts()
 	c.sc = SendContext{Context: ctx, Group: p.cfg.group, Namespace: p.cfg.namespace, Message: msg, Mode: mode,
 		MessageType: messageType(msg, c.selector), Batch: c.batch}
 	return c, nil
+}
+
+// attempts is how many attempts the send may make (docs/producer.md, "Retry rules"): Java's
+// sendDefaultImpl for the default queue choice (1 + retries when sync); one for a selector or an
+// explicit queue when sync (sendSelectImpl, send(msg, mq)) unless the selector opts in; 1 + async
+// retries when async (onExceptionImpl, whatever chose the queue); one for oneway.
+func (c *call) attempts() int {
+	p := c.p
+	switch {
+	case c.mode == ModeOneway:
+		return 1
+	case c.mode == ModeAsync:
+		return 1 + p.cfg.retryTimesAsync
+	case c.queue != nil || (c.selector != nil && c.retry == RetryNever):
+		return 1
+	}
+	return 1 + p.cfg.retryTimes
+}
+
+// failsOver reports whether a retry of this send goes to another broker when it can.
+func (c *call) failsOver() bool {
+	return c.queue == nil && (c.selector == nil || c.retry == RetryReselect)
 }
 
 // done ends the call's use of its hook set; every call that newCall returned ends with it once.
@@ -175,7 +209,7 @@ func (c *call) prepare() (*codec.Command, error) {
 	tp, err := p.routes.PublishInfo(rctx, c.topic)
 	cancel()
 	if err != nil {
-		return nil, err
+		return nil, fromTransport(err)
 	}
 	sc := &c.sc
 	sc.Attempt, sc.Queue, sc.BrokerAddr, sc.BornHost = c.attempt, message.MessageQueue{}, "", p.bornHost
@@ -206,7 +240,8 @@ func (c *call) prepare() (*codec.Command, error) {
 	}
 	sc.Queue, sc.BrokerAddr = q, c.addr
 	sc.Queue.Topic = p.withoutNamespace(q.Topic)
-	p.ensureHeartbeat(c.ctx, c.addr)
+	c.attemptDl = c.attemptDeadline(tp)
+	p.announce(c.addr, c.attemptDl)
 	if err := c.checkFeatures(); err != nil {
 		return nil, err
 	}
@@ -224,12 +259,12 @@ func (c *call) chooseQueue(tp *route.TopicPublishInfo) (message.MessageQueue, er
 		q.Topic = c.topic
 		return q, nil
 	case c.selector != nil:
-		if c.brokerQ.BrokerName != "" && isConsistent(c.selector) {
-			return c.brokerQ, nil // a retry keeps the queue the selector chose
+		if c.brokerQ.BrokerName != "" && c.retry != RetryReselect {
+			return c.brokerQ, nil // RetrySameQueue, or an async transport retry: the queue chosen first
 		}
 		offered := queues
 		if c.lastBroker != "" {
-			// A failed broker's queues are offered only when no other broker has one.
+			// A failed broker's queues are dropped; offered only when no other broker has one.
 			var others []message.MessageQueue
 			for _, q := range queues {
 				if q.BrokerName != c.lastBroker {
@@ -252,6 +287,21 @@ func (c *call) chooseQueue(tp *route.TopicPublishInfo) (message.MessageQueue, er
 	default:
 		return c.p.fault.SelectOneMessageQueue(queues, tp.Counter(), c.lastBroker), nil
 	}
+}
+
+// attemptDeadline is the deadline of the attempt about to be sent. An attempt that a retry on
+// another broker may follow gets half of what is left of the budget, so that a broker that takes
+// the connection and never answers (a stopped process, a full disk) costs the send half its
+// budget, not all of it: the retry on the healthy broker still fits. The last attempt, an attempt
+// that would be retried on the same queue, and a topic on one broker get all that is left, as in
+// Java (where only sendMsgMaxTimeoutPerRequest, off by default, caps an attempt).
+func (c *call) attemptDeadline(tp *route.TopicPublishInfo) time.Time {
+	if c.attempt >= c.maxAttempts || !c.failsOver() || len(tp.Queues) == 0 ||
+		tp.Queues[0].BrokerName == tp.Queues[len(tp.Queues)-1].BrokerName {
+		return c.deadline
+	}
+	now := time.Now()
+	return now.Add(c.deadline.Sub(now) / 2)
 }
 
 // request encodes the attempt. The body is compressed once and reused across attempts unless a
@@ -338,11 +388,14 @@ func (c *call) finishAttempt(res *message.SendResult, err error) (retry bool) {
 		h.SendMessageAfter(sc)
 	}
 	if c.brokerQ.BrokerName != "" {
+		// Java's updateFaultItem: a failure isolates the broker (a timeout included, so that the
+		// following sends avoid a hung broker); a connection never made marks it unreachable.
 		isolate := err != nil && !errors.Is(err, context.Canceled)
-		p.fault.UpdateFaultItem(c.brokerQ.BrokerName, latency, isolate, !errors.Is(err, remote.ErrConnClosed))
+		p.fault.UpdateFaultItem(c.brokerQ.BrokerName, latency, isolate, !errors.Is(err, ErrConnClosed) && !errors.Is(err, ErrConnect))
 	}
 	if err == nil {
-		if res != nil && res.Status != message.SendOK && c.mode == ModeSync && p.cfg.retryAnotherBroker && c.attempt < c.maxAttempts {
+		if res != nil && res.Status != message.SendOK && c.mode == ModeSync && p.cfg.retryAnotherBroker &&
+			c.attempt < c.maxAttempts && c.failsOver() {
 			c.lastBroker = c.brokerQ.BrokerName
 			return true
 		}
@@ -350,10 +403,10 @@ func (c *call) finishAttempt(res *message.SendResult, err error) (retry bool) {
 	}
 	c.lastErr = err
 	c.lastBroker = c.brokerQ.BrokerName
-	if !retryable(err) || c.attempt >= c.maxAttempts || time.Until(c.deadline) <= 0 || c.ctx.Err() != nil {
+	if !c.retriable(err) || c.attempt >= c.maxAttempts || time.Until(c.deadline) <= 0 || c.ctx.Err() != nil {
 		return false
 	}
-	if errors.Is(err, remote.ErrConnClosed) || errors.Is(err, remote.ErrTimeout) || isBrokerError(err) {
+	if errors.Is(err, ErrConnClosed) || errors.Is(err, ErrConnect) || errors.Is(err, remote.ErrTimeout) || isBrokerError(err) {
 		p.refreshSoon(c.topic) // see a dead or changed broker now, not at the next poll (#730)
 	}
 	return true
@@ -363,25 +416,27 @@ func (c *call) finishAttempt(res *message.SendResult, err error) (retry bool) {
 // broker address yet): it is retried only after an earlier attempt failed too, while attempts
 // remain, so a first lookup failure is reported at once.
 func (c *call) retryUnsent(err error) bool {
-	if c.lastErr == nil || !retryable(err) || c.attempt >= c.maxAttempts {
+	if c.lastErr == nil || !c.retriable(err) || c.attempt >= c.maxAttempts {
 		return false
 	}
 	c.lastErr = err
 	return true
 }
 
-// retryable is Java's rule: transport failures and the broker codes in retryResponseCodes.
-func retryable(err error) bool {
+// retriable is Java's rule for a failed attempt: a sync send retries transport failures and the
+// broker codes of DefaultMQProducer.retryResponseCodes (sendDefaultImpl); an async send retries
+// transport failures only and hands a broker's answer to the callback at once (sendMessageAsync,
+// onExceptionImpl).
+func (c *call) retriable(err error) bool {
+	if isTransport(err) {
+		return true
+	}
 	var be *BrokerError
-	if errors.As(err, &be) {
-		switch be.Code {
-		case codec.TopicNotExist, codec.ServiceNotAvailable, codec.SystemError, codec.SystemBusy,
-			codec.NoPermission, codec.NoBuyerID, codec.NotInCurrentUnit, codec.GoAway:
-			return true
-		}
+	if c.mode != ModeSync || !errors.As(err, &be) {
 		return false
 	}
-	return errors.Is(err, remote.ErrConnClosed) || errors.Is(err, remote.ErrTimeout) || errors.Is(err, errNoBrokerAddr)
+	ce := ErrorForCode(be.Code)
+	return ce != nil && ce.Retriable
 }
 
 func isBrokerError(err error) bool {
@@ -399,6 +454,10 @@ func (c *call) timeoutErr() error {
 
 // finalErr decorates the last error with the attempts made.
 func (c *call) finalErr(err error) error {
+	if cerr := c.ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
+		err = fmt.Errorf("%w (%w)", err, cerr) // the context ended the send: say so to errors.Is
+	}
+	err = fromTransport(err)
 	if c.attempt > 1 && !errors.Is(err, ErrTimeout) {
 		return fmt.Errorf("send: %d attempts failed, last: %w", c.attempt, err)
 	}
@@ -444,7 +503,8 @@ func (c *call) runSync() (*message.SendResult, error) {
 			return nil, c.finalErr(err)
 		}
 		c.sentAt = time.Now()
-		resp, err := c.p.rc.Invoke(c.ctx, c.addr, req, time.Until(c.deadline))
+		resp, err := c.p.rc.Invoke(c.ctx, c.addr, req, c.attemptDl)
+		err = fromTransport(err)
 		var res *message.SendResult
 		if err == nil {
 			res, err = c.result(resp)
@@ -470,10 +530,10 @@ func (p *Producer) SendOneway(ctx context.Context, msg *message.Message, opts ..
 	defer c.done()
 	req, err := c.prepareAttempt()
 	if err != nil {
-		return err
+		return c.finalErr(err)
 	}
 	c.sentAt = time.Now()
-	err = c.p.rc.InvokeOneway(ctx, c.addr, req)
+	err = fromTransport(c.p.rc.InvokeOneway(ctx, c.addr, req, c.deadline))
 	c.finishAttempt(nil, err)
 	return err
 }

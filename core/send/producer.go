@@ -58,6 +58,7 @@ type Producer struct {
 
 	hbMu      sync.Mutex
 	hbKnown   map[string]bool // broker addresses heartbeated at least once
+	hbPending map[string]bool // first heartbeats sent by announce, not answered yet
 	versions  brokerVersions  // each broker's release, for feature checks (features.go)
 	loopsDone chan struct{}
 	stopLoops chan struct{}
@@ -77,7 +78,7 @@ func New(opts ...Option) (*Producer, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	p := &Producer{cfg: cfg, hbKnown: map[string]bool{}}
+	p := &Producer{cfg: cfg, hbKnown: map[string]bool{}, hbPending: map[string]bool{}}
 	hs, err := newHookSet(cfg.hooks, cfg.selectorFactory)
 	if err != nil {
 		return nil, err
@@ -218,36 +219,68 @@ func (p *Producer) heartbeatLoop() {
 			return
 		case <-t.C:
 			for _, addr := range p.routes.Brokers() {
-				ctx, cancel := context.WithTimeout(context.Background(), p.cfg.sendTimeout)
-				if err := p.heartbeat(ctx, addr); err != nil {
+				if err := p.heartbeat(context.Background(), addr, time.Now().Add(p.cfg.sendTimeout)); err != nil {
 					p.cfg.logger.Warn("heartbeat failed", "broker", addr, "err", err)
 				}
-				cancel()
 			}
 		}
 	}
 }
 
-// heartbeat announces the client id and groups to one broker; check-backs and replies depend on it.
-func (p *Producer) heartbeat(ctx context.Context, addr string) error {
-	body := codec.EncodeHeartbeatData(&codec.HeartbeatData{ClientID: p.clientID,
-		ProducerGroups: []string{p.group, innerProducerGroup}})
-	resp, err := p.rc.Invoke(ctx, addr, codec.NewRequest(codec.HeartBeat, nil, body), p.cfg.sendTimeout)
-	if err != nil {
-		return err
-	}
-	p.versions.note(addr, resp.Version)
-	if resp.Code != codec.Success {
-		return &BrokerError{Code: resp.Code, Remark: resp.Remark, Addr: addr}
-	}
-	p.hbMu.Lock()
-	p.hbKnown[addr] = true
-	p.hbMu.Unlock()
-	return nil
+func (p *Producer) heartbeatRequest() *codec.Command {
+	return codec.NewRequest(codec.HeartBeat, nil, codec.EncodeHeartbeatData(&codec.HeartbeatData{
+		ClientID: p.clientID, ProducerGroups: []string{p.group, innerProducerGroup}}))
 }
 
-// ensureHeartbeat heartbeats addr before the first request to it, so the broker knows the
-// group before a transaction check-back or a reply push needs it.
+// heartbeat announces the client id and groups to one broker and waits for the answer, until
+// deadline; check-backs and replies depend on it.
+func (p *Producer) heartbeat(ctx context.Context, addr string, deadline time.Time) error {
+	resp, err := p.rc.Invoke(ctx, addr, p.heartbeatRequest(), deadline)
+	return p.heartbeatDone(addr, resp, err)
+}
+
+func (p *Producer) heartbeatDone(addr string, resp *codec.Command, err error) error {
+	if resp != nil {
+		p.versions.note(addr, resp.Version)
+	}
+	if err == nil && resp.Code != codec.Success {
+		err = &BrokerError{Code: resp.Code, Remark: resp.Remark, Addr: addr}
+	}
+	p.hbMu.Lock()
+	if err == nil {
+		p.hbKnown[addr] = true
+	}
+	delete(p.hbPending, addr)
+	p.hbMu.Unlock()
+	return err
+}
+
+// announce heartbeats addr before the first send to it, so the broker knows the group before a
+// transaction check-back or a reply push needs it. The send does not wait for the answer: the
+// heartbeat is written ahead of the send on the same connection, and its answer (or its timeout,
+// at the send's deadline) is handled when it comes, so a broker that never answers costs the send
+// nothing more than its own attempt.
+func (p *Producer) announce(addr string, deadline time.Time) {
+	p.hbMu.Lock()
+	skip := p.hbKnown[addr] || p.hbPending[addr]
+	if !skip {
+		p.hbPending[addr] = true
+	}
+	p.hbMu.Unlock()
+	if skip {
+		return
+	}
+	err := p.rc.InvokeAsync(context.Background(), addr, p.heartbeatRequest(), deadline, func(resp *codec.Command, err error) {
+		if err := p.heartbeatDone(addr, resp, err); err != nil {
+			p.cfg.logger.Debug("first heartbeat failed", "broker", addr, "err", err)
+		}
+	})
+	if err != nil {
+		_ = p.heartbeatDone(addr, nil, err)
+	}
+}
+
+// ensureHeartbeat heartbeats addr and waits for it, within ctx, unless the broker knows us already.
 func (p *Producer) ensureHeartbeat(ctx context.Context, addr string) {
 	p.hbMu.Lock()
 	known := p.hbKnown[addr]
@@ -255,7 +288,7 @@ func (p *Producer) ensureHeartbeat(ctx context.Context, addr string) {
 	if known {
 		return
 	}
-	if err := p.heartbeat(ctx, addr); err != nil {
+	if err := p.heartbeat(ctx, addr, time.Now().Add(p.cfg.sendTimeout)); err != nil {
 		p.cfg.logger.Debug("first heartbeat failed", "broker", addr, "err", err)
 	}
 }
@@ -264,7 +297,7 @@ func (p *Producer) unregister() {
 	for _, addr := range p.routes.Brokers() {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		_, err := p.rc.Invoke(ctx, addr, codec.NewRequest(codec.UnregisterClient,
-			&codec.UnregisterClientRequestHeader{ClientID: p.clientID, ProducerGroup: p.group}, nil), time.Second)
+			&codec.UnregisterClientRequestHeader{ClientID: p.clientID, ProducerGroup: p.group}, nil), time.Time{})
 		cancel()
 		if err != nil {
 			p.cfg.logger.Debug("unregister failed", "broker", addr, "err", err)

@@ -98,7 +98,7 @@ func (p *Producer) queryIndex(ctx context.Context, topic, key string, uniq bool,
 		}
 		h := &codec.QueryMessageRequestHeader{Topic: nsTopic, Key: key, MaxNum: int32(maxNum),
 			BeginTimestamp: begin, EndTimestamp: end, UniqKey: uniq}
-		resp, err := p.rc.Invoke(ctx, addr, codec.NewRequest(codec.QueryMessage, h, nil), p.cfg.sendTimeout)
+		resp, err := p.rc.Invoke(ctx, addr, codec.NewRequest(codec.QueryMessage, h, nil), time.Now().Add(p.cfg.sendTimeout))
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -209,7 +209,7 @@ func (p *Producer) RecallMessage(ctx context.Context, topic, recallHandle string
 	}
 	req := codec.NewRequest(codec.RecallMessage, &codec.RecallMessageRequestHeader{ProducerGroup: p.group,
 		Topic: nsTopic, RecallHandle: recallHandle, BrokerName: h.BrokerName}, nil)
-	resp, err := p.rc.Invoke(ctx, addr, req, p.cfg.sendTimeout)
+	resp, err := p.rc.Invoke(ctx, addr, req, time.Now().Add(p.cfg.sendTimeout))
 	if err != nil {
 		return "", err
 	}

@@ -1,6 +1,8 @@
 package send
 
 import (
+	"strconv"
+
 	"github.com/rocketsend/rocketsend/core/message"
 )
 
@@ -23,12 +25,73 @@ func (f QueueSelectorFunc) Select(msg *message.Message, queues []message.Message
 	return f(msg, queues, arg)
 }
 
-// ConsistentSelector is implemented by selectors whose choice must not change on retry, such as
-// a hash selector that keeps one key on one queue for ordering. When Consistent returns true a
-// failed attempt is retried on the same queue; otherwise the selector is asked again, with the
-// queues of the broker that failed offered last.
+// ConsistentSelector is implemented by selectors whose choice depends only on the message and
+// the queues offered, such as a hash selector that keeps one key on one queue: the producer reports
+// their sends to hooks as ordered messages (OrderMsg). Whether a failed attempt is retried is a
+// separate choice: see RetryingSelector.
 type ConsistentSelector interface {
 	Consistent() bool
+}
+
+// SelectorRetry says what the producer may do after a failed attempt of a send whose queue a
+// selector chose.
+type SelectorRetry uint8
+
+const (
+	// RetryNever sends once, as Java's sendSelectImpl does: a failure goes to the caller, who
+	// decides. It is the default for WithSelector, OrderedBy and plugin selectors, because a retry
+	// elsewhere breaks per-key order and a retry anywhere may store the message twice. (An async
+	// send still retries a connection failure or timeout on the same queue, as Java's
+	// onExceptionImpl does.)
+	RetryNever SelectorRetry = iota
+	// RetrySameQueue retries on the queue chosen first, within the send's retries and budget: the
+	// key stays on its queue, so order holds unless the failed attempt was in fact stored.
+	RetrySameQueue
+	// RetryReselect asks the selector again with the failed broker's queues removed (offered only
+	// when no other broker has one), for selectors that do not care about order (zone affinity,
+	// spreading): the send fails over like a send without a selector.
+	RetryReselect
+)
+
+func (r SelectorRetry) String() string {
+	switch r {
+	case RetryNever:
+		return "never"
+	case RetrySameQueue:
+		return "same-queue"
+	case RetryReselect:
+		return "reselect"
+	}
+	return "SelectorRetry(" + strconv.Itoa(int(r)) + ")"
+}
+
+// RetryingSelector is implemented by selectors that opt in to retries; a selector without it is
+// sent once (RetryNever).
+type RetryingSelector interface {
+	SelectorRetry() SelectorRetry
+}
+
+// WithRetry returns sel with the retry policy r, for selectors written without RetryingSelector
+// (a QueueSelectorFunc). The result keeps sel's Consistent and Name.
+func WithRetry(sel QueueSelector, r SelectorRetry) QueueSelector {
+	return retryingSelector{QueueSelector: sel, retry: r}
+}
+
+type retryingSelector struct {
+	QueueSelector
+	retry SelectorRetry
+}
+
+func (s retryingSelector) SelectorRetry() SelectorRetry { return s.retry }
+func (s retryingSelector) Consistent() bool             { return isConsistent(s.QueueSelector) }
+func (s retryingSelector) Name() string                 { return hookName(s.QueueSelector) }
+
+// selectorRetry returns the retry policy s declares.
+func selectorRetry(s QueueSelector) SelectorRetry {
+	if r, ok := s.(RetryingSelector); ok {
+		return r.SelectorRetry()
+	}
+	return RetryNever
 }
 
 // SelectorFactory gives each topic its own selector, for selectors that keep per-topic state (a

@@ -29,8 +29,8 @@ var (
 // caller of the instance (safe for concurrent use); give each topic its own through
 // RoundRobinFactory so that one topic's traffic does not skew another's.
 //
-// It does not keep its choice on retry: a retry takes the next queue, and the producer offers the
-// queues of the broker that failed last.
+// It opts in to retries (RetryReselect): a retry takes the next queue among those of the other
+// brokers, as a send without a selector does.
 func RoundRobin() QueueSelector { return new(roundRobinSelector) }
 
 // RoundRobinFactory returns a SelectorFactory that gives each topic its own RoundRobin selector,
@@ -49,8 +49,11 @@ func (s *roundRobinSelector) Select(_ *message.Message, queues []message.Message
 	return queues[i%uint64(len(queues))], nil
 }
 
-// Consistent implements ConsistentSelector: a retry may go to another queue.
+// Consistent implements ConsistentSelector: the choice is not tied to the message.
 func (*roundRobinSelector) Consistent() bool { return false }
+
+// SelectorRetry implements RetryingSelector: order does not matter, so a retry goes elsewhere.
+func (*roundRobinSelector) SelectorRetry() SelectorRetry { return RetryReselect }
 
 // Random returns a selector that picks a queue uniformly at random (math/rand/v2, safe for
 // concurrent use, no shared lock): Java's SelectMessageQueueByRandom and client-go's random
@@ -67,8 +70,11 @@ func (randomSelector) Select(_ *message.Message, queues []message.MessageQueue, 
 	return queues[rand.IntN(len(queues))], nil
 }
 
-// Consistent implements ConsistentSelector: a retry may go to another queue.
+// Consistent implements ConsistentSelector: the choice is not tied to the message.
 func (randomSelector) Consistent() bool { return false }
+
+// SelectorRetry implements RetryingSelector: order does not matter, so a retry goes elsewhere.
+func (randomSelector) SelectorRetry() SelectorRetry { return RetryReselect }
 
 // HashJava returns a selector that puts every message of a key on the same queue exactly as Java's
 // SelectMessageQueueByHash does:
@@ -101,7 +107,8 @@ func (javaHashSelector) Select(_ *message.Message, queues []message.MessageQueue
 	return queues[javaHashIndex(h, len(queues))], nil
 }
 
-// Consistent implements ConsistentSelector: retries stay on the key's queue.
+// Consistent implements ConsistentSelector: the queue depends only on the key. A failed attempt
+// is not retried (RetryNever) unless wrapped with WithRetry.
 func (javaHashSelector) Consistent() bool { return true }
 
 // javaHashIndex is SelectMessageQueueByHash's index: Java's int remainder (truncated, sign of the
@@ -250,7 +257,8 @@ func (fnvSelector) Select(msg *message.Message, queues []message.MessageQueue, a
 	return queues[uint64(h)%uint64(len(queues))], nil
 }
 
-// Consistent implements ConsistentSelector: retries stay on the key's queue.
+// Consistent implements ConsistentSelector: the queue depends only on the key. A failed attempt
+// is not retried (RetryNever) unless wrapped with WithRetry.
 func (fnvSelector) Consistent() bool { return true }
 
 // fnv1a32 is FNV-1a, 32 bits (hash/fnv.New32a without the allocation).
@@ -317,7 +325,8 @@ func (sipHashSelector) Select(msg *message.Message, queues []message.MessageQueu
 	return queues[floorMod(int64(h), len(queues))], nil
 }
 
-// Consistent implements ConsistentSelector: retries stay on the key's queue.
+// Consistent implements ConsistentSelector: the queue depends only on the key. A failed attempt
+// is not retried (RetryNever) unless wrapped with WithRetry.
 func (sipHashSelector) Consistent() bool { return true }
 
 // floorMod is Guava's LongMath.mod(x, m) for m > 0: the remainder in [0, m).

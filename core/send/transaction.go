@@ -141,7 +141,7 @@ func (p *Producer) endTransaction(ctx context.Context, msg *message.Message, res
 	if localErr != nil {
 		req.Remark = localErr.Error()
 	}
-	err = p.rc.InvokeOneway(ctx, addr, req)
+	err = p.rc.InvokeOneway(ctx, addr, req, time.Time{})
 	p.runEndTransactionHooks(&EndTransactionContext{Group: p.cfg.group, Message: msg, BrokerAddr: addr,
 		MsgID: res.MsgID, TransactionID: res.TransactionID, State: state})
 	return err
@@ -190,7 +190,7 @@ func (p *Producer) serveCheckTransaction(ctx context.Context, addr string, req *
 		TransactionID: h.TransactionID, BrokerName: h.BrokerName}
 	octx, ocancel := context.WithTimeout(context.Background(), time.Second)
 	defer ocancel()
-	if err := p.rc.InvokeOneway(octx, addr, codec.NewRequest(codec.EndTransaction, end, nil)); err != nil {
+	if err := p.rc.InvokeOneway(octx, addr, codec.NewRequest(codec.EndTransaction, end, nil), time.Time{}); err != nil {
 		log.Warn("answering transaction check-back failed", "broker", addr, "msgId", msgID, "err", err)
 	}
 	p.runEndTransactionHooks(&EndTransactionContext{Group: p.cfg.group, Message: &m.Message, BrokerAddr: addr,

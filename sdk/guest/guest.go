@@ -20,8 +20,13 @@ type Plugin struct {
 	FailurePolicy hookv1.FailurePolicy
 	TimeoutUs     uint32
 	// ConsistentSelect declares that Select depends only on the message and the offered queues
-	// (a key hash): the producer then keeps the chosen queue on a retry, as ordered sends need.
+	// (a key hash): the producer treats the send as an ordered one.
 	ConsistentSelect bool
+	// SelectRetry declares what a failed attempt of a send this plugin routed may do: by default
+	// (hookv1.SelectRetryNever) it is sent once, as Java sends selector sends;
+	// hookv1.SelectRetrySameQueue retries on the chosen queue, hookv1.SelectRetryReselect asks
+	// Select again without the failed broker's queues.
+	SelectRetry hookv1.SelectRetry
 
 	// Init receives the plugin's configuration once per instance, before any call. An error
 	// rejects the configuration (the plugin is not loaded).
@@ -141,6 +146,7 @@ func (r *runtime) describe() (b []byte, isErr bool) {
 		Name: p.Name, Version: p.Version,
 		Points: p.Points(), Needs: p.Needs, Topics: p.Topics,
 		FailurePolicy: p.FailurePolicy, TimeoutUs: p.TimeoutUs, ConsistentSelect: p.ConsistentSelect,
+		SelectRetry: p.SelectRetry,
 	}
 	r.out = hookv1.AppendHookInfo(r.out[:0], &info)
 	return r.out, false

@@ -226,7 +226,7 @@ func TestHookInfoRoundTrip(t *testing.T) {
 		Points:        []HookPoint{PointBeforeSend, PointSelectQueue, 99},
 		Needs:         []Need{NeedProperties, NeedQueues, NeedBodyLazy},
 		Topics:        []string{"orders", ""},
-		FailurePolicy: FailOpen, TimeoutUs: 2000, ConsistentSelect: true,
+		FailurePolicy: FailOpen, TimeoutUs: 2000, ConsistentSelect: true, SelectRetry: SelectRetrySameQueue,
 	}
 	got, err := DecodeHookInfo(AppendHookInfo(nil, &in))
 	if err != nil {

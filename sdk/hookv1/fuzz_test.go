@@ -127,7 +127,7 @@ func FuzzDecodeHookInfo(f *testing.F) {
 		}
 		if h2.Name != h.Name || h2.Version != h.Version || len(h2.Points) != len(h.Points) ||
 			len(h2.Needs) != len(h.Needs) || len(h2.Topics) != len(h.Topics) || h2.FailurePolicy != h.FailurePolicy ||
-			h2.TimeoutUs != h.TimeoutUs || h2.ConsistentSelect != h.ConsistentSelect {
+			h2.TimeoutUs != h.TimeoutUs || h2.ConsistentSelect != h.ConsistentSelect || h2.SelectRetry != h.SelectRetry {
 			t.Fatalf("re-encode differs:\n%+v\n%+v", h, h2)
 		}
 	})

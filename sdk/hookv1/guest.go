@@ -467,6 +467,7 @@ func AppendHookInfo(dst []byte, h *HookInfo) []byte {
 	if h.ConsistentSelect {
 		b = appendUintField(b, fInfoConsistent, 1)
 	}
+	b = appendIntField(b, fInfoSelectRetry, int64(h.SelectRetry))
 	return b
 }
 

@@ -166,6 +166,11 @@ func DecodeHookInfo(b []byte) (HookInfo, error) {
 				return HookInfo{}, err
 			}
 			h.ConsistentSelect = f.val != 0
+		case fInfoSelectRetry:
+			if err := wantType(&f, wireVarint, at); err != nil {
+				return HookInfo{}, err
+			}
+			h.SelectRetry = SelectRetry(int32(f.val))
 		}
 	}
 	return h, nil

@@ -83,6 +83,7 @@ const (
 	fInfoFailurePolicy = 6
 	fInfoTimeoutUs     = 7
 	fInfoConsistent    = 8
+	fInfoSelectRetry   = 9
 
 	fCfgConfig   = 1
 	fCfgSettings = 2
@@ -143,10 +144,26 @@ type HookInfo struct {
 	FailurePolicy FailurePolicy
 	TimeoutUs     uint32
 	// ConsistentSelect says the SELECT_QUEUE choice depends only on the message and the offered
-	// queues (a key hash), so a retry keeps the chosen queue: the order of messages with one key
-	// survives a failed attempt (core/send's ConsistentSelector).
+	// queues (a key hash): the send is an ordered one (core/send's ConsistentSelector).
 	ConsistentSelect bool
+	// SelectRetry says what a failed attempt of a send this plugin routed may do; the zero value,
+	// SelectRetryNever, sends once, as Java does for selector sends (core/send's RetryingSelector).
+	SelectRetry SelectRetry
 }
+
+// SelectRetry is hook.v1.SelectRetry: what the producer may do after a failed attempt of a send
+// whose queue the plugin chose.
+type SelectRetry int32
+
+const (
+	// SelectRetryNever sends once (Java's sendSelectImpl); the default.
+	SelectRetryNever SelectRetry = 0
+	// SelectRetrySameQueue retries on the queue chosen first, so per-key order holds.
+	SelectRetrySameQueue SelectRetry = 1
+	// SelectRetryReselect asks the plugin again without the failed broker's queues, for plugins
+	// that do not care about order.
+	SelectRetryReselect SelectRetry = 2
+)
 
 // Has reports whether p is among the declared points.
 func (h *HookInfo) Has(p HookPoint) bool {

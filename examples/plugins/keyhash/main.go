@@ -18,7 +18,8 @@ var cfg = config{source: sourceAuto}
 func init() {
 	guest.Register(guest.Plugin{
 		Name: "keyhash", Version: "1.0.0",
-		// The choice depends only on the key: a retry keeps the queue, so the order holds.
+		// The choice depends only on the key: an ordered send, made once (as Java makes selector
+		// sends) so that a retry never stores a key's message twice or out of order.
 		ConsistentSelect: true,
 		Init: func(c hookv1.HookConfig) (err error) {
 			cfg, err = parseConfig(c)

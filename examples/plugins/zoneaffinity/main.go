@@ -19,6 +19,9 @@ func init() {
 	guest.Register(guest.Plugin{
 		Name: "zoneaffinity", Version: "1.0.0",
 		Needs: []hookv1.Need{hookv1.NeedQueues},
+		// Zone affinity does not care about order: a failed attempt may go to another broker,
+		// as a send without a selector does. (The default is one attempt, as in Java.)
+		SelectRetry: hookv1.SelectRetryReselect,
 		Init: func(c hookv1.HookConfig) (err error) {
 			sel, err = parseConfig(c)
 			return err

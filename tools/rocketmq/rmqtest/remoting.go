@@ -18,7 +18,7 @@ func routedBrokers(ns, topic string) ([]string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	resp, err := c.Invoke(ctx, ns, codec.NewRequest(codec.GetRouteInfoByTopic,
-		&codec.GetRouteInfoRequestHeader{Topic: topic, AcceptStandardJSONOnly: true}, nil), 0)
+		&codec.GetRouteInfoRequestHeader{Topic: topic, AcceptStandardJSONOnly: true}, nil), time.Time{})
 	if err != nil {
 		return nil, err
 	}

@@ -49,6 +49,8 @@ func hookDescribe() uint64 {
 		Points: []hookv1.HookPoint{hookv1.PointCheckForbidden, hookv1.PointBeforeSend, hookv1.PointAfterSend, hookv1.PointSelectQueue},
 		Needs:  []hookv1.Need{hookv1.NeedProperties, hookv1.NeedQueues, hookv1.NeedBodyLazy},
 		Topics: []string{"orders", "audit"},
+		// select_retry (ABI v1 field 9): the host's selector must opt in to reselection.
+		SelectRetry: hookv1.SelectRetryReselect,
 	})
 	return hookv1.PackResult(ptr(out), len(out), false)
 }

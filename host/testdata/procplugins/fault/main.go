@@ -32,7 +32,9 @@ import (
 func init() {
 	guest.Register(guest.Plugin{
 		Name: "fault", Version: "1",
-		Needs: []hookv1.Need{hookv1.NeedBodyEager},
+		Needs:       []hookv1.Need{hookv1.NeedBodyEager},
+		SelectRetry: hookv1.SelectRetrySameQueue, // honoured by the process back end too
+
 		Init: func(c hookv1.HookConfig) error {
 			if v, ok := c.Setting("reject"); ok {
 				return errors.New("rejected: " + v)
