@@ -1,7 +1,7 @@
 package host
 
 import (
-	"sync"
+	"sync/atomic"
 
 	"github.com/tetratelabs/wazero/experimental"
 )
@@ -31,49 +31,40 @@ type guestMemory interface {
 	letGo()
 }
 
-// memHolds is the hold bookkeeping of a mapping: free runs once, when the memory was freed and no
-// call holds it.
+// memHolds is the hold bookkeeping of a mapping, lock-free (two atomic operations per call): the
+// number of holds, and whether the memory was freed; free runs once, when the memory was freed and
+// no call holds it.
 type memHolds struct {
-	mu    sync.Mutex
-	held  int
-	freed bool
-	done  bool
+	state atomic.Int64 // holds | memFreed | memDone
 	free  func()
 }
 
+const (
+	memFreed = 1 << 62
+	memDone  = 1 << 61
+)
+
 func (h *memHolds) hold() bool {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.freed {
-		return false
+	for {
+		s := h.state.Load()
+		if s&memFreed != 0 {
+			return false
+		}
+		if h.state.CompareAndSwap(s, s+1) {
+			return true
+		}
 	}
-	h.held++
-	return true
 }
 
 func (h *memHolds) letGo() {
-	h.mu.Lock()
-	h.held--
-	run := h.freed && h.held == 0 && !h.done
-	if run {
-		h.done = true
-	}
-	h.mu.Unlock()
-	if run {
+	if h.state.Add(-1) == memFreed && h.state.CompareAndSwap(memFreed, memFreed|memDone) {
 		h.free()
 	}
 }
 
 // release is LinearMemory.Free: now if no call holds the memory, else at the last letGo.
 func (h *memHolds) release() {
-	h.mu.Lock()
-	h.freed = true
-	run := h.held == 0 && !h.done
-	if run {
-		h.done = true
-	}
-	h.mu.Unlock()
-	if run {
+	if old := h.state.Or(memFreed); old == 0 && h.state.CompareAndSwap(memFreed, memFreed|memDone) {
 		h.free()
 	}
 }

@@ -45,7 +45,7 @@ func (p *WasmPlugin) trialLoad(ctx context.Context, code []byte) error {
 	if err := p.instantiateImports(ctx, rt); err != nil {
 		return err
 	}
-	in, _, err := p.instantiate(ctx, rt, compiled)
+	in, _, err := p.instantiate(ctx, rt, compiled, true)
 	if err != nil {
 		if ctx.Err() != nil {
 			return fmt.Errorf("loading did not finish before the context ended (%w): %v", ctx.Err(), err)

@@ -139,3 +139,14 @@ func TestProcessOutputFlood(t *testing.T) {
 	}
 	t.Logf("%d of 9000 flood lines logged in %v", n, elapsed)
 }
+
+// TestProcessRefusesNoPoints: a process plugin that declares no hook point is refused at load, its
+// process stopped.
+func TestProcessRefusesNoPoints(t *testing.T) {
+	path := faultProc(t)
+	_, err := LoadProcess(context.Background(), path, WithEnv("FAULT_MODE", "nopoints"))
+	if err == nil || !strings.Contains(err.Error(), "declares no hook points") {
+		t.Fatalf("err = %v", err)
+	}
+	noProcessLeft(t, path)
+}

@@ -343,7 +343,7 @@ func (p *WasmPlugin) newInstance(ctx context.Context) (_ *instance, info hookv1.
 		ctx, cancel = context.WithTimeout(ctx, p.cfg.loadTimeout)
 		defer cancel()
 	}
-	in, info, err := p.instantiate(ctx, p.rt, p.compiled)
+	in, info, err := p.instantiate(ctx, p.rt, p.compiled, false)
 	if err != nil {
 		return nil, info, err
 	}
@@ -358,12 +358,13 @@ func (p *WasmPlugin) newInstance(ctx context.Context) (_ *instance, info hookv1.
 // instantiate instantiates compiled in rt and runs _initialize (and any start function),
 // hook_scratch, hook_describe and hook_init, all under ctx: a runtime that closes on context done
 // stops a guest looping in any of them when ctx ends.
-func (p *WasmPlugin) instantiate(ctx context.Context, rt wazero.Runtime, compiled wazero.CompiledModule) (_ *instance, info hookv1.HookInfo, err error) {
+// A trial instance (loadtrial.go) logs nothing: the instance made after it says the same.
+func (p *WasmPlugin) instantiate(ctx context.Context, rt wazero.Runtime, compiled wazero.CompiledModule, trial bool) (_ *instance, info hookv1.HookInfo, err error) {
 	// Until hook_init has answered, stderr is also kept: it is the only channel through which a
 	// guest can say why it rejects its configuration (docs/abi.md), and the error must say it.
-	stderr := &logWriter{p: p, level: hclog.Warn, stream: "stderr", keep: new(strings.Builder)}
+	stderr := &logWriter{p: p, level: hclog.Warn, stream: "stderr", keep: new(strings.Builder), mute: trial}
 	mc := wazero.NewModuleConfig().WithName("").WithStartFunctions("_initialize").
-		WithStdout(&logWriter{p: p, level: hclog.Info, stream: "stdout"}).
+		WithStdout(&logWriter{p: p, level: hclog.Info, stream: "stdout", mute: trial}).
 		WithStderr(stderr)
 	mc = p.cfg.grants.apply(mc, p.fsys)
 	alloc, allocated := memoryAllocator()
@@ -587,6 +588,7 @@ type logWriter struct {
 	p      *WasmPlugin
 	level  hclog.Level
 	stream string
+	mute   bool // keep, but do not log
 
 	mu   sync.Mutex
 	keep *strings.Builder // while not nil, the first maxLogLen bytes written are kept
@@ -598,7 +600,7 @@ func (w *logWriter) Write(b []byte) (int, error) {
 		w.keep.Write(b[:min(len(b), maxLogLen-w.keep.Len())])
 	}
 	w.mu.Unlock()
-	if s := strings.TrimRight(string(b), "\n"); s != "" {
+	if s := strings.TrimRight(string(b), "\n"); s != "" && !w.mute {
 		guestLog(w.p.log, &w.p.logLimit, w.level, s, "stream", w.stream)
 	}
 	return len(b), nil

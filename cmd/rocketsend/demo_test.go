@@ -449,6 +449,33 @@ func TestBench(t *testing.T) {
 	if last := r.Percentiles[9]; last.Count != r.Latencies {
 		t.Errorf("100%%: count %d, want every one of %d", last.Count, r.Latencies)
 	}
+
+	// Ctrl-C (here: the stop context) ends a long run early; what ran is summarized and checked.
+	topic := uniqueTopic("rs_cmd_bench")
+	cl.CreateTopic(t, topic, 2)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	pf := producerFlags{namesrv: cl.NameServer(), logLevel: "off"}
+	p, err := pf.producer(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close(context.Background())
+	stop, interrupt := context.WithCancel(ctx)
+	time.AfterFunc(1500*time.Millisecond, interrupt)
+	res := benchRunStop(ctx, stop, p, benchOptions{topic: topic, duration: time.Minute, size: 100, mode: "async",
+		concurrency: 1, inflight: 32}, nil)
+	if !res.Interrupted || res.Sent == 0 || res.Failed != 0 || res.Unsent != 0 || res.Seconds > 30 {
+		t.Errorf("interrupted run: %+v", res)
+	}
+	if res.Stored == nil || res.Stored.Stored != res.Sent || res.Stored.Verdict != verdictOK {
+		t.Errorf("interrupted run's stored check: %+v", res.Stored)
+	}
+	var sum bytes.Buffer
+	printSummary(&sum, res)
+	if !strings.Contains(sum.String(), "interrupted: the summary of what ran until Ctrl-C") {
+		t.Errorf("summary:\n%s", sum.String())
+	}
 }
 
 func TestPluginCheckEveryExample(t *testing.T) {

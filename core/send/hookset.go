@@ -29,7 +29,10 @@ type hookSet struct {
 // newHookSet sorts hooks by the interfaces they implement (see Hook).
 func newHookSet(hooks []Hook, f SelectorFactory) (*hookSet, error) {
 	hs := &hookSet{factory: f, drained: make(chan struct{})}
-	for _, h := range hooks {
+	for i, h := range hooks {
+		if isNil(h) {
+			return nil, errNil(fmt.Sprintf("hook %d", i))
+		}
 		used := false
 		if x, ok := h.(CheckForbiddenHook); ok {
 			hs.forbidden, used = append(hs.forbidden, x), true

@@ -38,8 +38,9 @@ type call struct {
 	lastErr     error
 
 	// batch: the wrapper is msg; ids are the inner UNIQ_KEYs
-	batch    bool
-	batchIDs string
+	batch        bool
+	batchIDs     string
+	batchRecords []*message.Message // the request's messages, for the properties check
 
 	// async
 	cb   func(*message.SendResult, error)
@@ -59,6 +60,7 @@ type call struct {
 	wireFlag  int32
 
 	skipStoredCheck bool // tests only: let the broker judge the properties' size
+	nilSelector     bool // WithSelector(nil, ...): refused by newCall
 }
 
 // CallOption adjusts one send: how it picks its queue, its time budget.
@@ -73,7 +75,7 @@ func ToQueue(q message.MessageQueue) CallOption {
 // WithSelector picks the queue with sel, passing arg (a sharding key, an order id) to it. The send
 // is made once unless sel opts in to retries (RetryingSelector, WithRetry).
 func WithSelector(sel QueueSelector, arg any) CallOption {
-	return func(c *call) { c.selector, c.arg = sel, arg }
+	return func(c *call) { c.selector, c.arg, c.nilSelector = sel, arg, isNil(sel) }
 }
 
 // OrderedBy sends all messages with the same key to the same queue, in order when sent
@@ -90,11 +92,14 @@ func WithTimeout(d time.Duration) CallOption {
 }
 
 func (p *Producer) newCall(ctx context.Context, msg *message.Message, mode Mode, opts []CallOption) (*call, error) {
-	if err := p.running(); err != nil {
+	if err := p.ready(ctx); err != nil {
 		return nil, err
 	}
 	if msg == nil {
-		return nil, fmt.Errorf("%w: nil message", codec.ErrValidation)
+		return nil, errNil("message")
+	}
+	if err := callOptionsOK(opts); err != nil {
+		return nil, err
 	}
 	if err := codec.ValidateMessage(msg, p.cfg.maxMessageSize); err != nil {
 		return nil, err
@@ -103,6 +108,9 @@ func (p *Producer) newCall(ctx context.Context, msg *message.Message, mode Mode,
 	c := &call{p: p, ctx: ctx, msg: msg, mode: mode, start: now, timeout: p.cfg.sendTimeout}
 	for _, o := range opts {
 		o(c)
+	}
+	if c.nilSelector {
+		return nil, errNil("WithSelector's selector")
 	}
 	if c.timeout <= 0 {
 		return nil, fmt.Errorf("%w: send timeout %v must be positive", codec.ErrValidation, c.timeout)
@@ -543,11 +551,13 @@ func topicOf(msgs []*message.Message) (string, error) {
 	if len(msgs) == 0 {
 		return "", fmt.Errorf("%w: empty batch", codec.ErrValidation)
 	}
-	t := msgs[0].Topic
 	for i, m := range msgs {
 		if m == nil {
 			return "", fmt.Errorf("%w: batch message %d is nil", codec.ErrValidation, i)
 		}
+	}
+	t := msgs[0].Topic
+	for _, m := range msgs {
 		if m.Topic != t {
 			return "", fmt.Errorf("%w: batch mixes topics %q and %q", codec.ErrValidation, t, m.Topic)
 		}

@@ -72,7 +72,11 @@ type Producer struct {
 // to nothing until Start.
 func New(opts ...Option) (*Producer, error) {
 	cfg := defaultConfig()
-	for _, o := range opts {
+	for i, o := range opts {
+		if o == nil {
+			cfg.optErrs = append(cfg.optErrs, errNil(fmt.Sprintf("option %d", i)))
+			continue
+		}
 		o(&cfg)
 	}
 	if err := cfg.validate(); err != nil {
@@ -140,6 +144,9 @@ func (p *Producer) Group() string { return p.group }
 // Start starts the producer: route polling, heartbeats and the async callback workers. A second
 // Start fails with ErrAlreadyStarted, and a producer that was shut down cannot start again.
 func (p *Producer) Start(ctx context.Context) error {
+	if ctx == nil {
+		return errNil("context")
+	}
 	if !p.state.CompareAndSwap(stateCreated, stateRunning) {
 		if p.state.Load() == stateRunning {
 			return ErrAlreadyStarted
@@ -171,6 +178,9 @@ func (p *Producer) Start(ctx context.Context) error {
 // async callback runs exactly once before Shutdown returns. The producer then unregisters from
 // every broker and closes its connections.
 func (p *Producer) Shutdown(ctx context.Context) error {
+	if ctx == nil {
+		return errNil("context")
+	}
 	if !p.state.CompareAndSwap(stateRunning, stateShutdown) {
 		if p.state.CompareAndSwap(stateCreated, stateShutdown) {
 			_ = p.routes.Close()

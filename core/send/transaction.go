@@ -74,17 +74,20 @@ type TransactionResult struct {
 // (WithTransactionChecker) and a group of its own: the broker asks that group when the outcome is
 // unknown.
 func (p *Producer) SendInTransaction(ctx context.Context, msg *message.Message, local LocalTransaction) (*TransactionResult, error) {
+	if err := p.ready(ctx); err != nil {
+		return nil, err
+	}
+	if local == nil {
+		return nil, errNil("SendInTransaction's local transaction")
+	}
+	if msg == nil {
+		return nil, errNil("message")
+	}
 	if p.cfg.checker == nil {
 		return nil, errors.New("send: SendInTransaction needs WithTransactionChecker")
 	}
 	if p.cfg.group == DefaultGroup {
 		return nil, fmt.Errorf("send: transactional producers need a group of their own, not %s", DefaultGroup)
-	}
-	if local == nil {
-		return nil, errors.New("send: SendInTransaction needs a local transaction")
-	}
-	if msg == nil {
-		return nil, fmt.Errorf("%w: nil message", codec.ErrValidation)
 	}
 	msg.DelProperty(message.PropertyDelayTimeLevel) // half messages cannot be delayed
 	msg.SetSystemProperty(message.PropertyTransactionPrepared, "true")

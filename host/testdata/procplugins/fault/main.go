@@ -5,6 +5,7 @@
 //	FAULT_MODE=garbage   writes garbage on stdout before the handshake
 //	FAULT_MODE=v2        speaks go-plugin protocol version 2 only
 //	FAULT_MODE=noisy     writes plain lines on stdout and stderr during calls
+//	FAULT_MODE=nopoints  serves a plugin that declares no hook point
 //
 // Per message (BEFORE_SEND): property hang=1 blocks forever, flood=1 writes thousands of forged log
 // lines (stdout, stderr, its logger), exit=1 exits the process, fail=1
@@ -17,6 +18,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -120,6 +122,11 @@ func main() {
 	switch os.Getenv("FAULT_MODE") {
 	case "garbage":
 		fmt.Println("hello, I am not a plugin handshake")
+	case "nopoints":
+		// Not built on guest.Serve (whose Register refuses a plugin without hooks): a hand-made
+		// server that describes a plugin with no hook point.
+		plugin.Serve(hookgrpc.ServeConfig(noPoints{}, hookgrpc.NewLogger("fault")))
+		return
 	case "v2":
 		cfg := hookgrpc.ServeConfig(hookgrpc.UnimplementedHookServer{}, hookgrpc.NewLogger("fault"))
 		cfg.VersionedPlugins = map[int]plugin.PluginSet{2: {hookgrpc.PluginName: &hookgrpc.Plugin{Impl: hookgrpc.UnimplementedHookServer{}}}}
@@ -127,4 +134,13 @@ func main() {
 		return
 	}
 	guest.Serve()
+}
+
+// noPoints is a Hook server whose plugin declares no hook point.
+type noPoints struct {
+	hookgrpc.UnimplementedHookServer
+}
+
+func (noPoints) Describe(context.Context, *hookgrpc.DescribeRequest) (*hookgrpc.DescribeResponse, error) {
+	return &hookgrpc.DescribeResponse{Info: hookv1.AppendHookInfo(nil, &hookv1.HookInfo{Name: "idle", Version: "1"})}, nil
 }
