@@ -192,7 +192,7 @@ func (p *Producer) expectSuccess(ctx context.Context, addr, broker string, req *
 // TopicRoute asks the NameServers for topic's route now, past the producer's cache: the brokers
 // that host it (with their addresses) and each broker's read and write queue counts and
 // permissions. It is what `rocketsend topic route` prints when a send lands somewhere unexpected.
-func (p *Producer) TopicRoute(ctx context.Context, topic string) (*codec.TopicRouteData, error) {
+func (p *Producer) TopicRoute(ctx context.Context, topic string) (*TopicRouteData, error) {
 	if err := p.ready(ctx); err != nil {
 		return nil, err
 	}

@@ -205,7 +205,7 @@ func WithHooks(h ...Hook) Option {
 // attempt.
 func WithQueueSelector(f SelectorFactory) Option { return func(c *config) { c.selectorFactory = f } }
 
-// WithRPCHooks adds hooks that see every request on the wire (see remote.RPCHook).
+// WithRPCHooks adds hooks that see every request on the wire (see RPCHook).
 func WithRPCHooks(h ...RPCHook) Option {
 	return func(c *config) {
 		for i, x := range h {
