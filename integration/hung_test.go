@@ -23,9 +23,9 @@ import (
 func TestHungBrokerFailover(t *testing.T) {
 	cl := rmqtest.Start(t, rmqtest.Own(26876)) // private: this test stops a broker
 	const timeout = 3 * time.Second
-	p := newProducer(t, cl.NameServer(), send.WithSendTimeout(timeout), send.WithFaultTolerance(true))
 	topic := uniqueTopic("rs_hung")
-	newTopic(t, p, topic, 4)
+	newTopic(t, newProducer(t, cl.NameServer()), topic, 4) // admin calls get the usual 10 s
+	p := newProducer(t, cl.NameServer(), send.WithSendTimeout(timeout), send.WithFaultTolerance(true))
 	ctx := context.Background()
 	for i := 0; i < 16; i++ { // both brokers connected and heartbeated
 		if _, err := p.Send(ctx, message.New(topic, []byte("warm-up"))); err != nil {

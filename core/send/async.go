@@ -2,7 +2,6 @@ package send
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -25,7 +24,7 @@ import (
 // only the deadline ends the wait.
 func (p *Producer) SendAsync(ctx context.Context, msg *message.Message, cb func(*message.SendResult, error), opts ...CallOption) error {
 	if cb == nil {
-		return errors.New("send: SendAsync needs a callback")
+		return errNil("SendAsync's callback")
 	}
 	c, err := p.newCall(ctx, msg, ModeAsync, opts)
 	if err != nil {
