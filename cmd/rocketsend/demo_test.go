@@ -463,7 +463,7 @@ func TestBench(t *testing.T) {
 	defer p.Close(context.Background())
 	stop, interrupt := context.WithCancel(ctx)
 	time.AfterFunc(1500*time.Millisecond, interrupt)
-	res := benchRunStop(ctx, stop, p.Producer, benchOptions{topic: topic, duration: time.Minute, size: 100, mode: "async",
+	res := benchRunStop(ctx, stop, p, benchOptions{topic: topic, duration: time.Minute, size: 100, mode: "async",
 		concurrency: 1, inflight: 32}, nil)
 	if !res.Interrupted || res.Sent == 0 || res.Failed != 0 || res.Unsent != 0 || res.Seconds > 30 {
 		t.Errorf("interrupted run: %+v", res)

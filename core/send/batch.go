@@ -89,7 +89,7 @@ func (p *Producer) SendBatch(ctx context.Context, msgs []*message.Message, opts 
 			return nil, fmt.Errorf("%w: batch messages disagree on %s", codec.ErrValidation, message.PropertyWaitStoreMsgOK)
 		}
 	}
-	topic = p.withNamespace(topic)
+	topic = p.withoutNamespace(topic) // newCall puts it on the wire with the namespace
 	for _, m := range msgs {
 		m.Topic = topic
 		if m.UniqID() == "" {

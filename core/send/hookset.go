@@ -82,12 +82,12 @@ func (p *Producer) pinHooks() *hookSet {
 	}
 }
 
-// selectorFor returns the set's selector for a topic (with namespace), asking the factory once.
-func (hs *hookSet) selectorFor(p *Producer, topic string) QueueSelector {
+// selectorFor returns the set's selector for a topic (without namespace), asking the factory once.
+func (hs *hookSet) selectorFor(topic string) QueueSelector {
 	if s, ok := hs.selectors.Load(topic); ok {
 		return s.(QueueSelector)
 	}
-	s, _ := hs.selectors.LoadOrStore(topic, hs.factory.SelectorFor(p.withoutNamespace(topic)))
+	s, _ := hs.selectors.LoadOrStore(topic, hs.factory.SelectorFor(topic))
 	return s.(QueueSelector)
 }
 

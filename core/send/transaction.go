@@ -137,7 +137,7 @@ func (p *Producer) endTransaction(ctx context.Context, msg *message.Message, res
 	if addr == "" {
 		return fmt.Errorf("%w: %s", errNoBrokerAddr, res.Queue.BrokerName)
 	}
-	h := &codec.EndTransactionRequestHeader{Topic: msg.Topic, ProducerGroup: p.group,
+	h := &codec.EndTransactionRequestHeader{Topic: p.withNamespace(msg.Topic), ProducerGroup: p.group,
 		TranStateTableOffset: res.QueueOffset, CommitLogOffset: offset, CommitOrRollback: state.wire(),
 		MsgID: res.MsgID, TransactionID: res.TransactionID, BrokerName: res.Queue.BrokerName}
 	req := codec.NewRequest(codec.EndTransaction, h, nil)
@@ -179,6 +179,7 @@ func (p *Producer) serveCheckTransaction(ctx context.Context, addr string, req *
 		log.Warn("transaction check-back but no TransactionChecker configured", "msgId", m.MsgID)
 		return nil
 	}
+	m.Topic = p.withoutNamespace(m.Topic) // the checker and the hooks see the topic as the user named it
 	cctx, cancel := context.WithTimeout(ctx, p.cfg.sendTimeout)
 	defer cancel()
 	state := checkLocal(cctx, p.cfg.checker, m, log.Warn)
