@@ -228,13 +228,31 @@ func (p *Producer) heartbeatLoop() {
 		case <-p.stopLoops:
 			return
 		case <-t.C:
-			for _, addr := range p.routes.Brokers() {
+			brokers := p.routes.Brokers() // brokers no route lists any more are gone (cleanOfflineBroker)
+			for _, addr := range brokers {
 				if err := p.heartbeat(context.Background(), addr, time.Now().Add(p.cfg.sendTimeout)); err != nil {
 					p.cfg.logger.Warn("heartbeat failed", "broker", addr, "err", err)
 				}
 			}
+			p.forgetHeartbeats(brokers)
 		}
 	}
+}
+
+// forgetHeartbeats drops the first-heartbeat mark of every address not in live, so a broker that
+// left the routes and comes back is heartbeated again before its first request.
+func (p *Producer) forgetHeartbeats(live map[string]string) {
+	keep := make(map[string]bool, len(live))
+	for _, a := range live {
+		keep[a] = true
+	}
+	p.hbMu.Lock()
+	for a := range p.hbKnown {
+		if !keep[a] {
+			delete(p.hbKnown, a)
+		}
+	}
+	p.hbMu.Unlock()
 }
 
 func (p *Producer) heartbeatRequest() *codec.Command {
