@@ -10,8 +10,9 @@
 //	defer p.Close(context.Background())
 //	res, err := p.Send(ctx, message.New("Orders", body))
 //
-// The producer itself is core/send's: every send method, option and error documented in
-// docs/producer.md applies. This package adds only configuration and plugin management.
+// The producer's send methods are core/send's (every option and error documented in
+// docs/producer.md applies); this package adds configuration, plugin management and one logger.
+// Close stops all of it: the producer, the reload watchers and every plugin (processes included).
 package rocketsend
 
 import (
@@ -31,24 +32,24 @@ import (
 	"github.com/rocketsend/rocketsend/config"
 	"github.com/rocketsend/rocketsend/core/send"
 	"github.com/rocketsend/rocketsend/host"
-	"github.com/rocketsend/rocketsend/internal/plugins"
 	"github.com/rocketsend/rocketsend/sdk/hookv1"
 )
 
-// Producer is a started send.Producer (embedded: call Send, SendAsync, ... on it directly) with
-// the plugins of a configuration file.
+// Producer is a started producer with the plugins of a configuration file. It offers the send
+// methods of send.Producer (sends.go) but not its lifecycle: Close, which stops everything, is the
+// only way to stop it.
 type Producer struct {
-	*send.Producer
+	sp *send.Producer
 
 	path   string
 	opts   options
 	log    hclog.Logger
-	loader *plugins.Loader
+	loader *loader
 
 	reloading    sync.Mutex // serialises reloads, and Close after them
 	mu           sync.Mutex // guards the fields below; never held while plugins load
 	cfg          *config.File
-	set          *plugins.Set
+	set          *pluginSet
 	watchHash    [32]byte // of the config file and the plugin files, as last loaded
 	seenHash     [32]byte // what the change watcher saw on its last tick (reload.go)
 	closed       bool
@@ -84,7 +85,9 @@ func WithSendOptions(o ...send.Option) Option {
 // in place across reloads.
 func WithHooks(h ...send.Hook) Option { return func(c *options) { c.hooks = append(c.hooks, h...) } }
 
-// WithLogger sets the logger of the plugins and of reloads. Default: discard.
+// WithLogger sets the logger of every log line of the producer: the core's (route changes,
+// failover, heartbeats, reconnects; named "producer"), the plugins' (named "plugin.<block>") and
+// reloads'. Default: discard.
 func WithLogger(l hclog.Logger) Option { return func(c *options) { c.log = l } }
 
 // WithReloadOnSignal reloads the configuration when the process receives one of sigs (SIGHUP
@@ -150,9 +153,6 @@ func newProducer(path string, opts []Option) (*Producer, error) {
 	for _, f := range opts {
 		f(&o)
 	}
-	if o.log == nil {
-		o.log = hclog.NewNullLogger()
-	}
 	if o.reloadInterval < 0 {
 		return nil, fmt.Errorf("rocketsend: reload interval %v must be positive", o.reloadInterval)
 	}
@@ -160,17 +160,21 @@ func newProducer(path string, opts []Option) (*Producer, error) {
 }
 
 func (p *Producer) start(ctx context.Context, f *config.File, hash [32]byte) (_ *Producer, err error) {
-	p.loader = plugins.NewLoader(f.CacheDir, p.log.Named("plugin"))
+	p.log = topLogger(p.opts.log, f.LogLevel)
+	p.loader = newLoader(f.CacheDir, p.log.Named("plugin"))
 	defer func() {
 		if err != nil {
-			_ = p.loader.Close(context.Background())
+			_ = p.loader.close(context.Background())
 		}
 	}()
-	set, err := p.loader.Load(ctx, f)
+	set, err := p.loader.load(ctx, f)
 	if err != nil {
 		return nil, err
 	}
-	sopts := append(f.Producer.Options(), p.opts.sendOpts...)
+	// The core logs through the same logger as the plugins (logger.go); a send.WithLogger among
+	// the caller's send options still wins, being later.
+	sopts := append(f.Producer.Options(), send.WithLogger(newCoreLogger(p.log.Named("producer"))))
+	sopts = append(sopts, p.opts.sendOpts...)
 	sopts = append(sopts, send.WithHooks(p.hooksOf(set)...))
 	if sf := set.SelectorFactory(); sf != nil {
 		sopts = append(sopts, send.WithQueueSelector(sf))
@@ -188,7 +192,7 @@ func (p *Producer) start(ctx context.Context, f *config.File, hash [32]byte) (_ 
 		_ = set.Close(context.Background())
 		return nil, err
 	}
-	p.Producer, p.cfg, p.set, p.watchHash = sp, f, set, hash
+	p.sp, p.cfg, p.set, p.watchHash = sp, f, set, hash
 	p.startWatchers()
 	return p, nil
 }
@@ -230,7 +234,7 @@ func fingerprintOf(src []byte, f *config.File) [32]byte {
 	return out
 }
 
-func (p *Producer) hooksOf(set *plugins.Set) []send.Hook {
+func (p *Producer) hooksOf(set *pluginSet) []send.Hook {
 	return append(slices.Clone(p.opts.hooks), set.Hooks()...)
 }
 
@@ -278,10 +282,13 @@ func (p *Producer) reload(ctx context.Context, expect *[32]byte) error {
 	if len(f.Plugins) == 0 && len(running.Plugins) > 0 && !p.opts.allowNoPlugins {
 		return fmt.Errorf("rocketsend: %s: %w (%d running); the running plugins are kept", p.path, ErrNoPlugins, len(running.Plugins))
 	}
+	if f.LogLevel != "" && f.LogLevel != running.LogLevel {
+		p.log.SetLevel(hclog.LevelFromString(f.LogLevel))
+	}
 	if !f.Producer.SameStartSettings(&running.Producer) {
 		p.log.Warn("the producer block changed; producer settings apply at the next start, the running ones are kept", "file", p.path)
 	}
-	set, err := p.loader.Load(ctx, f)
+	set, err := p.loader.load(ctx, f)
 	if err != nil {
 		return err
 	}
@@ -291,7 +298,7 @@ func (p *Producer) reload(ctx context.Context, expect *[32]byte) error {
 		_ = set.Close(context.Background())
 		return errors.New("rocketsend: reload after Close")
 	}
-	drained, err := p.Producer.ReplaceHooks(set.SelectorFactory(), p.hooksOf(set)...)
+	drained, err := p.sp.ReplaceHooks(set.SelectorFactory(), p.hooksOf(set)...)
 	if err != nil {
 		_ = set.Close(context.Background())
 		return err
@@ -306,7 +313,7 @@ func (p *Producer) reload(ctx context.Context, expect *[32]byte) error {
 			p.log.Warn("closing the previous plugin set", "error", err)
 		}
 	}()
-	p.log.Info("configuration reloaded", "file", p.path, "plugins", len(set.Plugins()))
+	p.log.Info("configuration reloaded", "file", p.path, "plugins", len(set.Set))
 	return nil
 }
 
@@ -335,10 +342,11 @@ func (p *Producer) Plugins() []PluginStatus {
 	set := p.set
 	p.mu.Unlock()
 	var out []PluginStatus
-	for _, lp := range set.Plugins() {
-		st := PluginStatus{Name: lp.Config.Name, Kind: lp.Config.Kind, Path: lp.Config.Path, Info: lp.Plugin.Info(),
-			Topics: lp.Config.Topics, Stats: lp.Plugin.Stats(), Version: lp.Plugin.Info().Version}
-		for _, pt := range lp.Points {
+	for i, pl := range set.Set {
+		c := set.blocks[i]
+		st := PluginStatus{Name: c.Name, Kind: c.Kind, Path: c.Path, Info: pl.Info(),
+			Topics: c.Topics, Stats: pl.Stats(), Version: pl.Info().Version}
+		for _, pt := range pl.Points() {
 			st.Hooks = append(st.Hooks, config.HookName(pt))
 		}
 		out = append(out, st)
@@ -365,11 +373,11 @@ func (p *Producer) Close(ctx context.Context) error {
 	// A reload called by the program ends at once (its context is cancelled); later ones see closed.
 	p.reloading.Lock()
 	defer p.reloading.Unlock()
-	err := p.Producer.Shutdown(ctx)
+	err := p.sp.Shutdown(ctx)
 	p.retiring.Wait()
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return errors.Join(err, p.set.Close(ctx), p.loader.Close(ctx))
+	return errors.Join(err, p.set.Close(ctx), p.loader.close(ctx))
 }
 
 func (p *Producer) startWatchers() {

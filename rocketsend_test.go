@@ -182,7 +182,7 @@ func TestExampleConfigEndToEnd(t *testing.T) {
 		t.Fatalf("during reload: %d sent, %d failed", sent.Load(), failed.Load())
 	}
 	p.retiring.Wait() // the old set is closed once its in-flight sends are done
-	oldTracing := oldSet.Plugins()[2].Plugin
+	oldTracing := oldSet.Set[2]
 	sc := &send.SendContext{Context: ctx, Message: message.New(topic, []byte("x"))}
 	before := oldTracing.Stats().ByKind[host.FailUnavailable]
 	oldTracing.Hooks().(send.SendMessageBeforeHook).SendMessageBefore(sc)

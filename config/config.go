@@ -32,6 +32,9 @@ type File struct {
 	// CacheDir is the directory of the wasm compilation cache: "" means the default
 	// (os.UserCacheDir()/rocketsend/wasm), "off" disables it.
 	CacheDir string
+	// LogLevel is the level of the producer's logger ("" = not set): every log line of the
+	// process, core and plugins, goes through that one logger. See LogLevels.
+	LogLevel string
 	// Plugins are the plugin blocks, ordered by Order, then as they appear in the file: the order
 	// in which their hooks run.
 	Plugins []Plugin
@@ -86,6 +89,9 @@ type Backpressure struct {
 	MaxBytes    int64
 	Block       bool
 }
+
+// LogLevels are the values of log_level, from the most verbose; "off" logs nothing.
+var LogLevels = map[string]struct{}{"trace": {}, "debug": {}, "info": {}, "warn": {}, "error": {}, "off": {}}
 
 // Kind is the back end a plugin runs on.
 type Kind string

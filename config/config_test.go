@@ -105,6 +105,7 @@ producer {
   }
 }
 cache_dir = "off"
+log_level = "debug"
 `
 	f, err := Parse([]byte(src), filepath.Join(dir, "x.hcl"))
 	if err != nil {
@@ -129,6 +130,9 @@ cache_dir = "off"
 	}
 	if f.CacheDir != "off" {
 		t.Errorf("cache_dir = %q", f.CacheDir)
+	}
+	if f.LogLevel != "debug" {
+		t.Errorf("log_level = %q", f.LogLevel)
 	}
 	if _, err := send.New(p.Options()...); err != nil {
 		t.Fatalf("producer options: %v", err)
@@ -198,6 +202,7 @@ func TestErrors(t *testing.T) {
 		{"syntax", "producer {\n  group = \n}", []string{"x.hcl:2,"}},
 		{"unknown attribute", "producer {\n  grop = \"g\"\n}", []string{"x.hcl:2,3", `An argument named "grop" is not expected here`, `Did you mean "group"?`}},
 		{"unknown block", "producers {}", []string{"x.hcl:1,1", "producers"}},
+		{"bad log level", "log_level = \"loud\"", []string{"x.hcl:1,13", "log_level is one of trace, debug, info, warn, error, off", `"loud"`}},
 		{"bad kind", "plugin \"p\" {\n  kind = \"wsam\"\n  path = \"p.wasm\"\n}", []string{"x.hcl:2,10", `kind must be "wasm" or "process"; got "wsam"`}},
 		{"missing path", "plugin \"p\" {\n  kind = \"wasm\"\n}", []string{"x.hcl:1,", `"path" is required`}},
 		{"bad duration", "producer {\n  send_timeout = \"3\"\n}", []string{"x.hcl:2,18", `send_timeout must be a duration`, `"3s"`}},

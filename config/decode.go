@@ -30,7 +30,7 @@ import (
 // missing required ones and duplicates.
 var (
 	rootSchema = &hcl.BodySchema{
-		Attributes: []hcl.AttributeSchema{{Name: "cache_dir"}},
+		Attributes: []hcl.AttributeSchema{{Name: "cache_dir"}, {Name: "log_level"}},
 		Blocks: []hcl.BlockHeaderSchema{
 			{Type: "producer"},
 			{Type: "plugin", LabelNames: []string{"name"}},
@@ -122,6 +122,15 @@ func (d *decoder) file() *File {
 				out.CacheDir = s
 			} else {
 				out.CacheDir = d.path(s)
+			}
+		}
+	}
+	if a := content.Attributes["log_level"]; a != nil {
+		if s, ok := d.str(a); ok {
+			if _, known := LogLevels[s]; known {
+				out.LogLevel = s
+			} else {
+				d.errorf(a.Expr.Range(), "Invalid log level", "log_level is one of trace, debug, info, warn, error, off; got %q", s)
 			}
 		}
 	}

@@ -19,8 +19,8 @@ import (
 type Forbidden struct {
 	Plugin string
 	Reason string
-	// Transport is "wasm" or "process": the kind of plugin, for the error text.
-	Transport string
+	// Transport is the plugin's back end, for the error text.
+	Transport Kind
 }
 
 func (e *Forbidden) Error() string {
@@ -28,11 +28,11 @@ func (e *Forbidden) Error() string {
 }
 
 // transportName is "wasm plugin", "process plugin", or "plugin" when unknown.
-func transportName(t string) string {
+func transportName(t Kind) string {
 	if t == "" {
 		return "plugin"
 	}
-	return t + " plugin"
+	return string(t) + " plugin"
 }
 
 // fillMessage fills the message part of in.view, in the instance's reused buffers.
@@ -173,20 +173,6 @@ func applyEdits(msg *message.Message, d *hookv1.Decision) error {
 		}
 	}
 	return nil
-}
-
-// Hooks returns a value implementing the send hook interfaces (send.CheckForbiddenHook,
-// send.SendMessageBeforeHook, send.SendMessageAfterHook) the plugin declared, and Name. It
-// returns nil if the plugin declares none of them.
-func (p *WasmPlugin) Hooks() send.Hook { return p.hooks() }
-
-// Selector returns a send.QueueSelector that asks the plugin (SELECT_QUEUE) and falls back to
-// fallback when the plugin makes no choice, does not apply to the topic, or fails under a fail-open
-// policy (the default). If the plugin does not declare SELECT_QUEUE, fallback is returned; if it
-// declares consistent_select, its sends are ordered (send.ConsistentSelector); its select_retry is
-// the selector's send.RetryingSelector policy.
-func (p *WasmPlugin) Selector(fallback send.QueueSelector) send.QueueSelector {
-	return p.selector(fallback)
 }
 
 var errNoFallback = errors.New("no fallback selector")

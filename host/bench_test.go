@@ -9,7 +9,7 @@ import (
 )
 
 // benchBefore measures one before-hook call on metadata only (the guest returns 0 for tags "fast").
-func benchBefore(b *testing.B, opts ...WasmOption) {
+func benchBefore(b *testing.B, opts ...Opt) {
 	p, _ := load(b, "good", append(opts, WithPoolSize(1))...)
 	bh := p.Hooks().(send.SendMessageBeforeHook)
 	sc := newSC("orders", "fast")

@@ -17,10 +17,10 @@ import (
 func ExampleLoadProcess() {
 	ctx := context.Background()
 	policy, err := host.LoadProcess(ctx, "bin/policy",
-		host.WithProcessHookConfig(nil, hookv1.KV{Key: "deny_tags", Value: "secret"}),
-		host.WithProcessEnv("REGION", "eu-west-1"), // the plugin sees this and nothing else of our environment
-		host.WithProcessCallTimeout(500*time.Millisecond),
-		host.WithProcessLogger(hclog.Default()))
+		host.WithHookConfig(nil, hookv1.KV{Key: "deny_tags", Value: "secret"}),
+		host.WithEnv("REGION", "eu-west-1"), // the plugin sees this and nothing else of our environment
+		host.WithCallTimeout(500*time.Millisecond),
+		host.WithLogger(hclog.Default()))
 	if err != nil {
 		log.Fatal(err) // e.g. host: process plugin bin/policy: no such file
 	}

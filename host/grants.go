@@ -12,24 +12,18 @@ import (
 // network and no clock beyond what WASI's defaults give (docs/abi.md §1). Each grant is explicit
 // so that a configuration file says exactly what a plugin may see.
 
-// grant is what WithEnv and WithReadOnlyDir add to the module configuration of every instance.
+// grant is what WithEnv (options.go) and WithReadOnlyDir add to the module configuration of every instance.
 type grant struct {
 	env  [][2]string // name, value
 	dirs [][2]string // host directory, guest path
-}
-
-// WithEnv makes an environment variable visible to the plugin (WASI environ), with value as its
-// value. Nothing of the host's environment is inherited otherwise.
-func WithEnv(name, value string) WasmOption {
-	return func(c *wasmConfig) { c.grants.env = append(c.grants.env, [2]string{name, value}) }
 }
 
 // WithReadOnlyDir mounts the host directory hostDir at guestPath (absolute, e.g. "/rules") in the
 // plugin's WASI file system, read-only. Nothing outside hostDir is reachable through it: symbolic
 // links and ".." are resolved inside hostDir, and one that leads out fails to open. LoadWasm fails
 // if hostDir is not a directory.
-func WithReadOnlyDir(hostDir, guestPath string) WasmOption {
-	return func(c *wasmConfig) { c.grants.dirs = append(c.grants.dirs, [2]string{hostDir, guestPath}) }
+func WithReadOnlyDir(hostDir, guestPath string) WasmOpt {
+	return wasmOpt{"WithReadOnlyDir", func(c *wasmConfig) { c.grants.dirs = append(c.grants.dirs, [2]string{hostDir, guestPath}) }}
 }
 
 // check validates the grants before any instance is made.

@@ -50,7 +50,7 @@ func TestGrantErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {
-		opt  WasmOption
+		opt  Opt
 		want string
 	}{
 		{WithReadOnlyDir(filepath.Join(t.TempDir(), "missing"), "/x"), "no such file"},

@@ -140,11 +140,11 @@ func TestLogForging(t *testing.T) {
 	}
 }
 
-func loadPath(tb testing.TB, path string, opts ...WasmOption) (*WasmPlugin, *testlog.Buffer) {
+func loadPath(tb testing.TB, path string, opts ...Opt) (*WasmPlugin, *testlog.Buffer) {
 	tb.Helper()
 	logs := &testlog.Buffer{}
 	l := hclog.New(&hclog.LoggerOptions{Name: "test", Output: logs, Level: hclog.Trace})
-	opts = append([]WasmOption{WithCompilationCache(ccache), WithLogger(l)}, opts...)
+	opts = append([]Opt{WithCompilationCache(ccache), WithLogger(l)}, opts...)
 	p, err := LoadWasm(context.Background(), path, opts...)
 	if err != nil {
 		tb.Fatalf("LoadWasm %s: %v", path, err)

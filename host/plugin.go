@@ -1,8 +1,10 @@
 package host
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -14,6 +16,108 @@ import (
 	"github.com/rocketsend/rocketsend/core/send"
 	"github.com/rocketsend/rocketsend/sdk/hookv1"
 )
+
+// Plugin is a loaded plugin, whatever its back end: what a producer needs of it. *WasmPlugin and
+// *ProcessPlugin implement it; Load returns one by kind.
+type Plugin interface {
+	// Name is the name the plugin gives itself (HookInfo.name), else its file name.
+	Name() string
+	// Kind is the back end the plugin runs on.
+	Kind() Kind
+	// Info is what the plugin declared: hook points, needs, topics, failure policy hint.
+	Info() hookv1.HookInfo
+	// Points are the hook points in use: the declared ones, restricted by WithPoints.
+	Points() []hookv1.HookPoint
+	// Hooks returns a value implementing the send hook interfaces (send.CheckForbiddenHook,
+	// send.SendMessageBeforeHook, send.SendMessageAfterHook) of the points in use, and Name; nil
+	// when none is. The hooks do nothing for a topic the filter (WithTopics, HookInfo.topics)
+	// excludes.
+	Hooks() send.Hook
+	// Selector returns a send.QueueSelector that asks the plugin (SELECT_QUEUE) and falls back to
+	// fallback when the plugin makes no choice, is not used for the topic, or fails under a
+	// fail-open policy (the default). Without SELECT_QUEUE in use it returns fallback; if the
+	// plugin declares consistent_select, its sends are ordered (send.ConsistentSelector); its
+	// select_retry is the selector's send.RetryingSelector policy.
+	Selector(fallback send.QueueSelector) send.QueueSelector
+	// Stats returns the plugin's counters.
+	Stats() Stats
+	// Close releases the plugin: its instances, or its process, which is gone when Close returns.
+	// Calls in flight fail with ErrClosed (then their failure policy).
+	Close(ctx context.Context) error
+}
+
+// Kind is a plugin back end.
+type Kind string
+
+// The back ends.
+const (
+	KindWasm    Kind = "wasm"    // a WebAssembly module (ABI v1, docs/abi.md) run on wazero, in process
+	KindProcess Kind = "process" // a separate program speaking gRPC through hashicorp/go-plugin
+)
+
+// Load loads the plugin at path with the back end kind: LoadWasm or LoadProcess. An option of the
+// other back end fails the load.
+func Load(ctx context.Context, kind Kind, path string, opts ...Opt) (Plugin, error) {
+	switch kind {
+	case KindWasm:
+		return LoadWasm(ctx, path, opts...)
+	case KindProcess:
+		return LoadProcess(ctx, path, opts...)
+	}
+	return nil, fmt.Errorf("host: plugin %s: unknown kind %q (want %q or %q)", path, kind, KindWasm, KindProcess)
+}
+
+// ErrClosed is the error of calls on a closed plugin.
+var ErrClosed = errors.New("host: plugin closed")
+
+// Stats counts a plugin's activity. The instances of a wasm plugin are its pooled module
+// instances; those of a process plugin are its processes (at most one alive).
+type Stats struct {
+	Calls     uint64
+	Failures  uint64
+	ByKind    [numFailureKinds]uint64 // indexed by FailureKind
+	Created   uint64                  // instances created or processes started, the first included
+	Discarded uint64                  // instances thrown away after a failure; processes that died, hung or failed a health check
+	Live      int64                   // instances alive now; 1 while a plugin process serves
+
+	// Process plugins only.
+	Batches uint64 // batches sent on the streams
+	Batched uint64 // calls sent in those batches (Batched/Batches = mean batch size)
+	Pid     int    // the serving process's id, 0 when down
+}
+
+// FailureKind classifies plugin failures in Stats.
+type FailureKind int
+
+const (
+	FailTrap            FailureKind = iota // the export trapped (panic, unreachable, OOM, bounds); a plugin process died mid-call
+	FailTimeout                            // the call exceeded its deadline
+	FailGuestError                         // the guest returned an error result
+	FailBadResult                          // result outside memory, scratch allocation failed
+	FailInvalidDecision                    // malformed Decision, unknown verdict, bad edit or index
+	FailUnavailable                        // no instance could be created, the plugin is closed, or its process is down
+	numFailureKinds
+)
+
+func (k FailureKind) String() string {
+	return [...]string{"trap", "timeout", "guest error", "bad result", "invalid decision", "unavailable"}[k]
+}
+
+// PluginError is a failure of a plugin call. Its text names the plugin.
+type PluginError struct {
+	Plugin string
+	Point  hookv1.HookPoint
+	Kind   FailureKind
+	Err    error
+	// Transport is the plugin's back end, for the error text.
+	Transport Kind
+}
+
+func (e *PluginError) Error() string {
+	return fmt.Sprintf("%s %q: %s at %s: %v", transportName(e.Transport), e.Plugin, e.Kind, PointName(e.Point), e.Err)
+}
+
+func (e *PluginError) Unwrap() error { return e.Err }
 
 // This file holds what the wasm and the process back ends share, so that the two follow the same
 // rules by construction rather than by copy: the failure policies, the topic filter, failure
@@ -37,9 +141,10 @@ type pluginBackend interface {
 // pluginCore is the state and logic both plugin types embed.
 type pluginCore struct {
 	name      string
-	transport string // "wasm" or "process": the kind of plugin, for error texts
+	transport Kind
 	info      hookv1.HookInfo
 	policies  map[hookv1.HookPoint]hookv1.FailurePolicy // configured per point
+	filter    filter                                    // the points and topics in use (filter.go)
 	log       hclog.Logger
 	needBody  bool
 	backend   pluginBackend // the embedding plugin
@@ -60,9 +165,19 @@ type pluginCore struct {
 // whose calls keep failing, and its refusals are not logged.)
 const failLogsPerSecond = 20
 
+// newCore is the shared state of a plugin being loaded from path, named after the file until it
+// names itself.
+func newCore(kind Kind, path string, sh *shared) pluginCore {
+	base := filepath.Base(path)
+	return pluginCore{name: base, transport: kind, policies: sh.policies, filter: sh.filter, log: sh.logger.Named(base)}
+}
+
 // adopt records what the plugin said about itself when it was loaded: a plugin that names itself
-// is known, and logs, by that name.
-func (c *pluginCore) adopt(info hookv1.HookInfo, logger hclog.Logger) {
+// is known, and logs, by that name. It fails when the configured points are not all declared.
+func (c *pluginCore) adopt(info hookv1.HookInfo, logger hclog.Logger) error {
+	if err := c.filter.bind(info); err != nil {
+		return err
+	}
 	// The name and version are the guest's text, shown in logs and errors: made safe once here.
 	info.Name, info.Version = sanitizeName(info.Name), sanitizeName(info.Version)
 	c.info = info
@@ -71,15 +186,24 @@ func (c *pluginCore) adopt(info hookv1.HookInfo, logger hclog.Logger) {
 		c.log = logger.Named(info.Name)
 	}
 	c.needBody = info.Need(hookv1.NeedBodyLazy) || info.Need(hookv1.NeedBodyEager)
+	return nil
 }
 
-// setPolicy is the body of the WithFailurePolicy options of both back ends.
-func setPolicy(policies *map[hookv1.HookPoint]hookv1.FailurePolicy, point hookv1.HookPoint, fp hookv1.FailurePolicy) {
-	if *policies == nil {
-		*policies = map[hookv1.HookPoint]hookv1.FailurePolicy{}
-	}
-	(*policies)[point] = fp
-}
+// Name is the plugin's name (HookInfo.name, else the file name).
+func (c *pluginCore) Name() string { return c.name }
+
+// Kind is the plugin's back end.
+func (c *pluginCore) Kind() Kind { return c.transport }
+
+// Info is what the plugin said about itself when it was loaded.
+func (c *pluginCore) Info() hookv1.HookInfo { return c.info }
+
+// Points are the hook points in use: the declared ones, restricted by WithPoints.
+func (c *pluginCore) Points() []hookv1.HookPoint { return slices.Clone(c.filter.points) }
+
+// Topics are the topics the plugin is restricted to by WithTopics (nil: every topic the plugin
+// itself accepts, see Info().Topics).
+func (c *pluginCore) Topics() []string { return slices.Clone(c.filter.topics) }
 
 // policy resolves the failure policy of a point: configuration, then the plugin's hint, then the
 // defaults of docs/abi.md §6.
@@ -104,22 +228,6 @@ func policyName(fp hookv1.FailurePolicy) string {
 	return "closed"
 }
 
-// wants reports whether the plugin is called for point and topic.
-func (c *pluginCore) wants(point hookv1.HookPoint, topic, namespace string) bool {
-	if !c.info.Has(point) {
-		return false
-	}
-	if len(c.info.Topics) == 0 {
-		return true
-	}
-	if namespace != "" {
-		topic = strings.TrimPrefix(topic, namespace+"%")
-	} else if i := strings.IndexByte(topic, '%'); i > 0 {
-		topic = topic[i+1:]
-	}
-	return slices.Contains(c.info.Topics, topic)
-}
-
 // fail records a failure, logs it (at most failLogLimit a second when set; the next record says how
 // many were left out) and returns the error to report.
 func (c *pluginCore) fail(point hookv1.HookPoint, kind FailureKind, err error) *PluginError {
@@ -134,7 +242,7 @@ func (c *pluginCore) fail(point hookv1.HookPoint, kind FailureKind, err error) *
 			return pe
 		}
 	}
-	args := []any{"point", pointName(point), "kind", kind.String(), "error", err, "policy", policyName(c.policy(point))}
+	args := []any{"point", PointName(point), "kind", kind.String(), "error", err, "policy", policyName(c.policy(point))}
 	if n := c.failSuppressed.Swap(0); n > 0 {
 		args = append(args, "not_logged_before", n)
 	}
@@ -252,7 +360,7 @@ func decideQueue(d *hookv1.Decision, n int) (int32, error) {
 // runHook calls a send hook point if the plugin wants it for sc's topic, and applies the point's
 // failure policy to a failure.
 func (c *pluginCore) runHook(point hookv1.HookPoint, sc *send.SendContext) error {
-	if sc.Message == nil || !c.wants(point, sc.Message.Topic, sc.Namespace) {
+	if sc.Message == nil || !c.filter.wants(point, sc.Message.Topic) {
 		return nil
 	}
 	forbid, perr := c.backend.callHook(point, sc)
@@ -276,9 +384,12 @@ func (c *pluginCore) after(sc *send.SendContext) {
 	_ = c.runHook(hookv1.PointAfterSend, sc)
 }
 
-// hooks is the body of both plugin types' Hooks.
-func (c *pluginCore) hooks() send.Hook {
-	return composeHooks(c, c.info.Has(hookv1.PointCheckForbidden), c.info.Has(hookv1.PointBeforeSend), c.info.Has(hookv1.PointAfterSend))
+// Hooks returns a value implementing the send hook interfaces (send.CheckForbiddenHook,
+// send.SendMessageBeforeHook, send.SendMessageAfterHook) of the points in use, and Name; nil when
+// none is.
+func (c *pluginCore) Hooks() send.Hook {
+	f := &c.filter
+	return composeHooks(c, f.has(hookv1.PointCheckForbidden), f.has(hookv1.PointBeforeSend), f.has(hookv1.PointAfterSend))
 }
 
 // composeHooks returns a value implementing exactly the hook interfaces selected (the producer
@@ -346,9 +457,13 @@ type implAfter struct{ c *pluginCore }
 
 func (x implAfter) SendMessageAfter(sc *send.SendContext) { x.c.after(sc) }
 
-// selector is the body of both plugin types' Selector.
-func (c *pluginCore) selector(fallback send.QueueSelector) send.QueueSelector {
-	if !c.info.Has(hookv1.PointSelectQueue) {
+// Selector returns a send.QueueSelector that asks the plugin (SELECT_QUEUE) and falls back to
+// fallback when the plugin makes no choice, is not used for the topic, or fails under a fail-open
+// policy (the default). Without SELECT_QUEUE in use it returns fallback; if the plugin declares
+// consistent_select, its sends are ordered (send.ConsistentSelector); its select_retry is the
+// selector's send.RetryingSelector policy.
+func (c *pluginCore) Selector(fallback send.QueueSelector) send.QueueSelector {
+	if !c.filter.has(hookv1.PointSelectQueue) {
 		return fallback
 	}
 	return &selector{c: c, fallback: fallback}
@@ -384,7 +499,7 @@ func (s *selector) Select(msg *message.Message, queues []message.MessageQueue, a
 	if len(queues) == 0 {
 		return message.MessageQueue{}, send.ErrEmptyQueues
 	}
-	if msg == nil || !c.wants(hookv1.PointSelectQueue, msg.Topic, "") {
+	if msg == nil || !c.filter.wants(hookv1.PointSelectQueue, msg.Topic) {
 		return s.fall(msg, queues, arg)
 	}
 	idx, perr := c.backend.callSelect(msg, queues, arg)

@@ -28,9 +28,6 @@ import (
 	"github.com/rocketsend/rocketsend/sdk/hookv1"
 )
 
-// ErrProcessClosed is returned by calls on a closed process plugin.
-var ErrProcessClosed = errors.New("host: process plugin closed")
-
 // errDown is the error of calls made while the plugin is being restarted.
 var errDown = errors.New("plugin process is down (restarting)")
 
@@ -43,19 +40,6 @@ const asyncMaxBytes = 32 << 20
 // leave together in the next batch: one call alone when the load is light, large batches when it is
 // heavy, without a timer.
 const batchWindow = 2
-
-// ProcessStats counts a process plugin's activity.
-type ProcessStats struct {
-	Calls    uint64
-	Failures uint64
-	ByKind   [numFailureKinds]uint64 // indexed by FailureKind
-	Starts   uint64                  // processes started and initialised (the first and restarts)
-	Crashes  uint64                  // processes that died, hung or failed a health check
-	Batches  uint64                  // batches sent on the streams
-	Batched  uint64                  // calls sent in those batches (Batched/Batches = mean batch size)
-	Up       bool                    // a process is serving now
-	Pid      int                     // its process id, 0 when down
-}
 
 // ProcessPlugin is one process plugin: at most one live process at a time, supervised and restarted.
 // It is safe for concurrent use.
@@ -83,19 +67,16 @@ type ProcessPlugin struct {
 // checksum mismatch, a program that is not a rocketsend plugin or speaks another protocol version,
 // a rejected configuration. ctx bounds Describe and Init; launching the program and the handshake
 // are bounded by WithStartTimeout.
-func LoadProcess(ctx context.Context, path string, opts ...ProcessOption) (*ProcessPlugin, error) {
+//
+// It takes the options of every plugin and ProcessOpts; a WasmOpt fails the load.
+func LoadProcess(ctx context.Context, path string, opts ...Opt) (*ProcessPlugin, error) {
 	cfg := defaultProcessConfig()
-	for _, o := range opts {
-		o(&cfg)
-	}
+	applyOpts(&cfg.shared, nil, &cfg, opts)
 	fail := func(format string, a ...any) error {
 		return fmt.Errorf("host: process plugin %s: %s", path, fmt.Sprintf(format, a...))
 	}
 	if cfg.err != nil {
 		return nil, fail("%v", cfg.err)
-	}
-	if cfg.logger == nil {
-		cfg.logger = hclog.NewNullLogger()
 	}
 	cfg.maxBatch = max(cfg.maxBatch, 1)
 	cfg.backoffMin = max(cfg.backoffMin, time.Millisecond)
@@ -121,48 +102,45 @@ func LoadProcess(ctx context.Context, path string, opts ...ProcessOption) (*Proc
 	case st.Mode()&0o111 == 0:
 		return nil, fail("is not executable (mode %v)", st.Mode().Perm())
 	}
-	base := filepath.Base(path)
 	p := &ProcessPlugin{
-		pluginCore: pluginCore{name: base, transport: "process", policies: cfg.policies, log: cfg.logger.Named(base),
-			failLogLimit: failLogsPerSecond},
-		path: abs, cfg: cfg,
+		pluginCore: newCore(KindProcess, path, &cfg.shared),
+		path:       abs, cfg: cfg,
 		cfgBytes: hookv1.AppendHookConfig(nil, &cfg.hookConfig),
 		stop:     make(chan struct{}), done: make(chan struct{}),
 	}
 	p.backend = p
+	p.failLogLimit = failLogsPerSecond
 	g, info, err := p.start(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("host: process plugin %s: %w", path, err)
 	}
-	p.adopt(info, cfg.logger)
+	if err := p.adopt(info, cfg.logger); err != nil {
+		g.fail(ErrClosed, false)
+		g.shutdown()
+		return nil, fail("%v", err)
+	}
 	p.cur = g
 	go p.supervise(g)
 	p.log.Debug("loaded", "path", abs, "version", p.info.Version, "points", p.info.Points, "pid", g.pid)
 	return p, nil
 }
 
-// Name is the plugin's name (HookInfo.name, else the file name).
-func (p *ProcessPlugin) Name() string { return p.name }
-
-// Info is what the plugin said about itself at its first start.
-func (p *ProcessPlugin) Info() hookv1.HookInfo { return p.info }
-
-// Stats returns the plugin's counters.
-func (p *ProcessPlugin) Stats() ProcessStats {
-	s := ProcessStats{
-		Calls: p.calls.Load(), Failures: p.failures.Load(), Starts: p.starts.Load(),
-		Crashes: p.crashes.Load(), Batches: p.batches.Load(), Batched: p.batched.Load(),
+// Stats returns the plugin's counters: its instances are its processes.
+func (p *ProcessPlugin) Stats() Stats {
+	s := Stats{
+		Calls: p.calls.Load(), Failures: p.failures.Load(), Created: p.starts.Load(),
+		Discarded: p.crashes.Load(), Batches: p.batches.Load(), Batched: p.batched.Load(),
 	}
 	for i := range s.ByKind {
 		s.ByKind[i] = p.byKind[i].Load()
 	}
 	if g := p.current(); g != nil {
-		s.Up, s.Pid = true, g.pid
+		s.Live, s.Pid = 1, g.pid
 	}
 	return s
 }
 
-// Close stops the plugin: calls in flight fail (ErrProcessClosed, then their failure policy), the
+// Close stops the plugin: calls in flight fail (ErrClosed, then their failure policy), the
 // process is asked to exit and killed if it has not within two seconds, and Close returns once it is
 // gone. ctx bounds the wait for the supervisor (a restart in progress is abandoned).
 func (p *ProcessPlugin) Close(ctx context.Context) error {
@@ -174,7 +152,7 @@ func (p *ProcessPlugin) Close(ctx context.Context) error {
 		p.mu.Unlock()
 		close(p.stop)
 		if g != nil {
-			g.fail(ErrProcessClosed, false)
+			g.fail(ErrClosed, false)
 			g.shutdown()
 		}
 	})
@@ -270,7 +248,10 @@ func (p *ProcessPlugin) start(ctx context.Context) (_ *generation, _ hookv1.Hook
 		}
 	}()
 	cmd := exec.CommandContext(procCtx, p.path, cfg.args...)
-	cmd.Env = append(append([]string(nil), cfg.env...), hookgrpc.LogLevelEnv+"="+levelName(p.log))
+	for _, kv := range cfg.env {
+		cmd.Env = append(cmd.Env, kv[0]+"="+kv[1])
+	}
+	cmd.Env = append(cmd.Env, hookgrpc.LogLevelEnv+"="+levelName(p.log))
 	cc := &plugin.ClientConfig{
 		HandshakeConfig:  hookgrpc.Handshake,
 		VersionedPlugins: map[int]plugin.PluginSet{hookgrpc.ProtocolVersion: {hookgrpc.PluginName: &hookgrpc.Plugin{}}},
@@ -304,7 +285,7 @@ func (p *ProcessPlugin) start(ctx context.Context) (_ *generation, _ hookv1.Hook
 	}
 	if err != nil {
 		// go-plugin's start errors quote what the program wrote on stdout: guest text.
-		return nil, info, startError(safeError{sanitize(err.Error()), err})
+		return nil, info, startError(err)
 	}
 	raw, err := rpc.Dispense(hookgrpc.PluginName)
 	if err != nil {
@@ -366,14 +347,17 @@ func (p *ProcessPlugin) start(ctx context.Context) (_ *generation, _ hookv1.Hook
 	return g, info, nil
 }
 
-// startError makes go-plugin's start errors say what is wrong in rocketsend's terms.
-func startError(err error) error {
-	s := err.Error()
+// startError makes go-plugin's start errors say what is wrong in rocketsend's terms. It reads the
+// raw text (its lines tell the cases apart) and reports it sanitized: it quotes what the program
+// wrote.
+func startError(raw error) error {
+	s := raw.Error()
+	err := safeError{sanitize(s), raw}
 	switch {
 	case strings.Contains(s, "incompatible API version"):
 		return fmt.Errorf("protocol version mismatch: this host speaks hook protocol version %d (ABI v1); rebuild the plugin with this SDK (%v)", hookgrpc.ProtocolVersion, err)
 	case strings.Contains(s, "Unrecognized remote plugin message") && strings.TrimSpace(firstLine(s)) != "Unrecognized remote plugin message:":
-		return fmt.Errorf("not a rocketsend plugin: the program wrote something other than the go-plugin handshake on stdout (%v)", firstLine(s))
+		return fmt.Errorf("not a rocketsend plugin: the program wrote something other than the go-plugin handshake on stdout (%v)", sanitize(firstLine(s)))
 	case strings.Contains(s, "exited before we could connect"), strings.Contains(s, "Unrecognized remote plugin message"):
 		// A program that exits without a word reaches go-plugin either way: as an exit, or as an
 		// empty line when its stdout closes first.
@@ -706,7 +690,7 @@ func (p *ProcessPlugin) supervise(g *generation) {
 			p.mu.Lock()
 			if p.closed {
 				p.mu.Unlock()
-				ng.fail(ErrProcessClosed, false)
+				ng.fail(ErrClosed, false)
 				ng.shutdown()
 				return
 			}
@@ -743,7 +727,7 @@ func (p *ProcessPlugin) call(ctx context.Context, point hookv1.HookPoint, view, 
 		closed := p.closed
 		p.mu.Unlock()
 		if closed {
-			return nil, FailUnavailable, ErrProcessClosed
+			return nil, FailUnavailable, ErrClosed
 		}
 		return nil, FailUnavailable, errDown
 	}

@@ -77,17 +77,3 @@ func (p *ProcessPlugin) invoke(ctx context.Context, point hookv1.HookPoint, msg 
 	}
 	return nil
 }
-
-// Hooks returns a value implementing the send hook interfaces (send.CheckForbiddenHook,
-// send.SendMessageBeforeHook, send.SendMessageAfterHook) the plugin declared, and Name. It
-// returns nil if the plugin declares none of them.
-func (p *ProcessPlugin) Hooks() send.Hook { return p.hooks() }
-
-// Selector returns a send.QueueSelector that asks the plugin (SELECT_QUEUE) and falls back to
-// fallback when the plugin makes no choice, does not apply to the topic, or fails under a fail-open
-// policy (the default). If the plugin does not declare SELECT_QUEUE, fallback is returned. If it
-// declares consistent_select, its sends are ordered (send.ConsistentSelector); its select_retry is
-// the selector's send.RetryingSelector policy.
-func (p *ProcessPlugin) Selector(fallback send.QueueSelector) send.QueueSelector {
-	return p.selector(fallback)
-}

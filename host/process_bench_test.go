@@ -21,13 +21,13 @@ func BenchmarkProcess(b *testing.B) {
 	for _, c := range []struct {
 		name    string
 		callers int
-		opts    []ProcessOption
+		opts    []Opt
 	}{
-		{"unary/serial", 1, []ProcessOption{WithUnaryCalls()}},
+		{"unary/serial", 1, []Opt{WithUnaryCalls()}},
 		{"stream/serial", 1, nil},
-		{"unary/parallel16", 16, []ProcessOption{WithUnaryCalls()}},
+		{"unary/parallel16", 16, []Opt{WithUnaryCalls()}},
 		{"stream/parallel16", 16, nil},
-		{"stream/parallel16/noMTLS", 16, []ProcessOption{WithoutAutoMTLS()}},
+		{"stream/parallel16/noMTLS", 16, []Opt{WithoutAutoMTLS()}},
 		{"stream/parallel64", 64, nil},
 	} {
 		b.Run(c.name, func(b *testing.B) { benchProcess(b, c.callers, c.opts...) })
@@ -45,8 +45,8 @@ func benchSC() *send.SendContext {
 	return sc
 }
 
-func benchProcess(b *testing.B, callers int, opts ...ProcessOption) {
-	opts = append([]ProcessOption{WithProcessLogger(hclog.NewNullLogger())}, opts...)
+func benchProcess(b *testing.B, callers int, opts ...Opt) {
+	opts = append([]Opt{WithLogger(hclog.NewNullLogger())}, opts...)
 	p, _ := loadProc(b, faultProc(b), opts...)
 	fh := p.Hooks().(send.CheckForbiddenHook)
 	if err := fh.CheckForbidden(benchSC()); err != nil {

@@ -21,7 +21,7 @@ import (
 // restarted, as for a call someone waits for; what they hold meanwhile (views and bodies) is
 // bounded, the calls beyond the bound dropped as failures.
 func TestProcessAfterNeverAnswers(t *testing.T) {
-	p, logs := loadProc(t, faultProc(t), WithProcessCallTimeout(300*time.Millisecond), WithHealthInterval(0))
+	p, logs := loadProc(t, faultProc(t), WithCallTimeout(300*time.Millisecond), WithHealthInterval(0))
 	ah := p.Hooks().(send.SendMessageAfterHook)
 	pid := p.Stats().Pid
 	body := bytes.Repeat([]byte("x"), 64<<10)
@@ -47,7 +47,7 @@ func TestProcessAfterNeverAnswers(t *testing.T) {
 	}
 	newPid := waitUp(t, p, pid)
 	st := p.Stats()
-	if st.ByKind[FailTimeout] == 0 || st.ByKind[FailUnavailable] == 0 || st.Crashes == 0 {
+	if st.ByKind[FailTimeout] == 0 || st.ByKind[FailUnavailable] == 0 || st.Discarded == 0 {
 		t.Fatalf("stats = %+v: want timed out calls, dropped calls and a restart", st)
 	}
 	if !strings.Contains(logs.String(), "no answer within") {
@@ -144,7 +144,7 @@ func TestProcessOutputFlood(t *testing.T) {
 // process stopped.
 func TestProcessRefusesNoPoints(t *testing.T) {
 	path := faultProc(t)
-	_, err := LoadProcess(context.Background(), path, WithProcessEnv("FAULT_MODE", "nopoints"))
+	_, err := LoadProcess(context.Background(), path, WithEnv("FAULT_MODE", "nopoints"))
 	if err == nil || !strings.Contains(err.Error(), "declares no hook points") {
 		t.Fatalf("err = %v", err)
 	}

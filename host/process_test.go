@@ -76,11 +76,11 @@ func noProcessLeft(tb testing.TB, path string) {
 
 // loadProc loads the fault plugin (or path) with fast restarts and a test logger; Close and the
 // leftover-process check run at cleanup.
-func loadProc(tb testing.TB, path string, opts ...ProcessOption) (*ProcessPlugin, *testlog.Buffer) {
+func loadProc(tb testing.TB, path string, opts ...Opt) (*ProcessPlugin, *testlog.Buffer) {
 	tb.Helper()
 	logs := &testlog.Buffer{}
 	l := hclog.New(&hclog.LoggerOptions{Name: "test", Output: logs, Level: hclog.Debug})
-	opts = append([]ProcessOption{WithProcessLogger(l), WithRestartBackoff(20*time.Millisecond, 200*time.Millisecond)}, opts...)
+	opts = append([]Opt{WithLogger(l), WithRestartBackoff(20*time.Millisecond, 200*time.Millisecond)}, opts...)
 	p, err := LoadProcess(context.Background(), path, opts...)
 	if err != nil {
 		tb.Fatalf("LoadProcess: %v", err)
@@ -109,7 +109,7 @@ func waitUp(tb testing.TB, p *ProcessPlugin, oldPid int) int {
 	tb.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
-		if s := p.Stats(); s.Up && s.Pid != oldPid {
+		if s := p.Stats(); s.Live > 0 && s.Pid != oldPid {
 			return s.Pid
 		}
 		time.Sleep(10 * time.Millisecond)
@@ -121,7 +121,7 @@ func waitUp(tb testing.TB, p *ProcessPlugin, oldPid int) int {
 func TestProcessCalls(t *testing.T) {
 	t.Setenv("ROCKETSEND_TEST_SECRET", "host-secret")
 	path := faultProc(t)
-	p, logs := loadProc(t, path, WithProcessEnv("GIVEN", "yes"))
+	p, logs := loadProc(t, path, WithEnv("GIVEN", "yes"))
 	if p.Name() != "fault" || p.Info().Version != "1" {
 		t.Fatalf("info = %+v", p.Info())
 	}
@@ -210,7 +210,7 @@ func TestProcessCalls(t *testing.T) {
 		t.Errorf("plugin log not routed to the host logger under its name:\n%s", s)
 	}
 	st := p.Stats()
-	if st.Calls != 8 || st.Failures != 3 || st.ByKind[FailGuestError] != 2 || st.ByKind[FailInvalidDecision] != 1 || st.Starts != 1 {
+	if st.Calls != 8 || st.Failures != 3 || st.ByKind[FailGuestError] != 2 || st.ByKind[FailInvalidDecision] != 1 || st.Created != 1 {
 		t.Errorf("stats = %+v", st)
 	}
 }
@@ -270,9 +270,9 @@ func TestProcessConcurrentBatches(t *testing.T) {
 func TestProcessKill9(t *testing.T) {
 	for _, open := range []bool{false, true} {
 		t.Run("failopen="+strconv.FormatBool(open), func(t *testing.T) {
-			var opts []ProcessOption
+			var opts []Opt
 			if open {
-				opts = append(opts, WithProcessFailurePolicy(hookv1.PointBeforeSend, hookv1.FailOpen))
+				opts = append(opts, WithFailurePolicy(hookv1.PointBeforeSend, hookv1.FailOpen))
 			}
 			p, logs := loadProc(t, faultProc(t), opts...)
 			h := p.Hooks()
@@ -326,7 +326,7 @@ func TestProcessKill9(t *testing.T) {
 				t.Errorf("fail-open BEFORE_SEND: %d sends failed", failed)
 			}
 			st := p.Stats()
-			if st.Crashes != 1 || st.Starts != 2 {
+			if st.Discarded != 1 || st.Created != 2 {
 				t.Errorf("stats = %+v", st)
 			}
 			if !open && st.Failures == 0 {
@@ -359,7 +359,7 @@ func noProcessLeftPid(tb testing.TB, pid int) {
 // TestProcessHung: a call into a plugin that never answers fails at the deadline (FailTimeout, then
 // the policy), the hung process is killed and replaced.
 func TestProcessHung(t *testing.T) {
-	p, _ := loadProc(t, faultProc(t), WithProcessCallTimeout(300*time.Millisecond))
+	p, _ := loadProc(t, faultProc(t), WithCallTimeout(300*time.Millisecond))
 	h := p.Hooks()
 	pid := p.Stats().Pid
 	sc := newSC("orders", "")
@@ -401,7 +401,7 @@ func TestProcessIdleCrash(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitUp(t, p, pid)
-	if st := p.Stats(); st.Calls != 0 || st.Crashes != 1 {
+	if st := p.Stats(); st.Calls != 0 || st.Discarded != 1 {
 		t.Fatalf("stats = %+v", st)
 	}
 }
@@ -409,13 +409,13 @@ func TestProcessIdleCrash(t *testing.T) {
 // TestProcessHealthCheck: a plugin that stops answering while idle (SIGSTOP: alive, its socket
 // open, nothing served) fails its health check, is killed and replaced.
 func TestProcessHealthCheck(t *testing.T) {
-	p, logs := loadProc(t, faultProc(t), WithHealthInterval(50*time.Millisecond), WithProcessCallTimeout(300*time.Millisecond))
+	p, logs := loadProc(t, faultProc(t), WithHealthInterval(50*time.Millisecond), WithCallTimeout(300*time.Millisecond))
 	pid := p.Stats().Pid
 	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
 	}
 	newPid := waitUp(t, p, pid)
-	if st := p.Stats(); st.Calls != 0 || st.Crashes != 1 {
+	if st := p.Stats(); st.Calls != 0 || st.Discarded != 1 {
 		t.Fatalf("stats = %+v", st)
 	}
 	if !strings.Contains(logs.String(), "health check") {
@@ -429,7 +429,7 @@ func TestProcessHealthCheck(t *testing.T) {
 }
 
 func TestProcessNoisyOutput(t *testing.T) {
-	p, logs := loadProc(t, faultProc(t), WithProcessEnv("FAULT_MODE", "noisy"))
+	p, logs := loadProc(t, faultProc(t), WithEnv("FAULT_MODE", "noisy"))
 	for i := 0; i < 3; i++ {
 		if err := before(t, p.Hooks(), newSC("orders", "")); err != nil {
 			t.Fatalf("call %d with a plugin writing to stdout: %v", i, err)
@@ -467,21 +467,21 @@ func TestProcessLoadErrors(t *testing.T) {
 	cases := []struct {
 		name string
 		path string
-		opts []ProcessOption
+		opts []Opt
 		want []string
 	}{
 		{"missing binary", filepath.Join(t.TempDir(), "nope"), nil, []string{"nope", "no such file"}},
 		{"not executable", notExec, nil, []string{"plain-file", "not executable"}},
-		{"wrong checksum", path, []ProcessOption{WithChecksum(hex.EncodeToString(wrong[:]))}, []string{"checksum mismatch", hex.EncodeToString(sum[:])}},
-		{"bad checksum option", path, []ProcessOption{WithChecksum("xyz")}, []string{"not a hex SHA-256"}},
-		{"wrong protocol version", path, []ProcessOption{WithProcessEnv("FAULT_MODE", "v2")}, []string{"protocol version mismatch", "Plugin version: 2"}},
-		{"garbage on stdout", path, []ProcessOption{WithProcessEnv("FAULT_MODE", "garbage")}, []string{"not a rocketsend plugin", "hello, I am not a plugin handshake"}},
+		{"wrong checksum", path, []Opt{WithChecksum(hex.EncodeToString(wrong[:]))}, []string{"checksum mismatch", hex.EncodeToString(sum[:])}},
+		{"bad checksum option", path, []Opt{WithChecksum("xyz")}, []string{"not a hex SHA-256"}},
+		{"wrong protocol version", path, []Opt{WithEnv("FAULT_MODE", "v2")}, []string{"protocol version mismatch", "Plugin version: 2"}},
+		{"garbage on stdout", path, []Opt{WithEnv("FAULT_MODE", "garbage")}, []string{"not a rocketsend plugin", "hello, I am not a plugin handshake"}},
 		{"not a plugin", script, nil, []string{"not a rocketsend plugin"}},
-		{"config rejected", path, []ProcessOption{WithProcessHookConfig(nil, hookv1.KV{Key: "reject", Value: "please"})}, []string{"Init rejected the configuration", "rejected: please"}},
+		{"config rejected", path, []Opt{WithHookConfig(nil, hookv1.KV{Key: "reject", Value: "please"})}, []string{"Init rejected the configuration", "rejected: please"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			opts := append([]ProcessOption{WithStartTimeout(20 * time.Second)}, c.opts...)
+			opts := append([]Opt{WithStartTimeout(20 * time.Second)}, c.opts...)
 			p, err := LoadProcess(context.Background(), c.path, opts...)
 			if err == nil {
 				_ = p.Close(context.Background())
@@ -512,13 +512,13 @@ func TestProcessWithoutAutoMTLS(t *testing.T) {
 
 func TestProcessClose(t *testing.T) {
 	path := faultProc(t)
-	p, err := LoadProcess(context.Background(), path, WithProcessCallTimeout(30*time.Second))
+	p, err := LoadProcess(context.Background(), path, WithCallTimeout(30*time.Second))
 	if err != nil {
 		t.Fatal(err)
 	}
 	pid := p.Stats().Pid
 	h := p.Hooks()
-	// A call stuck in the plugin when Close comes: it fails with ErrProcessClosed's policy.
+	// A call stuck in the plugin when Close comes: it fails with ErrClosed's policy.
 	errc := make(chan error, 1)
 	go func() {
 		sc := newSC("orders", "")
@@ -536,7 +536,7 @@ func TestProcessClose(t *testing.T) {
 	noProcessLeftPid(t, pid)
 	err = before(t, h, newSC("orders", ""))
 	var pe *PluginError
-	if !errors.As(err, &pe) || !errors.Is(err, ErrProcessClosed) || pe.Kind != FailUnavailable {
+	if !errors.As(err, &pe) || !errors.Is(err, ErrClosed) || pe.Kind != FailUnavailable {
 		t.Fatalf("call after Close = %v", err)
 	}
 	if err := p.Close(context.Background()); err != nil {

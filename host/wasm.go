@@ -1,10 +1,12 @@
-// Package host runs rocketsend plugins. This file is the wasm (wazero) back end of ABI v1
-// (docs/abi.md): loading and checking a module, a bounded pool of instances, the producer_hook
-// host imports, per-call deadlines and failure accounting.
 package host
+
+// This file is the wasm (wazero) back end of ABI v1 (docs/abi.md): loading and checking a module,
+// a bounded pool of instances, the producer_hook host imports, per-call deadlines and failure
+// accounting.
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"os"
@@ -39,129 +41,51 @@ const (
 	logsPerSecond  = 100
 )
 
-// ErrClosed is returned by calls on a closed plugin.
-var ErrClosed = errors.New("host: wasm plugin closed")
-
 type wasmConfig struct {
+	shared // the options of every plugin (options.go)
+
 	cacheDir     string
 	maxModule    int64
 	noCache      bool
 	poolSize     int
 	memPages     uint32
-	callTimeout  time.Duration
 	loadTimeout  time.Duration
-	hookConfig   hookv1.HookConfig
-	logger       hclog.Logger
-	policies     map[hookv1.HookPoint]hookv1.FailurePolicy
 	compileCache wazero.CompilationCache
 	grants       grant
 }
 
-// WasmOption configures LoadWasm.
-type WasmOption func(*wasmConfig)
-
 // WithCacheDir sets the directory of the on-disk compilation cache (native code: protect it).
 // The default is os.UserCacheDir()/rocketsend/wasm; "" disables the disk cache.
-func WithCacheDir(dir string) WasmOption {
-	return func(c *wasmConfig) { c.cacheDir = dir; c.noCache = dir == "" }
+func WithCacheDir(dir string) WasmOpt {
+	return wasmOpt{"WithCacheDir", func(c *wasmConfig) { c.cacheDir = dir; c.noCache = dir == "" }}
 }
 
 // WithCompilationCache shares an existing wazero compilation cache (the caller closes it); it
 // overrides WithCacheDir.
-func WithCompilationCache(cc wazero.CompilationCache) WasmOption {
-	return func(c *wasmConfig) { c.compileCache = cc }
+func WithCompilationCache(cc wazero.CompilationCache) WasmOpt {
+	return wasmOpt{"WithCompilationCache", func(c *wasmConfig) { c.compileCache = cc }}
 }
 
 // WithMaxModuleBytes caps the size of the module file (default DefaultMaxModuleBytes).
-func WithMaxModuleBytes(n int64) WasmOption { return func(c *wasmConfig) { c.maxModule = n } }
+func WithMaxModuleBytes(n int64) WasmOpt {
+	return wasmOpt{"WithMaxModuleBytes", func(c *wasmConfig) { c.maxModule = n }}
+}
 
 // WithPoolSize caps the number of instances of the plugin (default GOMAXPROCS). Instances are
 // created lazily up to the cap; callers beyond it wait for a free instance.
-func WithPoolSize(n int) WasmOption { return func(c *wasmConfig) { c.poolSize = n } }
+func WithPoolSize(n int) WasmOpt {
+	return wasmOpt{"WithPoolSize", func(c *wasmConfig) { c.poolSize = n }}
+}
 
 // WithMemoryLimitPages caps each instance's linear memory, in 64 KiB pages.
-func WithMemoryLimitPages(n uint32) WasmOption { return func(c *wasmConfig) { c.memPages = n } }
-
-// WithCallTimeout sets a per-call deadline that really stops a runaway guest: the runtime is
-// built with WithCloseOnContextDone, and a call past d (enforced within d/4) is interrupted and its
-// instance discarded. It has a price, so it is a choice per plugin: wazero then starts a goroutine
-// per call and makes every guest loop back-edge check for interruption (docs/performance.md has
-// the figures). Zero (the default) means no interruption: the guest is trusted.
-func WithCallTimeout(d time.Duration) WasmOption { return func(c *wasmConfig) { c.callTimeout = d } }
+func WithMemoryLimitPages(n uint32) WasmOpt {
+	return wasmOpt{"WithMemoryLimitPages", func(c *wasmConfig) { c.memPages = n }}
+}
 
 // WithLoadTimeout bounds instantiation, hook_describe and hook_init of each instance when a call
 // timeout is set (default 30s).
-func WithLoadTimeout(d time.Duration) WasmOption { return func(c *wasmConfig) { c.loadTimeout = d } }
-
-// WithHookConfig sets the configuration passed to hook_init: opaque text and settings.
-func WithHookConfig(config []byte, settings ...hookv1.KV) WasmOption {
-	return func(c *wasmConfig) { c.hookConfig = hookv1.HookConfig{Config: config, Settings: settings} }
-}
-
-// WithLogger sets the parent logger; the plugin logs through logger.Named(plugin name).
-func WithLogger(l hclog.Logger) WasmOption { return func(c *wasmConfig) { c.logger = l } }
-
-// WithFailurePolicy sets the failure policy of one hook point, overriding the plugin's hint and
-// the defaults (forbidden and before: closed; select: fall back; after: open).
-func WithFailurePolicy(point hookv1.HookPoint, fp hookv1.FailurePolicy) WasmOption {
-	return func(c *wasmConfig) { setPolicy(&c.policies, point, fp) }
-}
-
-// FailureKind classifies plugin failures in Stats.
-type FailureKind int
-
-const (
-	FailTrap            FailureKind = iota // the export trapped (panic, unreachable, OOM, bounds); a plugin process died mid-call
-	FailTimeout                            // the call exceeded its deadline
-	FailGuestError                         // the guest returned an error result
-	FailBadResult                          // result outside memory, scratch allocation failed
-	FailInvalidDecision                    // malformed Decision, unknown verdict, bad edit or index
-	FailUnavailable                        // no instance could be created, the plugin is closed, or its process is down
-	numFailureKinds
-)
-
-func (k FailureKind) String() string {
-	return [...]string{"trap", "timeout", "guest error", "bad result", "invalid decision", "unavailable"}[k]
-}
-
-// PluginError is a failure of a plugin call (wasm or process). Its text names the plugin.
-type PluginError struct {
-	Plugin string
-	Point  hookv1.HookPoint
-	Kind   FailureKind
-	Err    error
-	// Transport is "wasm" or "process": the kind of plugin, for the error text.
-	Transport string
-}
-
-func (e *PluginError) Error() string {
-	return fmt.Sprintf("%s %q: %s at %s: %v", transportName(e.Transport), e.Plugin, e.Kind, pointName(e.Point), e.Err)
-}
-
-func (e *PluginError) Unwrap() error { return e.Err }
-
-func pointName(p hookv1.HookPoint) string {
-	switch p {
-	case hookv1.PointBeforeSend:
-		return "BEFORE_SEND"
-	case hookv1.PointAfterSend:
-		return "AFTER_SEND"
-	case hookv1.PointCheckForbidden:
-		return "CHECK_FORBIDDEN"
-	case hookv1.PointSelectQueue:
-		return "SELECT_QUEUE"
-	}
-	return "load"
-}
-
-// Stats counts a plugin's activity.
-type Stats struct {
-	Calls     uint64
-	Failures  uint64
-	ByKind    [numFailureKinds]uint64 // indexed by FailureKind
-	Discarded uint64                  // instances thrown away after a failure
-	Created   uint64                  // instances created (including the first)
-	Live      int64                   // instances currently alive
+func WithLoadTimeout(d time.Duration) WasmOpt {
+	return wasmOpt{"WithLoadTimeout", func(c *wasmConfig) { c.loadTimeout = d }}
 }
 
 // WasmPlugin is one loaded wasm plugin: a compiled module, its runtime and a bounded pool of
@@ -234,28 +158,26 @@ type instance struct {
 }
 
 // LoadWasm compiles the module at path, checks its ABI marker, creates one instance (calling
-// _initialize, hook_describe and hook_init) and returns the plugin.
-func LoadWasm(ctx context.Context, path string, opts ...WasmOption) (_ *WasmPlugin, err error) {
+// _initialize, hook_describe and hook_init) and returns the plugin. It takes the options of every
+// plugin and WasmOpts; a ProcessOpt fails the load.
+func LoadWasm(ctx context.Context, path string, opts ...Opt) (_ *WasmPlugin, err error) {
 	cfg := wasmConfig{poolSize: runtime.GOMAXPROCS(0), memPages: DefaultMemoryLimitPages, loadTimeout: 30 * time.Second,
 		maxModule: DefaultMaxModuleBytes}
 	if d, e := os.UserCacheDir(); e == nil {
 		cfg.cacheDir = filepath.Join(d, "rocketsend", "wasm")
 	}
-	for _, o := range opts {
-		o(&cfg)
+	applyOpts(&cfg.shared, &cfg, nil, opts)
+	if cfg.err != nil {
+		return nil, fmt.Errorf("host: wasm plugin %s: %w", path, cfg.err)
 	}
 	if cfg.poolSize < 1 {
 		cfg.poolSize = 1
 	}
-	if cfg.logger == nil {
-		cfg.logger = hclog.NewNullLogger()
-	}
+	cfg.grants.env = cfg.env
 	if err := cfg.grants.check(); err != nil {
 		return nil, fmt.Errorf("host: wasm plugin %s: %w", path, err)
 	}
-	base := filepath.Base(path)
-	p := &WasmPlugin{path: path, cfg: cfg, pluginCore: pluginCore{
-		name: base, transport: "wasm", policies: cfg.policies, log: cfg.logger.Named(base)}}
+	p := &WasmPlugin{path: path, cfg: cfg, pluginCore: newCore(KindWasm, path, &cfg.shared)}
 	p.backend = p
 	if st, err := os.Stat(path); err != nil {
 		return nil, fmt.Errorf("host: wasm plugin %s: %w", path, err)
@@ -270,6 +192,11 @@ func LoadWasm(ctx context.Context, path string, opts ...WasmOption) (_ *WasmPlug
 	}
 	fail := func(format string, a ...any) error {
 		return fmt.Errorf("host: wasm plugin %s: %s", path, fmt.Sprintf(format, a...))
+	}
+	if cfg.checksum != nil {
+		if sum := sha256.Sum256(code); string(sum[:]) != string(cfg.checksum) {
+			return nil, fail("checksum mismatch: the module's SHA-256 is %x, the configuration expects %x", sum, cfg.checksum)
+		}
 	}
 	if len(code) < 8 || string(code[:4]) != "\x00asm" {
 		return nil, fail("not a WebAssembly module")
@@ -344,7 +271,10 @@ func LoadWasm(ctx context.Context, path string, opts ...WasmOption) (_ *WasmPlug
 		_ = first.mod.Close(context.Background())
 		return nil, fail("%v", err)
 	}
-	p.adopt(info, cfg.logger)
+	if err = p.adopt(info, cfg.logger); err != nil {
+		_ = first.mod.Close(context.Background())
+		return nil, fail("%v", err)
+	}
 	p.needProp = info.Need(hookv1.NeedProperties)
 	p.needQ = info.Need(hookv1.NeedQueues)
 	for i := 1; i < cfg.poolSize; i++ {
@@ -358,12 +288,6 @@ func LoadWasm(ctx context.Context, path string, opts ...WasmOption) (_ *WasmPlug
 	p.log.Debug("loaded", "path", path, "version", p.info.Version, "points", p.info.Points, "pool", cfg.poolSize, "timeout", cfg.callTimeout)
 	return p, nil
 }
-
-// Name is the plugin's name (HookInfo.name, else the file name).
-func (p *WasmPlugin) Name() string { return p.name }
-
-// Info is what the plugin said about itself.
-func (p *WasmPlugin) Info() hookv1.HookInfo { return p.info }
 
 // Stats returns the plugin's counters.
 func (p *WasmPlugin) Stats() Stats {

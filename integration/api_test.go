@@ -2,6 +2,7 @@ package integration
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"slices"
 	"testing"
@@ -9,7 +10,6 @@ import (
 
 	"github.com/rocketsend/rocketsend/core/codec"
 	"github.com/rocketsend/rocketsend/core/message"
-	"github.com/rocketsend/rocketsend/core/route"
 	"github.com/rocketsend/rocketsend/core/send"
 	"github.com/rocketsend/rocketsend/tools/rocketmq/rmqtest"
 )
@@ -163,7 +163,7 @@ func TestFetchPublishMessageQueues(t *testing.T) {
 			t.Fatalf("queue %d: %v", i, q)
 		}
 	}
-	if _, err := p.FetchPublishMessageQueues(ctx, uniqueTopic("rs_nosuch")); !errors.Is(err, route.ErrNoRoute) {
+	if _, err := p.FetchPublishMessageQueues(ctx, uniqueTopic("rs_nosuch")); !errors.Is(err, send.ErrNoRoute) {
 		t.Fatalf("unknown topic: %v", err)
 	}
 }
@@ -240,7 +240,7 @@ func TestRecallTimerMessage(t *testing.T) {
 	if _, err := p.RecallMessage(ctx, topic+"x", control.RecallHandle); err == nil {
 		t.Fatal("a handle recalled a message of another topic")
 	}
-	if _, err := p.RecallMessage(ctx, topic, "not a handle"); !errors.Is(err, codec.ErrValidation) {
+	if _, err := p.RecallMessage(ctx, topic, "not a handle"); !errors.Is(err, send.ErrValidation) {
 		t.Fatalf("bad handle: %v", err)
 	}
 	// The control message arrives; the recalled one never does.
@@ -261,5 +261,40 @@ func TestRecallTimerMessage(t *testing.T) {
 	got := w.pull(rmqtest.BrokerA, w.brokers[rmqtest.BrokerA], topic, 0, 0, 1)
 	if got[0].MsgID != control.MsgID {
 		t.Fatalf("delivered %s, want the control %s", got[0].MsgID, control.MsgID)
+	}
+}
+
+// TestBatchSplitStaysOnOneQueue: 12 x 400 KiB (incompressible) is over the 4 MiB maximum, which
+// Java refuses; rocketsend splits it, and every part goes to the first part's queue, so the batch
+// is stored together and in order (it used to spread over both brokers).
+func TestBatchSplitStaysOnOneQueue(t *testing.T) {
+	cl := rmqtest.Start(t)
+	p := newProducer(t, cl.NameServer())
+	topic := uniqueTopic("rs_bigbatch")
+	newTopic(t, p, topic, 4)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var msgs []*message.Message
+	for i := 0; i < 12; i++ {
+		body := make([]byte, 400<<10)
+		_, _ = rand.Read(body)
+		msgs = append(msgs, message.New(topic, body))
+	}
+	res, err := p.SendBatch(ctx, msgs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Results) < 2 || len(res.Messages) != 12 {
+		t.Fatalf("%d requests, %d results", len(res.Results), len(res.Messages))
+	}
+	q := res.Messages[0].Queue
+	for i, m := range res.Messages {
+		if m.Queue != q || m.QueueOffset != res.Messages[0].QueueOffset+int64(i) {
+			t.Fatalf("message %d stored at %v@%d; the first at %v@%d", i, m.Queue, m.QueueOffset, q, res.Messages[0].QueueOffset)
+		}
+		got, err := p.ViewMessage(ctx, m.OffsetMsgID)
+		if err != nil || got.MsgID != msgs[i].UniqID() || int(got.QueueID) != q.QueueID || got.QueueOffset != m.QueueOffset {
+			t.Fatalf("message %d read back: %v, %v", i, got, err)
+		}
 	}
 }

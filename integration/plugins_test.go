@@ -38,16 +38,16 @@ func buildPlugin(t testing.TB, dir, name string) string {
 // settings (and hclog's null logger, the host's default).
 func loadPlugin(t testing.TB, dir, name string, settings ...hookv1.KV) *host.WasmPlugin {
 	t.Helper()
-	return loadPluginWith(t, buildPlugin(t, dir, name), []host.WasmOption{host.WithHookConfig(nil, settings...)})
+	return loadPluginWith(t, buildPlugin(t, dir, name), []host.Opt{host.WithHookConfig(nil, settings...)})
 }
 
 // loadPluginWith loads the module at path with opts, without the on-disk compilation cache.
-func loadPluginWith(t testing.TB, path string, opts []host.WasmOption) *host.WasmPlugin {
+func loadPluginWith(t testing.TB, path string, opts []host.Opt) *host.WasmPlugin {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	name := filepath.Base(path)
-	p, err := host.LoadWasm(ctx, path, append([]host.WasmOption{host.WithCacheDir("")}, opts...)...)
+	p, err := host.LoadWasm(ctx, path, append([]host.Opt{host.WithCacheDir("")}, opts...)...)
 	if err != nil {
 		t.Fatalf("loading plugin %s: %v", name, err)
 	}
@@ -156,7 +156,7 @@ func TestWasmZoneAffinityAndTracingEndToEnd(t *testing.T) {
 	logger := hclog.New(&hclog.LoggerOptions{Name: "it", Output: &logs, Level: hclog.Info})
 	zone := loadPlugin(t, dir, "zoneaffinity", hookv1.KV{Key: "brokers", Value: rmqtest.BrokerB})
 	tracing := loadPluginWith(t, buildPlugin(t, dir, "tracing"),
-		[]host.WasmOption{host.WithLogger(logger), host.WithHookConfig(nil, hookv1.KV{Key: "name", Value: "zt"})})
+		[]host.Opt{host.WithLogger(logger), host.WithHookConfig(nil, hookv1.KV{Key: "name", Value: "zt"})})
 	selector := zone.Selector(send.RoundRobin())
 	if cs, ok := selector.(send.ConsistentSelector); ok && cs.Consistent() {
 		t.Errorf("zoneaffinity (round robin) does not declare consistent_select, its selector %T claims it", selector)

@@ -29,7 +29,7 @@ func buildProcessPlugin(t testing.TB, dir, name string) string {
 	return out
 }
 
-func loadProcessPlugin(t testing.TB, path string, opts ...host.ProcessOption) *host.ProcessPlugin {
+func loadProcessPlugin(t testing.TB, path string, opts ...host.Opt) *host.ProcessPlugin {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -54,7 +54,7 @@ func loadProcessPlugin(t testing.TB, path string, opts ...host.ProcessOption) *h
 func TestProcessPluginsEndToEnd(t *testing.T) {
 	dir := t.TempDir()
 	checkExamplePlugins(t, "rs_proc", func(name string, settings ...hookv1.KV) examplePlugin {
-		p := loadProcessPlugin(t, buildProcessPlugin(t, dir, name), host.WithProcessHookConfig(nil, settings...))
+		p := loadProcessPlugin(t, buildProcessPlugin(t, dir, name), host.WithHookConfig(nil, settings...))
 		return examplePlugin{p.Hooks(), p.Selector, func() uint64 { return p.Stats().Failures }}
 	})
 }
@@ -65,7 +65,7 @@ func TestProcessPluginsEndToEnd(t *testing.T) {
 func TestProcessPluginKill9EndToEnd(t *testing.T) {
 	cl := rmqtest.Start(t)
 	path := buildProcessPlugin(t, t.TempDir(), "tracing")
-	tracing := loadProcessPlugin(t, path, host.WithProcessHookConfig(nil, hookv1.KV{Key: "name", Value: "k9"}),
+	tracing := loadProcessPlugin(t, path, host.WithHookConfig(nil, hookv1.KV{Key: "name", Value: "k9"}),
 		host.WithRestartBackoff(50*time.Millisecond, time.Second))
 	p := newProducer(t, cl.NameServer(), send.WithHooks(tracing.Hooks()))
 	topic := uniqueTopic("rs_proc_k9")
@@ -91,7 +91,7 @@ func TestProcessPluginKill9EndToEnd(t *testing.T) {
 	}
 	sendN(during, "during") // the plugin is dead or restarting: fail open, the sends go on
 	deadline := time.Now().Add(30 * time.Second)
-	for s := tracing.Stats(); !s.Up || s.Pid == pid; s = tracing.Stats() {
+	for s := tracing.Stats(); s.Live == 0 || s.Pid == pid; s = tracing.Stats() {
 		if time.Now().After(deadline) {
 			t.Fatalf("tracing plugin did not come back: %+v", s)
 		}
@@ -109,7 +109,7 @@ func TestProcessPluginKill9EndToEnd(t *testing.T) {
 			t.Errorf("%s message %s not traced: %v", m.Body, m.UniqID(), g.Properties)
 		}
 	}
-	if s := tracing.Stats(); s.Crashes < 1 || s.Starts < 2 {
+	if s := tracing.Stats(); s.Discarded < 1 || s.Created < 2 {
 		t.Errorf("stats = %+v", s)
 	}
 }
@@ -132,7 +132,7 @@ func BenchmarkProducerAsyncProcessHook(b *testing.B) {
 			var plugin *host.ProcessPlugin
 			if withHook {
 				plugin = loadProcessPlugin(b, buildProcessPlugin(b, b.TempDir(), "tracing"),
-					host.WithProcessHookConfig(nil, hookv1.KV{Key: "name", Value: "bench"}))
+					host.WithHookConfig(nil, hookv1.KV{Key: "name", Value: "bench"}))
 				opts = append(opts, send.WithHooks(plugin.Hooks()))
 			}
 			p := newProducer(b, cl.NameServer(), opts...)
@@ -145,7 +145,7 @@ func BenchmarkProducerAsyncProcessHook(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
-			var s0 host.ProcessStats
+			var s0 host.Stats
 			if plugin != nil {
 				s0 = plugin.Stats()
 			}

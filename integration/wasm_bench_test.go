@@ -231,8 +231,8 @@ func asyncSends(b *testing.B, p *send.Producer, topic string, body []byte, n int
 func BenchmarkWasmPairHost(b *testing.B) {
 	path := buildPlugin(b, b.TempDir(), "tracing")
 	cfg := host.WithHookConfig(nil, hookv1.KV{Key: "name", Value: "bench"})
-	quiet := loadPluginWith(b, path, []host.WasmOption{cfg})
-	logging := loadPluginWith(b, path, []host.WasmOption{cfg,
+	quiet := loadPluginWith(b, path, []host.Opt{cfg})
+	logging := loadPluginWith(b, path, []host.Opt{cfg,
 		host.WithLogger(hclog.New(&hclog.LoggerOptions{Output: io.Discard, Level: hclog.Info}))})
 	body := make([]byte, 1024)
 	res := &message.SendResult{Status: message.SendOK, MsgID: "7F00000100002A9F0000000000000001", QueueOffset: 42}

@@ -17,6 +17,7 @@ import (
 	"github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/spf13/cobra"
 
+	"github.com/rocketsend/rocketsend/core/codec"
 	"github.com/rocketsend/rocketsend/core/message"
 	"github.com/rocketsend/rocketsend/core/send"
 )
@@ -192,7 +193,7 @@ func runBench(ctx context.Context, out, errOut io.Writer, f *benchFlags) error {
 	// Ctrl-C stops starting sends; the sends in flight finish and the summary is printed.
 	stop, stopSignals := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stopSignals()
-	res := benchRunStop(ctx, stop, p.Producer, f.benchOptions, progress)
+	res := benchRunStop(ctx, stop, p, f.benchOptions, progress)
 	if f.plot != "" {
 		if err := os.WriteFile(f.plot, []byte(plotSVG(res)), 0o644); err != nil {
 			return err
@@ -220,9 +221,19 @@ func runBench(ctx context.Context, out, errOut io.Writer, f *benchFlags) error {
 
 func ms(us int64) float64 { return float64(us) / 1000 }
 
+// sender is what the benchmark drives: a rocketsend.Producer or a bare send.Producer.
+type sender interface {
+	Send(ctx context.Context, msg *message.Message, opts ...send.CallOption) (*message.SendResult, error)
+	SendAsync(ctx context.Context, msg *message.Message, cb func(*message.SendResult, error), opts ...send.CallOption) error
+	SendOneway(ctx context.Context, msg *message.Message, opts ...send.CallOption) error
+	TopicRoute(ctx context.Context, topic string) (*codec.TopicRouteData, error)
+	SendBatch(ctx context.Context, msgs []*message.Message, opts ...send.CallOption) (*send.BatchResult, error)
+	MaxOffset(ctx context.Context, q message.MessageQueue) (int64, error)
+}
+
 // benchRun sends o.count messages with p and measures them. progress (nil: quiet) gets a line per
 // second and a progress bar.
-func benchRun(ctx context.Context, p *send.Producer, o benchOptions, progress io.Writer) *benchResult {
+func benchRun(ctx context.Context, p sender, o benchOptions, progress io.Writer) *benchResult {
 	return benchRunStop(ctx, ctx, p, o, progress)
 }
 
@@ -234,7 +245,7 @@ const (
 )
 
 // topicMaxOffsets sums the max offsets of the topic's queues.
-func topicMaxOffsets(ctx context.Context, p *send.Producer, topic string) (int64, error) {
+func topicMaxOffsets(ctx context.Context, p sender, topic string) (int64, error) {
 	rd, err := p.TopicRoute(ctx, topic)
 	if err != nil {
 		return 0, err
@@ -251,7 +262,8 @@ func topicMaxOffsets(ctx context.Context, p *send.Producer, topic string) (int64
 }
 
 // benchRunStop is benchRun whose loops also end when stop is done (Ctrl-C); ctx bounds the sends.
-func benchRunStop(ctx, stop context.Context, p *send.Producer, o benchOptions, progress io.Writer) *benchResult {
+func benchRunStop(ctx, stop context.Context, p sender, o benchOptions, progress io.Writer) *benchResult {
+
 	body := make([]byte, o.size)
 	for i := range body {
 		body[i] = byte('a' + i%26)
@@ -448,7 +460,7 @@ func benchRunStop(ctx, stop context.Context, p *send.Producer, o benchOptions, p
 
 // storedAfter reads the max offsets again and judges. Oneway sends are not acknowledged: the
 // check waits a moment for the broker to store the last ones and compares with what was sent.
-func storedAfter(ctx context.Context, p *send.Producer, o benchOptions, res *benchResult, check *storedCheck) {
+func storedAfter(ctx context.Context, p sender, o benchOptions, res *benchResult, check *storedCheck) {
 	check.Acknowledged = res.Sent
 	for try := 0; ; try++ {
 		after, err := topicMaxOffsets(ctx, p, o.topic)

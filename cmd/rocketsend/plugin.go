@@ -18,7 +18,7 @@ import (
 	"github.com/rocketsend/rocketsend/config"
 	"github.com/rocketsend/rocketsend/core/message"
 	"github.com/rocketsend/rocketsend/core/send"
-	"github.com/rocketsend/rocketsend/internal/plugins"
+	"github.com/rocketsend/rocketsend/host"
 	"github.com/rocketsend/rocketsend/sdk/hookv1"
 )
 
@@ -75,11 +75,11 @@ func runCheck(ctx context.Context, out, errOut io.Writer, path string, f *checkF
 	if err != nil {
 		return err
 	}
-	pc := config.Plugin{Name: strings.TrimSuffix(filepath.Base(path), ".wasm"), Kind: config.Kind(f.kind), Path: abs,
-		Config: []byte(f.config), Timeout: f.timeout, Pos: path, Topics: f.topics}
-	if pc.Kind != config.KindWasm && pc.Kind != config.KindProcess {
+	kind := host.Kind(f.kind)
+	if kind != host.KindWasm && kind != host.KindProcess {
 		return usagef(`plugin check: --kind %q: want "wasm" or "process"`, f.kind)
 	}
+	var kvs []hookv1.KV
 	settings := map[string]string{}
 	for _, s := range f.settings {
 		k, v, ok := strings.Cut(s, "=")
@@ -89,23 +89,22 @@ func runCheck(ctx context.Context, out, errOut io.Writer, path string, f *checkF
 		settings[k] = v
 	}
 	for _, k := range slices.Sorted(maps.Keys(settings)) {
-		pc.Settings = append(pc.Settings, hookv1.KV{Key: k, Value: settings[k]})
+		kvs = append(kvs, hookv1.KV{Key: k, Value: settings[k]})
 	}
 	if hclog.LevelFromString(f.logLevel) == hclog.NoLevel {
 		return usagef("plugin check: --log-level %q: want trace, debug, info, warn, error or off", f.logLevel)
 	}
 	log := hclog.New(&hclog.LoggerOptions{Name: "plugin", Level: hclog.LevelFromString(f.logLevel), Output: errOut})
-	loader := plugins.NewLoader("", log)
-	defer loader.Close(context.Background())
 	lctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
-	lp, err := loader.LoadOne(lctx, pc)
+	plugin, err := host.Load(lctx, kind, abs, host.WithLogger(log.Named(strings.TrimSuffix(filepath.Base(path), ".wasm"))),
+		host.WithHookConfig([]byte(f.config), kvs...), host.WithCallTimeout(f.timeout), host.WithTopics(f.topics...))
 	if err != nil {
 		return err
 	}
-	defer lp.Plugin.Close(context.Background())
-	info := lp.Plugin.Info()
-	fmt.Fprintf(out, "plugin %s %s (%s, %s)\n", info.Name, info.Version, pc.Kind, path)
+	defer plugin.Close(context.Background())
+	info := plugin.Info()
+	fmt.Fprintf(out, "plugin %s %s (%s, %s)\n", info.Name, info.Version, kind, path)
 	tw := tabwriter.NewWriter(out, 2, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "  hooks\t%s\n", pointList(info.Points))
 	fmt.Fprintf(tw, "  needs\t%s\n", needList(info.Needs))
@@ -132,7 +131,7 @@ func runCheck(ctx context.Context, out, errOut io.Writer, path string, f *checkF
 		return m
 	}
 	fmt.Fprintf(out, "\nsample message: topic %s, tags %q, keys %q, body %q, property region=eu-west-1\n", f.topic, f.tags, f.keys, f.body)
-	h := lp.Plugin.Hooks()
+	h := plugin.Hooks()
 	newSC := func(m *message.Message) *send.SendContext {
 		return &send.SendContext{Context: ctx, Group: "rocketsend_check", Message: m, Mode: send.ModeSync, Attempt: 1,
 			Queue: message.MessageQueue{Topic: f.topic, BrokerName: "broker-a", QueueID: 0}, BrokerAddr: "127.0.0.1:10911", BornHost: "127.0.0.1"}
@@ -142,7 +141,7 @@ func runCheck(ctx context.Context, out, errOut io.Writer, path string, f *checkF
 	// call that did not happen.
 	var filter []string
 	skipped := false
-	for _, fl := range [][]string{info.Topics, pc.Topics} {
+	for _, fl := range [][]string{info.Topics, f.topics} {
 		if len(fl) > 0 && !slices.Contains(fl, f.topic) {
 			filter, skipped = fl, true
 		}
@@ -187,7 +186,7 @@ func runCheck(ctx context.Context, out, errOut io.Writer, path string, f *checkF
 				fellBack = true
 				return qs[0], nil
 			})
-			q, err := lp.Plugin.Selector(fallback).Select(sample(), queues, nil)
+			q, err := plugin.Selector(fallback).Select(sample(), queues, nil)
 			switch {
 			case err != nil:
 				what = "failed: " + err.Error()
@@ -200,7 +199,7 @@ func runCheck(ctx context.Context, out, errOut io.Writer, path string, f *checkF
 		fmt.Fprintf(tw, "  %s\t%s\n", config.HookName(pt), what)
 	}
 	_ = tw.Flush()
-	st := lp.Plugin.Stats()
+	st := plugin.Stats()
 	fmt.Fprintf(out, "\n%d calls, %d failures, %d instance(s) created\n", st.Calls, st.Failures, st.Created)
 	if skipped {
 		fmt.Fprintf(out, "every hook was skipped by a topic filter: nothing was checked\n")

@@ -23,6 +23,7 @@ type producerFlags struct {
 	plugins  []string
 	logLevel string
 	sets     []string
+	levelSet func() bool // --log-level was given: it wins over the file's log_level
 }
 
 func (f *producerFlags) register(c *cobra.Command) {
@@ -31,7 +32,8 @@ func (f *producerFlags) register(c *cobra.Command) {
 	c.Flags().StringVarP(&f.group, "group", "g", "", "producer group; overrides the file")
 	c.Flags().StringArrayVarP(&f.plugins, "plugin", "p", nil, "a wasm plugin to run, after the file's (repeatable)")
 	c.Flags().StringArrayVar(&f.sets, "set", nil, "a producer setting of the file's producer block, NAME=VALUE, over the file's (repeatable; docs/config.md): --set send_timeout=10s")
-	c.Flags().StringVar(&f.logLevel, "log-level", "warn", "level of the log lines (plugins, reloads, the producer) written to standard error: trace, debug, info, warn, error, off")
+	c.Flags().StringVar(&f.logLevel, "log-level", "warn", "level of every log line (the producer, plugins, reloads) written to standard error: trace, debug, info, warn, error, off; wins over the file's log_level")
+	f.levelSet = func() bool { return c.Flags().Changed("log-level") }
 }
 
 // configFile returns the file named by --config (or an empty one) with the flags applied.
@@ -42,6 +44,12 @@ func (f *producerFlags) configFile() (*config.File, error) {
 		if cfg, err = config.Load(f.config); err != nil {
 			return nil, err
 		}
+	}
+	if _, ok := config.LogLevels[f.logLevel]; !ok {
+		return nil, usagef("--log-level %q: want trace, debug, info, warn, error or off", f.logLevel)
+	}
+	if f.levelSet != nil && f.levelSet() {
+		cfg.LogLevel = f.logLevel
 	}
 	for _, kv := range f.sets {
 		name, value, ok := strings.Cut(kv, "=")

@@ -56,7 +56,7 @@ func TestVersusJava(t *testing.T) {
 	for r := 0; r < rounds; r++ {
 		topic := fmt.Sprintf("rs_versus_%d_%d", time.Now().UnixNano()%1e6, r)
 		cl.CreateTopic(t, topic, 4)
-		rs := benchRun(ctx, p.Producer, benchOptions{topic: topic, count: count, size: size, mode: mode,
+		rs := benchRun(ctx, p, benchOptions{topic: topic, count: count, size: size, mode: mode,
 			concurrency: 8, inflight: inflight, warmup: 500}, nil)
 		if rs.Failed > 0 {
 			t.Fatalf("rocketsend: %d sends failed: %s", rs.Failed, rs.FirstError)

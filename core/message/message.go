@@ -17,6 +17,10 @@ import (
 // flag, a body and a set of string properties. Tags, keys and the other well-known attributes live in
 // Properties under the keys of the Property* constants, exactly as the Java client keeps them, so a
 // property set by a plugin and one set through an accessor are the same thing.
+//
+// On a nil *Message the getters return zero values, SetProperty returns an error, and the other
+// setters panic, as any method writing through a nil pointer does; the producer refuses a nil
+// message with an error.
 type Message struct {
 	Topic string
 	// Flag is an application-defined integer stored with the message and returned to consumers
@@ -35,6 +39,9 @@ func New(topic string, body []byte) *Message {
 
 // Property returns the value of property name, or "" when it is not set.
 func (m *Message) Property(name string) string {
+	if m == nil {
+		return ""
+	}
 	return m.Properties[name]
 }
 
@@ -93,14 +100,14 @@ func (m *Message) DelProperty(name string) { delete(m.Properties, name) }
 
 // Tags returns the message tag (RocketMQ carries one tag per message; the broker hashes it for
 // consumer-side filtering).
-func (m *Message) Tags() string { return m.Properties[PropertyTags] }
+func (m *Message) Tags() string { return m.Property(PropertyTags) }
 
 // SetTags sets the message tag.
 func (m *Message) SetTags(tags string) { m.setProperty(PropertyTags, tags) }
 
 // Keys returns the message keys; the broker indexes each one for QueryMessage.
 func (m *Message) Keys() []string {
-	k := m.Properties[PropertyKeys]
+	k := m.Property(PropertyKeys)
 	if k == "" {
 		return nil
 	}
@@ -113,12 +120,12 @@ func (m *Message) SetKeys(keys ...string) {
 }
 
 // UniqID returns the client-side message id (UNIQ_KEY), or "" before the producer stamps one.
-func (m *Message) UniqID() string { return m.Properties[PropertyUniqClientMessageIDKeyIdx] }
+func (m *Message) UniqID() string { return m.Property(PropertyUniqClientMessageIDKeyIdx) }
 
 // DelayLevel returns the DELAY property as a level (1..18 on a default broker), or 0 when unset or
 // unparsable.
 func (m *Message) DelayLevel() int {
-	v := m.Properties[PropertyDelayTimeLevel]
+	v := m.Property(PropertyDelayTimeLevel)
 	n := 0
 	for i := 0; i < len(v); i++ {
 		c := v[i]
@@ -133,6 +140,9 @@ func (m *Message) DelayLevel() int {
 // Clone returns a copy whose Properties map can be changed without affecting m. The body is shared:
 // callers that rewrite the body replace the slice rather than editing it in place.
 func (m *Message) Clone() *Message {
+	if m == nil {
+		return nil
+	}
 	c := *m
 	if m.Properties != nil {
 		c.Properties = make(map[string]string, len(m.Properties))
@@ -171,6 +181,9 @@ func (m *Message) SetDeliverAfter(d time.Duration) {
 // WaitStoreMsgOK reports whether the broker answers only after the message is stored as its
 // flush and replication settings ask (the WAIT property; absent means true, as in Java).
 func (m *Message) WaitStoreMsgOK() bool {
+	if m == nil {
+		return true
+	}
 	v, ok := m.Properties[PropertyWaitStoreMsgOK]
 	return !ok || strings.EqualFold(v, "true") // Java's Boolean.parseBoolean
 }

@@ -166,7 +166,8 @@ func isContextError(err error) bool {
 }
 
 // poll is the background loop: every poll interval it fetches each cached topic again, one after
-// another, so a producer with many topics sends the NameServer a trickle rather than a burst.
+// another, so a producer with many topics sends the NameServer a trickle rather than a burst, then
+// forgets the brokers no route lists any more (cleanOfflineBrokers).
 func (c *Client) poll(ctx context.Context) {
 	defer close(c.loopDone)
 	t := time.NewTicker(c.cfg.pollInterval)
@@ -186,5 +187,6 @@ func (c *Client) poll(ctx context.Context) {
 					"topic", topic, "error", err)
 			}
 		}
+		c.cleanOfflineBrokers()
 	}
 }

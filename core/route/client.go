@@ -141,3 +141,42 @@ func (c *Client) rememberBrokers(rd *codec.TopicRouteData) {
 		c.brokers[bd.BrokerName] = maps.Clone(bd.BrokerAddrs)
 	}
 }
+
+// cleanOfflineBrokers forgets every broker address that no cached route lists any more, and a
+// broker with no address left, as Java's MQClientInstance.cleanOfflineBroker does after each
+// poll: a broker that left every route is no longer heartbeated, unregistered or dialled. It
+// returns the addresses it forgot. Routes that failed to refresh stay cached, so a NameServer
+// outage forgets nothing.
+func (c *Client) cleanOfflineBrokers() []string {
+	live := map[string]bool{}
+	c.mu.RLock()
+	for _, e := range c.topics {
+		if e.info == nil || e.info.Route == nil {
+			continue
+		}
+		for _, bd := range e.info.Route.BrokerDatas {
+			for _, a := range bd.BrokerAddrs {
+				live[a] = true
+			}
+		}
+	}
+	c.mu.RUnlock()
+	var gone []string
+	c.bmu.Lock()
+	defer c.bmu.Unlock()
+	for name, addrs := range c.brokers {
+		for id, a := range addrs {
+			if !live[a] {
+				delete(addrs, id)
+				gone = append(gone, a)
+			}
+		}
+		if len(addrs) == 0 {
+			delete(c.brokers, name)
+		}
+	}
+	if len(gone) > 0 {
+		c.cfg.logger.Info("route: forgot brokers that no route lists any more", "addresses", gone)
+	}
+	return gone
+}

@@ -720,3 +720,45 @@ func waitFor(t *testing.T, cond func() bool) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// TestOfflineBrokersAreForgotten: after a poll, a broker that no cached route lists any more is
+// gone from Brokers and BrokerAddr (Java's cleanOfflineBroker); a NameServer that stops answering
+// forgets nothing.
+func TestOfflineBrokersAreForgotten(t *testing.T) {
+	ns := newFakeNS(t)
+	ns.route("T", routeJSON(false, "", brokerA, brokerB))
+	ns.route("U", routeJSON(false, "", brokerB))
+	c := newTestClient(t, []string{ns.addr()}, WithPollInterval(10*time.Millisecond))
+	for _, topic := range []string{"T", "U"} {
+		if _, err := c.PublishInfo(ctxT(t), topic); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Brokers()) != 2 {
+		t.Fatalf("brokers %v", c.Brokers())
+	}
+	ns.route("T", routeJSON(false, "", brokerA))
+	waitFor(t, func() bool { p, _ := c.PublishInfo(ctxT(t), "T"); return len(p.Queues) == 4 })
+	polls := ns.count("U")
+	waitFor(t, func() bool { return ns.count("U") >= polls+2 }) // a whole poll after T changed
+	if !c.hasBroker("broker-b") {
+		t.Fatal("broker-b forgotten while U still lists it")
+	}
+	ns.route("U", routeJSON(false, "", brokerA))
+	waitFor(t, func() bool { return !c.hasBroker("broker-b") })
+	if c.BrokerAddr("broker-b") != "" || c.BrokerAddr("broker-a") == "" {
+		t.Fatalf("brokers %v", c.Brokers())
+	}
+	ns.set("T", answer{hangUp: true})
+	ns.set("U", answer{hangUp: true})
+	drain(ns.seen)
+	waitFor(t, func() bool { return ns.count("T") >= 3 })
+	if !c.hasBroker("broker-a") {
+		t.Fatal("a NameServer that failed made the client forget a broker")
+	}
+}
+
+func (c *Client) hasBroker(name string) bool { _, ok := c.Brokers()[name]; return ok }

@@ -71,12 +71,12 @@ var _ remote.RPCHook = (*ACLHook)(nil)
 // NewACLHook returns an *ACLHook signing with c. If c is invalid (see Credentials.Validate) every
 // request fails with that error instead of reaching the broker unsigned; check c.Validate() first
 // to report it at configuration time.
-func NewACLHook(c Credentials) remote.RPCHook {
+func NewACLHook(c Credentials) RPCHook {
 	return &ACLHook{creds: c, err: c.Validate()}
 }
 
-// BeforeRequest implements remote.RPCHook: it adds AccessKey, SecurityToken and Signature.
-func (h *ACLHook) BeforeRequest(_ string, req *codec.Command) error {
+// BeforeRequest implements RPCHook: it adds AccessKey, SecurityToken and Signature.
+func (h *ACLHook) BeforeRequest(_ string, req *Command) error {
 	if h.err != nil {
 		return h.err
 	}
@@ -88,8 +88,8 @@ func (h *ACLHook) BeforeRequest(_ string, req *codec.Command) error {
 	return nil
 }
 
-// AfterResponse implements remote.RPCHook; it does nothing.
-func (*ACLHook) AfterResponse(string, *codec.Command, *codec.Command, error) {}
+// AfterResponse implements RPCHook; it does nothing.
+func (*ACLHook) AfterResponse(string, *Command, *Command, error) {}
 
 // aclSign computes the signature of req as the broker recomputes it (Java
 // DefaultAuthenticationContextBuilder.build and AclUtils.combineRequestContent): the broker holds

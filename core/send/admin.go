@@ -19,7 +19,7 @@ import (
 // that allows auto-creation). attributes use Java's "+k=v" form and may be empty; opts set the
 // topic's system flag (TopicSysFlag).
 func (p *Producer) CreateTopic(ctx context.Context, key, topic string, queueNum int, attributes string, opts ...TopicOption) error {
-	if err := p.running(); err != nil {
+	if err := p.ready(ctx); err != nil {
 		return err
 	}
 	if err := codec.ValidateTopic(topic); err != nil {
@@ -118,7 +118,7 @@ func (p *Producer) EarliestMsgStoreTime(ctx context.Context, q message.MessageQu
 // ViewMessage reads one message by its offset message id (SendResult.OffsetMsgID), from the
 // broker the id names.
 func (p *Producer) ViewMessage(ctx context.Context, offsetMsgID string) (*message.MessageExt, error) {
-	if err := p.running(); err != nil {
+	if err := p.ready(ctx); err != nil {
 		return nil, err
 	}
 	host, offset, err := codec.DecodeOffsetMsgID(offsetMsgID)
@@ -156,7 +156,7 @@ func (p *Producer) offsetQuery(ctx context.Context, q message.MessageQueue, req 
 // queueRequest sends req to the master of q's broker, fetching the topic's route if the broker is
 // not known yet, and turns a refusal into a *BrokerError.
 func (p *Producer) queueRequest(ctx context.Context, q message.MessageQueue, req *codec.Command) (*codec.Command, error) {
-	if err := p.running(); err != nil {
+	if err := p.ready(ctx); err != nil {
 		return nil, err
 	}
 	addr := p.routes.BrokerAddr(q.BrokerName)
@@ -192,8 +192,8 @@ func (p *Producer) expectSuccess(ctx context.Context, addr, broker string, req *
 // TopicRoute asks the NameServers for topic's route now, past the producer's cache: the brokers
 // that host it (with their addresses) and each broker's read and write queue counts and
 // permissions. It is what `rocketsend topic route` prints when a send lands somewhere unexpected.
-func (p *Producer) TopicRoute(ctx context.Context, topic string) (*codec.TopicRouteData, error) {
-	if err := p.running(); err != nil {
+func (p *Producer) TopicRoute(ctx context.Context, topic string) (*TopicRouteData, error) {
+	if err := p.ready(ctx); err != nil {
 		return nil, err
 	}
 	return p.routes.FetchRoute(ctx, p.withNamespace(topic))

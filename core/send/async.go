@@ -27,7 +27,7 @@ import (
 // most its budget, even if every callback goroutine is waiting for room.
 func (p *Producer) SendAsync(ctx context.Context, msg *message.Message, cb func(*message.SendResult, error), opts ...CallOption) error {
 	if cb == nil {
-		return errors.New("send: SendAsync needs a callback")
+		return errNil("SendAsync's callback")
 	}
 	c, err := p.newCall(ctx, msg, ModeAsync, opts)
 	if err != nil {

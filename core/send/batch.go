@@ -49,18 +49,25 @@ func (e *BatchError) Error() string {
 // Unwrap returns the error that stopped the batch.
 func (e *BatchError) Unwrap() error { return e.Err }
 
-// asBatch marks a call as a batch request carrying the given message ids, whose records'
-// bodies carry sysFlag's compression.
-func asBatch(ids string, sysFlag int32) CallOption {
-	return func(c *call) { c.batch, c.batchIDs, c.wireFlag = true, ids, sysFlag }
+// asBatch marks a call as a batch request carrying records, whose ids are ids and whose bodies
+// carry sysFlag's compression.
+func asBatch(records []*message.Message, ids string, sysFlag int32) CallOption {
+	return func(c *call) { c.batch, c.batchRecords, c.batchIDs, c.wireFlag = true, records, ids, sysFlag }
 }
 
-// SendBatch sends messages of one topic as SEND_BATCH_MESSAGE requests, split so that no request
-// exceeds the maximum message size, each message with its own id. Bodies are compressed when they
-// add up to the compression threshold (see compressBatch). Messages of a batch may not carry a
-// delay or a transaction, as with Java. Retries follow the sync rules, per request.
+// SendBatch sends messages of one topic as SEND_BATCH_MESSAGE requests, each message with its own
+// id. A batch larger than the maximum message size is split into requests that fit (Java refuses
+// it instead): the first request's queue is chosen as for any send (opts: ToQueue, WithSelector,
+// OrderedBy, or the default), and every later request goes to that same queue, so the batch stays
+// together and in order. When a later request fails, the error is a *BatchError that lists what
+// was stored and what was not. Bodies are compressed when they add up to the compression
+// threshold (see compressBatch). Messages of a batch may not carry a delay or a transaction, as
+// with Java, and must agree on WAIT. Retries follow the sync rules, per request.
 func (p *Producer) SendBatch(ctx context.Context, msgs []*message.Message, opts ...CallOption) (*BatchResult, error) {
-	if err := p.running(); err != nil {
+	if err := p.ready(ctx); err != nil {
+		return nil, err
+	}
+	if err := callOptionsOK(opts); err != nil {
 		return nil, err
 	}
 	topic, err := topicOf(msgs)
@@ -82,7 +89,7 @@ func (p *Producer) SendBatch(ctx context.Context, msgs []*message.Message, opts 
 			return nil, fmt.Errorf("%w: batch messages disagree on %s", codec.ErrValidation, message.PropertyWaitStoreMsgOK)
 		}
 	}
-	topic = p.withNamespace(topic)
+	topic = p.withoutNamespace(topic) // newCall puts it on the wire with the namespace
 	for _, m := range msgs {
 		m.Topic = topic
 		if m.UniqID() == "" {
@@ -98,6 +105,7 @@ func (p *Producer) SendBatch(ctx context.Context, msgs []*message.Message, opts 
 		return nil, err
 	}
 	out := &BatchResult{}
+	callOpts := opts[:len(opts):len(opts)]
 	for i, chunk := range chunks {
 		ids := make([]string, len(chunk))
 		for j, m := range chunk {
@@ -108,7 +116,7 @@ func (p *Producer) SendBatch(ctx context.Context, msgs []*message.Message, opts 
 		// here, never a UNIQ_KEY (see docs/wire.md).
 		wrapper := &message.Message{Topic: topic, Body: codec.EncodeBatch(nil, chunk)}
 		wrapper.SetWaitStoreMsgOK(wait)
-		c, err := p.newCall(ctx, wrapper, ModeSync, append(opts[:len(opts):len(opts)], asBatch(strings.Join(ids, ","), sysFlag)))
+		c, err := p.newCall(ctx, wrapper, ModeSync, append(callOpts, asBatch(chunk, strings.Join(ids, ","), sysFlag)))
 		var res *message.SendResult
 		if err == nil {
 			res, err = c.runSync()
@@ -126,6 +134,8 @@ func (p *Producer) SendBatch(ctx context.Context, msgs []*message.Message, opts 
 			return out, &BatchError{Sent: out, Unsent: unsent, Err: err}
 		}
 		out.add(res, ids)
+		// The rest of the batch follows the first request to its queue.
+		callOpts = []CallOption{ToQueue(res.Queue)}
 	}
 	return out, nil
 }

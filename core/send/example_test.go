@@ -10,7 +10,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/rocketsend/rocketsend/core/codec"
 	"github.com/rocketsend/rocketsend/core/message"
 	"github.com/rocketsend/rocketsend/core/send"
 )
@@ -31,7 +30,7 @@ func ExampleNew() {
 		send.WithSendTimeout(5*time.Second),
 		send.WithRetries(2),
 		// Bodies from 4 KiB on are compressed; zlib is what every consumer version reads.
-		send.WithCompression(4096, codec.Zlib, 5),
+		send.WithCompression(4096, send.CompressZlib, 5),
 		send.WithLogger(slog.New(slog.NewTextHandler(os.Stderr, nil))),
 	)
 	if err != nil {

@@ -29,7 +29,10 @@ type hookSet struct {
 // newHookSet sorts hooks by the interfaces they implement (see Hook).
 func newHookSet(hooks []Hook, f SelectorFactory) (*hookSet, error) {
 	hs := &hookSet{factory: f, drained: make(chan struct{})}
-	for _, h := range hooks {
+	for i, h := range hooks {
+		if isNil(h) {
+			return nil, errNil(fmt.Sprintf("hook %d", i))
+		}
 		used := false
 		if x, ok := h.(CheckForbiddenHook); ok {
 			hs.forbidden, used = append(hs.forbidden, x), true
@@ -79,12 +82,12 @@ func (p *Producer) pinHooks() *hookSet {
 	}
 }
 
-// selectorFor returns the set's selector for a topic (with namespace), asking the factory once.
-func (hs *hookSet) selectorFor(p *Producer, topic string) QueueSelector {
+// selectorFor returns the set's selector for a topic (without namespace), asking the factory once.
+func (hs *hookSet) selectorFor(topic string) QueueSelector {
 	if s, ok := hs.selectors.Load(topic); ok {
 		return s.(QueueSelector)
 	}
-	s, _ := hs.selectors.LoadOrStore(topic, hs.factory.SelectorFor(p.withoutNamespace(topic)))
+	s, _ := hs.selectors.LoadOrStore(topic, hs.factory.SelectorFor(topic))
 	return s.(QueueSelector)
 }
 

@@ -33,7 +33,27 @@ func (c *call) checkAfterHooks(tp *route.TopicPublishInfo, q message.MessageQueu
 	if f, ok := c.p.brokerFacts.Load(q.BrokerName); ok {
 		t.Region, t.TraceOn = f.(brokerFacts).region, f.(brokerFacts).traceOn
 	}
+	if c.batch {
+		return checkBatchRecords(c.batchRecords, m.Properties, t)
+	}
 	return codec.ValidateStoredProperties(m.Properties, codec.BrokerAddedProperties(m.Properties, t))
+}
+
+// checkBatchRecords applies the properties limit to every message of a batch request. The broker
+// appends the request's properties, and its own (MSG_REGION, TRACE_ON, CLUSTER), to each record's
+// without checking the sum; a sum over the limit would be stored with a wrapped length, so it is
+// refused here.
+func checkBatchRecords(records []*message.Message, wrapper map[string]string, t codec.StoreTarget) error {
+	shared := codec.StoredPropertiesSize(wrapper, codec.BrokerAddedProperties(map[string]string{}, t))
+	for i, r := range records {
+		own := codec.StoredPropertiesSize(r.Properties, nil)
+		if n := own + shared; n > codec.MaxPropertiesLength {
+			return &codec.ValidationError{Field: fmt.Sprintf("properties of batch message %d", i), Rule: fmt.Sprintf(
+				"come to %d bytes once the broker appends the batch's and its own (MSG_REGION, TRACE_ON, CLUSTER), over the limit of %d (the broker would store a wrapped length)",
+				n, codec.MaxPropertiesLength)}
+		}
+	}
+	return nil
 }
 
 // defaultRegion is a broker's regionId unless configured otherwise.

@@ -63,6 +63,7 @@ type config struct {
 	checker               TransactionChecker
 	remoteOptions         []remote.Option
 	javaConfig
+	optErrs []error // options given a nil they cannot use
 }
 
 func defaultConfig() config {
@@ -188,32 +189,72 @@ func WithAsyncBackpressure(maxMessages int, maxBytes int64, block bool) Option {
 func WithCallbackWorkers(n int) Option { return func(c *config) { c.callbackWorkers = n } }
 
 // WithHooks registers send hooks, run in the order given (see Hook).
-func WithHooks(h ...Hook) Option { return func(c *config) { c.hooks = append(c.hooks, h...) } }
+func WithHooks(h ...Hook) Option {
+	return func(c *config) {
+		for i, x := range h {
+			if isNil(x) {
+				c.optErrs = append(c.optErrs, errNil(fmt.Sprintf("WithHooks: hook %d", i)))
+			}
+		}
+		c.hooks = append(c.hooks, h...)
+	}
+}
 
 // WithQueueSelector sets the selector used when a send names neither a queue nor a selector;
-// by default the producer round-robins over queues, avoiding the broker of a failed attempt.
+// by default (and with nil) the producer round-robins over queues, avoiding the broker of a failed
+// attempt.
 func WithQueueSelector(f SelectorFactory) Option { return func(c *config) { c.selectorFactory = f } }
 
-// WithRPCHooks adds hooks that see every request on the wire (see remote.RPCHook).
+// WithRPCHooks adds hooks that see every request on the wire (see RPCHook).
 func WithRPCHooks(h ...RPCHook) Option {
-	return func(c *config) { c.rpcHooks = append(c.rpcHooks, h...) }
+	return func(c *config) {
+		for i, x := range h {
+			if isNil(x) {
+				c.optErrs = append(c.optErrs, errNil(fmt.Sprintf("WithRPCHooks: hook %d", i)))
+			}
+		}
+		c.rpcHooks = append(c.rpcHooks, h...)
+	}
 }
 
 // WithCredentials signs every request for ACL-enabled brokers (AccessKey/SecretKey, HMAC-SHA1).
 func WithCredentials(cr Credentials) Option { return func(c *config) { c.credentials = &cr } }
 
-// WithTLS connects to brokers and NameServers over TLS with cfg.
-func WithTLS(cfg *tls.Config) Option { return func(c *config) { c.tlsConfig = cfg } }
+// WithTLS connects to brokers and NameServers over TLS with cfg; &tls.Config{} is TLS with the
+// system's roots. nil is refused: leave the option out for plain TCP.
+func WithTLS(cfg *tls.Config) Option {
+	return func(c *config) {
+		if cfg == nil {
+			c.optErrs = append(c.optErrs, errNil("WithTLS's config (leave the option out for plain TCP)"))
+		}
+		c.tlsConfig = cfg
+	}
+}
 
 // WithSerializeType chooses the header format of requests. Default ROCKETMQ (binary).
 func WithSerializeType(st SerializeType) Option { return func(c *config) { c.serialize = st } }
 
 // WithLogger sets the logger. Default: discard.
-func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) {
+		if l == nil {
+			c.optErrs = append(c.optErrs, errNil("WithLogger's logger (leave the option out to discard)"))
+			return
+		}
+		c.logger = l
+	}
+}
 
 // WithTransactionChecker answers the broker's check-backs of transactions whose outcome it did
 // not learn. Required for SendInTransaction.
-func WithTransactionChecker(tc TransactionChecker) Option { return func(c *config) { c.checker = tc } }
+func WithTransactionChecker(tc TransactionChecker) Option {
+	return func(c *config) {
+		if isNil(tc) {
+			c.optErrs = append(c.optErrs, errNil("WithTransactionChecker's checker"))
+		}
+		c.checker = tc
+	}
+}
 
 // WithDialTimeout bounds the set-up of one connection to a broker or NameServer (TCP and TLS
 // handshake). Default 3 s. A send waits for a connection at most until its own deadline.
@@ -272,6 +313,7 @@ func (c *config) validate() error {
 		errs = append(errs, errors.New("credentials need both AccessKey and SecretKey"))
 	}
 	errs = append(errs, c.validateJava()...)
+	errs = append(errs, c.optErrs...)
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("send: invalid producer options: %w", err)
 	}

@@ -18,6 +18,7 @@ type call struct {
 	p        *Producer
 	ctx      context.Context
 	msg      *message.Message
+	topic    string // msg's topic on the wire: with the namespace (msg.Topic is without it)
 	mode     Mode
 	deadline time.Time
 	start    time.Time
@@ -37,8 +38,9 @@ type call struct {
 	lastErr     error
 
 	// batch: the wrapper is msg; ids are the inner UNIQ_KEYs
-	batch    bool
-	batchIDs string
+	batch        bool
+	batchIDs     string
+	batchRecords []*message.Message // the request's messages, for the properties check
 
 	// async
 	cb   func(*message.SendResult, error)
@@ -58,6 +60,7 @@ type call struct {
 	wireFlag  int32
 
 	skipStoredCheck bool // tests only: let the broker judge the properties' size
+	nilSelector     bool // WithSelector(nil, ...): refused by newCall
 }
 
 // CallOption adjusts one send: how it picks its queue, its time budget.
@@ -72,7 +75,7 @@ func ToQueue(q message.MessageQueue) CallOption {
 // WithSelector picks the queue with sel, passing arg (a sharding key, an order id) to it. The send
 // is made once unless sel opts in to retries (RetryingSelector, WithRetry).
 func WithSelector(sel QueueSelector, arg any) CallOption {
-	return func(c *call) { c.selector, c.arg = sel, arg }
+	return func(c *call) { c.selector, c.arg, c.nilSelector = sel, arg, isNil(sel) }
 }
 
 // OrderedBy sends all messages with the same key to the same queue, in order when sent
@@ -89,11 +92,14 @@ func WithTimeout(d time.Duration) CallOption {
 }
 
 func (p *Producer) newCall(ctx context.Context, msg *message.Message, mode Mode, opts []CallOption) (*call, error) {
-	if err := p.running(); err != nil {
+	if err := p.ready(ctx); err != nil {
 		return nil, err
 	}
 	if msg == nil {
-		return nil, fmt.Errorf("%w: nil message", codec.ErrValidation)
+		return nil, errNil("message")
+	}
+	if err := callOptionsOK(opts); err != nil {
+		return nil, err
 	}
 	if err := codec.ValidateMessage(msg, p.cfg.maxMessageSize); err != nil {
 		return nil, err
@@ -103,6 +109,9 @@ func (p *Producer) newCall(ctx context.Context, msg *message.Message, mode Mode,
 	for _, o := range opts {
 		o(c)
 	}
+	if c.nilSelector {
+		return nil, errNil("WithSelector's selector")
+	}
 	if c.timeout <= 0 {
 		return nil, fmt.Errorf("%w: send timeout %v must be positive", codec.ErrValidation, c.timeout)
 	}
@@ -110,7 +119,10 @@ func (p *Producer) newCall(ctx context.Context, msg *message.Message, mode Mode,
 	if d, ok := ctx.Deadline(); ok && d.Before(c.deadline) {
 		c.deadline = d
 	}
-	msg.Topic = p.withNamespace(msg.Topic)
+	// The namespace is applied here, once, and only on the wire (routes, request headers): the
+	// message, and so every hook and selector, keeps the topic as the user named it.
+	msg.Topic = p.withoutNamespace(msg.Topic)
+	c.topic = p.withNamespace(msg.Topic)
 	if msg.UniqID() == "" && !c.batch { // a batch wrapper must carry none (see SendBatch)
 		msg.SetSystemProperty(message.PropertyUniqClientMessageIDKeyIdx, codec.NextUniqID())
 	}
@@ -119,7 +131,7 @@ func (p *Producer) newCall(ctx context.Context, msg *message.Message, mode Mode,
 	}
 	c.hooks = p.pinHooks()
 	if c.selector == nil && c.queue == nil && c.hooks.factory != nil {
-		c.selector = c.hooks.selectorFor(p, msg.Topic)
+		c.selector = c.hooks.selectorFor(msg.Topic)
 	}
 	if c.selector != nil && c.queue == nil {
 		c.retry = selectorRetry(c.selector)
@@ -202,7 +214,7 @@ func (c *call) prepare() (*codec.Command, error) {
 		return nil, err
 	}
 	rctx, cancel := context.WithDeadline(c.ctx, c.deadline)
-	tp, err := p.routes.PublishInfo(rctx, c.msg.Topic)
+	tp, err := p.routes.PublishInfo(rctx, c.topic)
 	cancel()
 	if err != nil {
 		return nil, fromTransport(err)
@@ -231,7 +243,7 @@ func (c *call) prepare() (*codec.Command, error) {
 	c.brokerQ = q
 	c.addr = p.brokerAddr(q.BrokerName)
 	if c.addr == "" {
-		p.refreshSoon(c.msg.Topic)
+		p.refreshSoon(c.topic)
 		return nil, fmt.Errorf("%w: %s", errNoBrokerAddr, q.BrokerName)
 	}
 	sc.Queue, sc.BrokerAddr = q, c.addr
@@ -252,7 +264,7 @@ func (c *call) chooseQueue(tp *route.TopicPublishInfo) (message.MessageQueue, er
 	switch {
 	case c.queue != nil:
 		q := *c.queue
-		q.Topic = c.msg.Topic
+		q.Topic = c.topic
 		return q, nil
 	case c.selector != nil:
 		if c.brokerQ.BrokerName != "" && c.retry != RetryReselect {
@@ -278,7 +290,7 @@ func (c *call) chooseQueue(tp *route.TopicPublishInfo) (message.MessageQueue, er
 		if q.BrokerName == "" {
 			return q, fmt.Errorf("send: queue selector %s chose a queue without a broker", hookName(c.selector))
 		}
-		q.Topic = c.msg.Topic
+		q.Topic = c.topic
 		return q, nil
 	default:
 		return c.p.fault.SelectOneMessageQueue(queues, tp.Counter(), c.lastBroker), nil
@@ -324,7 +336,7 @@ func (c *call) request(q message.MessageQueue) (*codec.Command, error) {
 		sysFlag |= codec.SysFlagTransactionPrepared
 	}
 	h := &codec.SendMessageRequestHeader{
-		ProducerGroup: p.group, Topic: m.Topic, DefaultTopic: p.cfg.createTopicKey, UnitMode: p.cfg.unitMode,
+		ProducerGroup: p.group, Topic: c.topic, DefaultTopic: p.cfg.createTopicKey, UnitMode: p.cfg.unitMode,
 		DefaultTopicQueueNums: int32(p.cfg.defaultTopicQueueNums), QueueID: int32(q.QueueID), SysFlag: sysFlag,
 		BornTimestamp: time.Now().UnixMilli(), Flag: m.Flag, Properties: codec.EncodeProperties(m.Properties),
 		Batch: c.batch, BrokerName: q.BrokerName,
@@ -369,7 +381,7 @@ func (c *call) result(resp *codec.Command) (*message.SendResult, error) {
 		id = c.batchIDs
 	}
 	return &message.SendResult{Status: status, MsgID: id, OffsetMsgID: h.MsgID,
-		Queue:       message.MessageQueue{Topic: c.p.withoutNamespace(c.msg.Topic), BrokerName: c.brokerQ.BrokerName, QueueID: int(h.QueueID)},
+		Queue:       message.MessageQueue{Topic: c.msg.Topic, BrokerName: c.brokerQ.BrokerName, QueueID: int(h.QueueID)},
 		QueueOffset: h.QueueOffset, TransactionID: h.TransactionID, RegionID: h.RegionID, TraceOn: h.TraceOn,
 		RecallHandle: h.RecallHandle}, nil
 }
@@ -403,7 +415,7 @@ func (c *call) finishAttempt(res *message.SendResult, err error) (retry bool) {
 		return false
 	}
 	if errors.Is(err, ErrConnClosed) || errors.Is(err, ErrConnect) || errors.Is(err, remote.ErrTimeout) || isBrokerError(err) {
-		p.refreshSoon(c.msg.Topic) // see a dead or changed broker now, not at the next poll (#730)
+		p.refreshSoon(c.topic) // see a dead or changed broker now, not at the next poll (#730)
 	}
 	return true
 }
@@ -539,11 +551,13 @@ func topicOf(msgs []*message.Message) (string, error) {
 	if len(msgs) == 0 {
 		return "", fmt.Errorf("%w: empty batch", codec.ErrValidation)
 	}
-	t := msgs[0].Topic
 	for i, m := range msgs {
 		if m == nil {
 			return "", fmt.Errorf("%w: batch message %d is nil", codec.ErrValidation, i)
 		}
+	}
+	t := msgs[0].Topic
+	for _, m := range msgs {
 		if m.Topic != t {
 			return "", fmt.Errorf("%w: batch mixes topics %q and %q", codec.ErrValidation, t, m.Topic)
 		}

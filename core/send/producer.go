@@ -72,7 +72,11 @@ type Producer struct {
 // to nothing until Start.
 func New(opts ...Option) (*Producer, error) {
 	cfg := defaultConfig()
-	for _, o := range opts {
+	for i, o := range opts {
+		if o == nil {
+			cfg.optErrs = append(cfg.optErrs, errNil(fmt.Sprintf("option %d", i)))
+			continue
+		}
 		o(&cfg)
 	}
 	if err := cfg.validate(); err != nil {
@@ -140,6 +144,9 @@ func (p *Producer) Group() string { return p.group }
 // Start starts the producer: route polling, heartbeats and the async callback workers. A second
 // Start fails with ErrAlreadyStarted, and a producer that was shut down cannot start again.
 func (p *Producer) Start(ctx context.Context) error {
+	if ctx == nil {
+		return errNil("context")
+	}
 	if !p.state.CompareAndSwap(stateCreated, stateRunning) {
 		if p.state.Load() == stateRunning {
 			return ErrAlreadyStarted
@@ -171,6 +178,9 @@ func (p *Producer) Start(ctx context.Context) error {
 // async callback runs exactly once before Shutdown returns. The producer then unregisters from
 // every broker and closes its connections.
 func (p *Producer) Shutdown(ctx context.Context) error {
+	if ctx == nil {
+		return errNil("context")
+	}
 	if !p.state.CompareAndSwap(stateRunning, stateShutdown) {
 		if p.state.CompareAndSwap(stateCreated, stateShutdown) {
 			_ = p.routes.Close()
@@ -218,13 +228,31 @@ func (p *Producer) heartbeatLoop() {
 		case <-p.stopLoops:
 			return
 		case <-t.C:
-			for _, addr := range p.routes.Brokers() {
+			brokers := p.routes.Brokers() // brokers no route lists any more are gone (cleanOfflineBroker)
+			for _, addr := range brokers {
 				if err := p.heartbeat(context.Background(), addr, time.Now().Add(p.cfg.sendTimeout)); err != nil {
 					p.cfg.logger.Warn("heartbeat failed", "broker", addr, "err", err)
 				}
 			}
+			p.forgetHeartbeats(brokers)
 		}
 	}
+}
+
+// forgetHeartbeats drops the first-heartbeat mark of every address not in live, so a broker that
+// left the routes and comes back is heartbeated again before its first request.
+func (p *Producer) forgetHeartbeats(live map[string]string) {
+	keep := make(map[string]bool, len(live))
+	for _, a := range live {
+		keep[a] = true
+	}
+	p.hbMu.Lock()
+	for a := range p.hbKnown {
+		if !keep[a] {
+			delete(p.hbKnown, a)
+		}
+	}
+	p.hbMu.Unlock()
 }
 
 func (p *Producer) heartbeatRequest() *codec.Command {

@@ -23,7 +23,7 @@ const uniqKeyLookback = 3 * 24 * time.Hour
 // of other topics; they are dropped here, as Java's MQAdminImpl.queryMessage drops them. The broker
 // indexes asynchronously: a message sent a moment ago may not be found yet.
 func (p *Producer) QueryMessage(ctx context.Context, topic, key string, maxNum int, begin, end time.Time) ([]*message.MessageExt, error) {
-	if err := p.running(); err != nil {
+	if err := p.ready(ctx); err != nil {
 		return nil, err
 	}
 	if err := codec.ValidateTopic(topic); err != nil {
@@ -42,7 +42,7 @@ func (p *Producer) QueryMessage(ctx context.Context, topic, key string, maxNum i
 // so an id is read as an offset id only when it names a broker of the topic's route; Java instead
 // dials whatever address the id decodes to and falls back after that fails.
 func (p *Producer) ViewMessageByID(ctx context.Context, topic, id string) (*message.MessageExt, error) {
-	if err := p.running(); err != nil {
+	if err := p.ready(ctx); err != nil {
 		return nil, err
 	}
 	if err := codec.ValidateTopic(topic); err != nil {
@@ -148,9 +148,9 @@ func indexMatch(m *message.MessageExt, topic, key string, uniq bool) bool {
 // FetchPublishMessageQueues returns the queues a send to topic may use, fresh from the
 // NameServer (Java's fetchPublishMessageQueues): the write queues of every broker with a master,
 // in Java's order, with topics shown without the namespace. A topic without a route fails with
-// route.ErrNoRoute; one whose route has no writable queue fails too.
+// ErrNoRoute; one whose route has no writable queue fails too.
 func (p *Producer) FetchPublishMessageQueues(ctx context.Context, topic string) ([]message.MessageQueue, error) {
-	if err := p.running(); err != nil {
+	if err := p.ready(ctx); err != nil {
 		return nil, err
 	}
 	if err := codec.ValidateTopic(topic); err != nil {
@@ -182,7 +182,7 @@ func (p *Producer) FetchPublishMessageQueues(ctx context.Context, topic string) 
 // *BrokerError. A handle is only good for the topic and the broker that issued it, and only
 // before the delivery time.
 func (p *Producer) RecallMessage(ctx context.Context, topic, recallHandle string) (string, error) {
-	if err := p.running(); err != nil {
+	if err := p.ready(ctx); err != nil {
 		return "", err
 	}
 	if err := codec.ValidateTopic(topic); err != nil {

@@ -17,6 +17,9 @@ import (
 // request-reply): the broker pushes the reply to this producer by its client id. It waits until
 // ctx's deadline, or the send timeout when ctx has none.
 func (p *Producer) Request(ctx context.Context, msg *message.Message, opts ...CallOption) (*message.Message, error) {
+	if err := p.ready(ctx); err != nil {
+		return nil, err
+	}
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, p.cfg.sendTimeout)
@@ -45,7 +48,10 @@ func (p *Producer) Request(ctx context.Context, msg *message.Message, opts ...Ca
 // exactly once, never on the caller's goroutine.
 func (p *Producer) RequestAsync(ctx context.Context, msg *message.Message, cb func(*message.Message, error), opts ...CallOption) error {
 	if cb == nil {
-		return errors.New("send: RequestAsync needs a callback")
+		return errNil("RequestAsync's callback")
+	}
+	if err := p.ready(ctx); err != nil {
+		return err
 	}
 	cancel := context.CancelFunc(func() {})
 	if _, ok := ctx.Deadline(); !ok {
@@ -96,7 +102,7 @@ func (p *Producer) prepareRequest(ctx context.Context, msg *message.Message) (st
 		return "", err
 	}
 	if msg == nil {
-		return "", fmt.Errorf("%w: nil message", codec.ErrValidation)
+		return "", errNil("message")
 	}
 	deadline, _ := ctx.Deadline()
 	id := correlationID()

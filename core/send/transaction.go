@@ -74,17 +74,20 @@ type TransactionResult struct {
 // (WithTransactionChecker) and a group of its own: the broker asks that group when the outcome is
 // unknown.
 func (p *Producer) SendInTransaction(ctx context.Context, msg *message.Message, local LocalTransaction) (*TransactionResult, error) {
+	if err := p.ready(ctx); err != nil {
+		return nil, err
+	}
+	if local == nil {
+		return nil, errNil("SendInTransaction's local transaction")
+	}
+	if msg == nil {
+		return nil, errNil("message")
+	}
 	if p.cfg.checker == nil {
 		return nil, errors.New("send: SendInTransaction needs WithTransactionChecker")
 	}
 	if p.cfg.group == DefaultGroup {
 		return nil, fmt.Errorf("send: transactional producers need a group of their own, not %s", DefaultGroup)
-	}
-	if local == nil {
-		return nil, errors.New("send: SendInTransaction needs a local transaction")
-	}
-	if msg == nil {
-		return nil, fmt.Errorf("%w: nil message", codec.ErrValidation)
 	}
 	msg.DelProperty(message.PropertyDelayTimeLevel) // half messages cannot be delayed
 	msg.SetSystemProperty(message.PropertyTransactionPrepared, "true")
@@ -134,7 +137,7 @@ func (p *Producer) endTransaction(ctx context.Context, msg *message.Message, res
 	if addr == "" {
 		return fmt.Errorf("%w: %s", errNoBrokerAddr, res.Queue.BrokerName)
 	}
-	h := &codec.EndTransactionRequestHeader{Topic: msg.Topic, ProducerGroup: p.group,
+	h := &codec.EndTransactionRequestHeader{Topic: p.withNamespace(msg.Topic), ProducerGroup: p.group,
 		TranStateTableOffset: res.QueueOffset, CommitLogOffset: offset, CommitOrRollback: state.wire(),
 		MsgID: res.MsgID, TransactionID: res.TransactionID, BrokerName: res.Queue.BrokerName}
 	req := codec.NewRequest(codec.EndTransaction, h, nil)
@@ -176,6 +179,7 @@ func (p *Producer) serveCheckTransaction(ctx context.Context, addr string, req *
 		log.Warn("transaction check-back but no TransactionChecker configured", "msgId", m.MsgID)
 		return nil
 	}
+	m.Topic = p.withoutNamespace(m.Topic) // the checker and the hooks see the topic as the user named it
 	cctx, cancel := context.WithTimeout(ctx, p.cfg.sendTimeout)
 	defer cancel()
 	state := checkLocal(cctx, p.cfg.checker, m, log.Warn)

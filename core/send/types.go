@@ -16,6 +16,11 @@ type (
 	RPCHook = remote.RPCHook
 	// Command is one remoting frame, as an RPCHook sees it.
 	Command = codec.Command
+	// TopicRouteData is a topic's route as the NameServer gives it (TopicRoute).
+	TopicRouteData = codec.TopicRouteData
+	// ValidationError names the rule a refused message, topic or group broke; it matches
+	// ErrValidation.
+	ValidationError = codec.ValidationError
 )
 
 // Compression algorithms. Zlib is the default and the only one 4.x consumers read.

@@ -1,8 +1,9 @@
 // Command observability runs one producer with two tracing hooks side by side: the wasm tracing
-// plugin (examples/plugins/tracing, loaded at run time with host.LoadWasm), which stamps the
+// plugin (examples/plugins/tracing, a plugin block of the configuration), which stamps the
 // properties trace_id and traced_by and logs each attempt through the host logger, and the native
-// OpenTelemetry hook (plugins/hooks/otel), which makes a span per attempt, puts the W3C
-// traceparent into the message and records the RocketMQ send metrics.
+// OpenTelemetry hook (plugins/hooks/otel, a native hook given to rocketsend.WithHooks), which makes
+// a span per attempt, puts the W3C traceparent into the message and records the RocketMQ send
+// metrics. It is an embedding program: it uses the package rocketsend, as a service would.
 //
 // The spans go to a small exporter that prints them, the metrics to a reader collected at the
 // end; a real service would pass its OTLP exporter's providers instead. It prints:
@@ -38,9 +39,10 @@ import (
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
+	"github.com/rocketsend/rocketsend"
+	"github.com/rocketsend/rocketsend/config"
 	"github.com/rocketsend/rocketsend/core/message"
 	"github.com/rocketsend/rocketsend/core/send"
-	"github.com/rocketsend/rocketsend/host"
 	"github.com/rocketsend/rocketsend/plugins/hooks/otel"
 	"github.com/rocketsend/rocketsend/sdk/hookv1"
 )
@@ -71,35 +73,30 @@ func run(namesrv, topic, pluginPath string, n int, create bool) (err error) {
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
 	defer func() { err = errors.Join(err, tp.Shutdown(ctx), mp.Shutdown(ctx)) }()
 
-	// The wasm tracing plugin, compiled and instantiated by the wasm host. Its AFTER_SEND log
-	// lines go to stderr through hclog.
-	loadCtx, cancel := context.WithTimeout(ctx, time.Minute)
-	defer cancel()
-	wasm, err := host.LoadWasm(loadCtx, pluginPath,
-		host.WithHookConfig(nil, hookv1.KV{Key: "name", Value: "obs"}),
-		host.WithLogger(hclog.New(&hclog.LoggerOptions{Name: "tracing", Output: os.Stderr, Level: hclog.Info})))
-	if err != nil {
-		return fmt.Errorf("load %s: %w", pluginPath, err)
-	}
-	defer func() { err = errors.Join(err, wasm.Close(ctx)) }()
-
 	otelHook, err := otel.New(otel.WithTracerProvider(tp), otel.WithMeterProvider(mp))
 	if err != nil {
 		return err
 	}
-	// One producer, both hooks: native OpenTelemetry first, then the wasm plugin.
-	p, err := send.New(send.WithNameServers(strings.Split(namesrv, ";")...), send.WithGroup("example_observability"),
-		send.WithHooks(otelHook, wasm.Hooks()))
-	if err != nil {
-		return err
+	// The configuration, built in memory here (a service would read rocketsend.hcl): the wasm
+	// tracing plugin as a plugin block. One producer, both hooks: the native OpenTelemetry hook
+	// first (native hooks run before the plugins), then the wasm plugin. Every log line, the
+	// plugin's AFTER_SEND lines and the producer's own, goes to stderr through the one logger.
+	cfg := &config.File{
+		Producer: config.Producer{NameServers: strings.Split(namesrv, ";"), Group: "example_observability"},
+		Plugins: []config.Plugin{{Name: "tracing", Kind: config.KindWasm, Path: pluginPath, Pos: "-plugin",
+			Settings: []hookv1.KV{{Key: "name", Value: "obs"}}}},
 	}
-	if err := p.Start(ctx); err != nil {
+	startCtx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	p, err := rocketsend.NewFromConfig(startCtx, cfg, rocketsend.WithHooks(otelHook),
+		rocketsend.WithLogger(hclog.New(&hclog.LoggerOptions{Name: "observability", Output: os.Stderr, Level: hclog.Info})))
+	if err != nil {
 		return err
 	}
 	defer func() {
 		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		defer cancel()
-		err = errors.Join(err, p.Shutdown(sctx))
+		err = errors.Join(err, p.Close(sctx)) // the producer and the plugin
 	}()
 	if create {
 		cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
@@ -132,8 +129,10 @@ func run(namesrv, topic, pluginPath string, n int, create bool) (err error) {
 		return err
 	}
 	printMetrics(rm)
-	if s := wasm.Stats(); s.Failures != 0 {
-		return fmt.Errorf("the wasm plugin failed %d time(s)", s.Failures)
+	for _, pl := range p.Plugins() {
+		if pl.Stats.Failures != 0 {
+			return fmt.Errorf("the %s plugin failed %d time(s)", pl.Name, pl.Stats.Failures)
+		}
 	}
 	return nil
 }

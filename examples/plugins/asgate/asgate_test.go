@@ -95,7 +95,7 @@ func keyhashWasm(t testing.TB) string {
 
 func load(t *testing.T, path string, logs *testlog.Buffer, level hclog.Level, config []byte, settings ...hookv1.KV) (*host.WasmPlugin, error) {
 	t.Helper()
-	opts := []host.WasmOption{host.WithCacheDir(""), host.WithHookConfig(config, settings...), host.WithPoolSize(2)}
+	opts := []host.Opt{host.WithCacheDir(""), host.WithHookConfig(config, settings...), host.WithPoolSize(2)}
 	if logs != nil {
 		opts = append(opts, host.WithLogger(hclog.New(&hclog.LoggerOptions{Output: logs, Level: level})))
 	}

@@ -46,14 +46,8 @@ func parseConfig(c hookv1.HookConfig) (policy, error) {
 	return p, nil
 }
 
-// topic returns the view's topic without its namespace ("ns%topic" -> "topic").
-func topic(v *hookv1.View) []byte {
-	t := v.Topic()
-	if ns := v.Namespace(); len(ns) > 0 && len(t) > len(ns) && t[len(ns)] == '%' && bytes.HasPrefix(t, ns) {
-		t = t[len(ns)+1:]
-	}
-	return t
-}
+// topic returns the view's topic: the host gives it without the producer's namespace.
+func topic(v *hookv1.View) []byte { return v.Topic() }
 
 func contains(list []string, s []byte) bool {
 	for _, e := range list {

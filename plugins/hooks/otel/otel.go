@@ -32,7 +32,6 @@ import (
 	"errors"
 	"net"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -159,10 +158,7 @@ func (h *Hook) SendMessageBefore(sc *send.SendContext) error {
 		parent = prev.parent
 	}
 	msg := sc.Message
-	topic := msg.Topic
-	if sc.Namespace != "" {
-		topic = strings.TrimPrefix(topic, sc.Namespace+"%")
-	}
+	topic := msg.Topic // the producer gives hooks the topic without its namespace
 	ctx, span := h.tracer.Start(parent, "send "+topic, trace.WithSpanKind(trace.SpanKindProducer))
 	if span.IsRecording() {
 		attrs := make([]attribute.KeyValue, 0, 14)
@@ -203,7 +199,7 @@ func (h *Hook) SendMessageAfter(sc *send.SendContext) {
 	failed := sc.Err != nil
 	topic := sc.Queue.Topic
 	if topic == "" && sc.Message != nil {
-		topic = strings.TrimPrefix(sc.Message.Topic, sc.Namespace+"%")
+		topic = sc.Message.Topic
 	}
 	labels := h.labelsFor(topic, failed)
 	ms := float64(sc.Latency) / float64(time.Millisecond)

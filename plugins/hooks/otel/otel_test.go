@@ -43,7 +43,7 @@ func newHarness(t *testing.T, opts ...Option) *harness {
 
 // sendContext is what the producer hands the hooks for attempt 1 of a sync send in namespace ns.
 func sendContext(ctx context.Context) *send.SendContext {
-	m := message.New("ns%orders", []byte("0123456789"))
+	m := message.New("orders", []byte("0123456789"))
 	m.SetTags("created")
 	m.SetKeys("order-1", "customer-2")
 	m.SetSystemProperty(message.PropertyUniqClientMessageIDKeyIdx, "AC110001000018B4AAC2")

@@ -146,10 +146,7 @@ func (t *Tracer) EndTransaction(ec *send.EndTransactionContext) {
 	if ec == nil || ec.Message == nil || strings.HasPrefix(ec.Message.Topic, t.cfg.topic) {
 		return
 	}
-	topic := ec.Message.Topic
-	if i := strings.IndexByte(topic, '%'); i >= 0 {
-		topic = topic[i+1:] // "namespace%topic": Java records the topic without its namespace
-	}
+	topic := ec.Message.Topic // without the namespace, as Java records it: the producer strips it
 	region := ec.Message.Property(message.PropertyMsgRegion)
 	if region == "" {
 		region = "DefaultRegion" // Java: MixAll.DEFAULT_TRACE_REGION_ID

@@ -79,7 +79,7 @@ func closeTracer(t *testing.T, tr *Tracer) {
 
 // attempt is the SendContext the producer hands After hooks for an acknowledged attempt.
 func attempt(topic, id string, mutate ...func(*send.SendContext)) *send.SendContext {
-	m := message.New("ns%"+topic, []byte("hello"))
+	m := message.New(topic, []byte("hello"))
 	m.SetTags("TagA")
 	m.SetKeys("k-"+id, "shared")
 	sc := &send.SendContext{Context: context.Background(), Group: "app", Namespace: "ns", Message: m, Mode: send.ModeSync,
@@ -147,7 +147,7 @@ func TestEndTransactionIsTraced(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	fs := &fakeSender{}
 	tr := newTracer(t, fs)
-	m := message.New("ns%TX", []byte("x"))
+	m := message.New("TX", []byte("x"))
 	m.SetKeys("order-1")
 	tr.EndTransaction(&send.EndTransactionContext{Group: "txg", Message: m, BrokerAddr: "127.0.0.1:10911", MsgID: "ID",
 		TransactionID: "TXID", State: send.CommitMessage, FromCheck: false})
