@@ -430,8 +430,9 @@ func TestBench(t *testing.T) {
 	if err := json.Unmarshal([]byte(text), &r); err != nil {
 		t.Fatal(err)
 	}
-	// 200 msgs/s for 2 s: about 400; the bound is loose, the pace is not timed here.
-	if r.Sent < 100 || r.Sent > 420 || r.Sent%10 != 0 || r.Latencies != r.Sent/10 || r.Batch != 10 || r.MBPerSec <= 0 {
+	// --rate 200 for 2 s: never more than 400 started, plus one batch per goroutine in progress;
+	// how many fewer a loaded machine manages is not asserted.
+	if r.Sent < 10 || r.Sent > 420 || r.Sent%10 != 0 || r.Latencies != r.Sent/10 || r.Batch != 10 || r.MBPerSec <= 0 {
 		t.Errorf("bench --mode batch --rate 200 --duration 2s: %+v", r)
 	}
 	if r.Stored == nil || r.Stored.Stored != r.Sent || r.Stored.Verdict != verdictOK {

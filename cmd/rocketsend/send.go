@@ -193,7 +193,7 @@ func (f *sendFlags) messages(in io.Reader) ([]outMsg, error) {
 				return nil, fmt.Errorf("%s:%d: properties: %w", f.file, line, err)
 			}
 			if err := m.SetProperty(k, v); err != nil {
-				return nil, fmt.Errorf("%s:%d: properties: %w", f.file, line, err)
+				return nil, usageError{fmt.Errorf("%s:%d: properties: %w", f.file, line, err)}
 			}
 		}
 		if lm.DelayLevel != 0 {
@@ -351,7 +351,7 @@ func (f *sendFlags) decorate(m *message.Message) error {
 			return fmt.Errorf("send: --prop: %w", err)
 		}
 		if err := m.SetProperty(k, v); err != nil {
-			return fmt.Errorf("send: --prop %q: %w", p, err)
+			return usageError{fmt.Errorf("send: --prop %q: %w", p, err)}
 		}
 	}
 	if f.delayLevel > 0 {

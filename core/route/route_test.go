@@ -761,6 +761,4 @@ func TestOfflineBrokersAreForgotten(t *testing.T) {
 	}
 }
 
-func (c *Client) count() int { return len(c.Brokers()) }
-
 func (c *Client) hasBroker(name string) bool { _, ok := c.Brokers()[name]; return ok }
