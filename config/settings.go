@@ -189,7 +189,6 @@ var CodeOnlyOptions = map[string]string{
 	"WithRPCHooks":           "Go RPC hooks",
 	"WithLogger":             "a *slog.Logger: rocketsend.WithLogger gives one hclog logger to everything",
 	"WithTransactionChecker": "Go code that answers check-backs",
-	"WithRemoteOptions":      "transport tuning in Go",
 }
 
 // BlockOptions are the options the producer block's blocks map to.

@@ -15,6 +15,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/rocketsend/rocketsend"
 	"github.com/rocketsend/rocketsend/core/codec"
 	"github.com/rocketsend/rocketsend/core/message"
 )
@@ -82,12 +83,19 @@ mqadmin topicRoute, topicStatus and queryMsgById / queryMsgByKey do.`,
 	return c
 }
 
-// context bounds the whole command by --timeout.
-func (f *topicFlags) context(ctx context.Context) (context.Context, context.CancelFunc) {
+// run starts a producer from the flags, runs do with it inside --timeout, and closes it.
+func (f *topicFlags) run(ctx context.Context, do func(context.Context, *rocketsend.Producer) error) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	return context.WithTimeout(ctx, f.timeout)
+	ctx, cancel := context.WithTimeout(ctx, f.timeout)
+	defer cancel()
+	p, err := f.producer(ctx)
+	if err != nil {
+		return err
+	}
+	defer p.Close(context.Background())
+	return do(ctx, p)
 }
 
 func writeJSON(out io.Writer, v any) error {
@@ -121,13 +129,10 @@ func permString(p int32) string {
 }
 
 func runTopicRoute(ctx context.Context, out io.Writer, topic string, f *topicFlags) error {
-	ctx, cancel := f.context(ctx)
-	defer cancel()
-	p, err := f.producer(ctx)
-	if err != nil {
-		return err
-	}
-	defer p.Close(context.Background())
+	return f.run(ctx, func(ctx context.Context, p *rocketsend.Producer) error { return printRoute(ctx, out, topic, f.json, p) })
+}
+
+func printRoute(ctx context.Context, out io.Writer, topic string, asJSON bool, p *rocketsend.Producer) error {
 	rd, err := p.TopicRoute(ctx, topic)
 	if err != nil {
 		return fmt.Errorf("topic route %s: %w", topic, err)
@@ -143,7 +148,7 @@ func runTopicRoute(ctx context.Context, out io.Writer, topic string, f *topicFla
 		rows = append(rows, r)
 	}
 	slices.SortFunc(rows, func(a, b routeBroker) int { return strings.Compare(a.Broker, b.Broker) })
-	if f.json {
+	if asJSON {
 		return writeJSON(out, map[string]any{"topic": topic, "orderTopicConf": rd.OrderTopicConf, "brokers": rows})
 	}
 	tw := tabwriter.NewWriter(out, 2, 4, 2, ' ', 0)
@@ -188,13 +193,12 @@ func topicQueues(rd *codec.TopicRouteData, topic string) []message.MessageQueue 
 }
 
 func runTopicOffsets(ctx context.Context, out io.Writer, topic string, f *topicFlags) error {
-	ctx, cancel := f.context(ctx)
-	defer cancel()
-	p, err := f.producer(ctx)
-	if err != nil {
-		return err
-	}
-	defer p.Close(context.Background())
+	return f.run(ctx, func(ctx context.Context, p *rocketsend.Producer) error {
+		return printOffsets(ctx, out, topic, f.json, p)
+	})
+}
+
+func printOffsets(ctx context.Context, out io.Writer, topic string, asJSON bool, p *rocketsend.Producer) error {
 	rd, err := p.TopicRoute(ctx, topic)
 	if err != nil {
 		return fmt.Errorf("topic offsets %s: %w", topic, err)
@@ -212,7 +216,7 @@ func runTopicOffsets(ctx context.Context, out io.Writer, topic string, f *topicF
 		}
 		rows = append(rows, r)
 	}
-	if f.json {
+	if asJSON {
 		if err := writeJSON(out, map[string]any{"topic": topic, "queues": rows}); err != nil {
 			return err
 		}
@@ -271,13 +275,10 @@ func runTopicMessage(ctx context.Context, out io.Writer, f *topicFlags) error {
 			return usagef("topic message: %q is not an offsetMsgId (%v); a msgId is looked up in a topic: add --topic", f.id, err)
 		}
 	}
-	ctx, cancel := f.context(ctx)
-	defer cancel()
-	p, err := f.producer(ctx)
-	if err != nil {
-		return err
-	}
-	defer p.Close(context.Background())
+	return f.run(ctx, func(ctx context.Context, p *rocketsend.Producer) error { return printMessages(ctx, out, f, p) })
+}
+
+func printMessages(ctx context.Context, out io.Writer, f *topicFlags, p *rocketsend.Producer) error {
 	var found []*message.MessageExt
 	switch {
 	case f.id != "" && f.topic == "":
