@@ -60,8 +60,8 @@ var Settings = []*Setting{
 		option: func(p *Producer) send.Option {
 			return when(len(p.NameServers) > 0, func() send.Option { return send.WithNameServers(p.NameServers...) })
 		}},
-	{Name: "group", Type: TypeString, Default: "`DEFAULT_PRODUCER`", Option: "WithGroup",
-		Doc: "producer group, validated as RocketMQ validates group names", check: codec.ValidateGroup,
+	{Name: "group", Type: TypeString, Default: "required", Option: "WithGroup",
+		Doc: "producer group, validated as RocketMQ validates group names; `DEFAULT_PRODUCER` is refused, as Java refuses it", check: codec.ValidateGroup,
 		field:  func(p *Producer) any { return &p.Group },
 		option: func(p *Producer) send.Option { return strOpt(p.Group, send.WithGroup) }},
 	{Name: "instance_name", Type: TypeString, Default: "pid and start time", Option: "WithInstanceName",

@@ -29,7 +29,7 @@ type producerFlags struct {
 func (f *producerFlags) register(c *cobra.Command) {
 	c.Flags().StringVarP(&f.config, "config", "c", "", "configuration file (docs/config.md): producer settings and plugins")
 	c.Flags().StringVarP(&f.namesrv, "namesrv", "n", "", "NameServer address(es), host:port[;host:port]; overrides the file (default $NAMESRV_ADDR)")
-	c.Flags().StringVarP(&f.group, "group", "g", "", "producer group; overrides the file")
+	c.Flags().StringVarP(&f.group, "group", "g", "", "producer group; overrides the file (default "+defaultCLIGroup+")")
 	c.Flags().StringArrayVarP(&f.plugins, "plugin", "p", nil, "a wasm plugin to run, after the file's (repeatable)")
 	c.Flags().StringArrayVar(&f.sets, "set", nil, "a producer setting of the file's producer block, NAME=VALUE, over the file's (repeatable; docs/config.md): --set send_timeout=10s")
 	c.Flags().StringVar(&f.logLevel, "log-level", "warn", "level of every log line (the producer, plugins, reloads) written to standard error: trace, debug, info, warn, error, off; wins over the file's log_level")
@@ -37,6 +37,10 @@ func (f *producerFlags) register(c *cobra.Command) {
 }
 
 // configFile returns the file named by --config (or an empty one) with the flags applied.
+// defaultCLIGroup is the producer group of a command line that names none (-g, --set group=, or
+// group in the -c file).
+const defaultCLIGroup = "rocketsend_cli"
+
 func (f *producerFlags) configFile() (*config.File, error) {
 	cfg := &config.File{}
 	if f.config != "" {
@@ -65,6 +69,11 @@ func (f *producerFlags) configFile() (*config.File, error) {
 	}
 	if f.group != "" {
 		cfg.Producer.Group = f.group
+	}
+	if cfg.Producer.Group == "" {
+		// The producer requires a group (it refuses DEFAULT_PRODUCER, as Java does); a command
+		// line without one gets its own.
+		cfg.Producer.Group = defaultCLIGroup
 	}
 	for i, path := range f.plugins {
 		abs, err := filepath.Abs(path)

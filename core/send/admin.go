@@ -52,7 +52,15 @@ func (p *Producer) CreateTopic(ctx context.Context, key, topic string, queueNum 
 		h := &codec.CreateTopicRequestHeader{Topic: p.withNamespace(topic), DefaultTopic: key,
 			ReadQueueNums: int32(queueNum), WriteQueueNums: int32(queueNum), Perm: codec.PermRead | codec.PermWrite,
 			Attributes: attributes, TopicSysFlag: tc.sysFlag}
-		if err := p.expectSuccess(ctx, addr, b.BrokerName, codec.NewRequest(codec.UpdateAndCreateTopic, h, nil)); err != nil {
+		// Five tries per broker, as Java's MQAdminImpl.createTopic: a broker busy with its own
+		// start-up or a flush refuses now and accepts a moment later.
+		var err error
+		for try := 0; try < createTopicTries; try++ {
+			if err = p.expectSuccess(ctx, addr, b.BrokerName, codec.NewRequest(codec.UpdateAndCreateTopic, h, nil)); err == nil || ctx.Err() != nil {
+				break
+			}
+		}
+		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
@@ -63,6 +71,10 @@ func (p *Producer) CreateTopic(ctx context.Context, key, topic string, queueNum 
 	}
 	return errors.Join(errs...)
 }
+
+// createTopicTries is how often CreateTopic asks each broker before it reports that broker's
+// refusal (Java's MQAdminImpl.createTopic: 5).
+const createTopicTries = 5
 
 // TopicOption sets a property of a topic CreateTopic creates.
 type TopicOption func(*topicConfig)

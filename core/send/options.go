@@ -24,7 +24,7 @@ const (
 	DefaultMaxInFlightMessages  = 10000     // Java's backpressure default
 	DefaultMaxInFlightBytes     = 100 << 20 // Java's backpressure default
 	DefaultShutdownDrainTimeout = 3 * time.Second
-	DefaultGroup                = "DEFAULT_PRODUCER"
+	DefaultGroup                = "DEFAULT_PRODUCER" // Java's default group name; New refuses it: set WithGroup
 	// DefaultTopicKey is the topic brokers that auto-create topics publish; CreateTopic takes it
 	// as the key that says which brokers get a new topic.
 	DefaultTopicKey = "TBW102"
@@ -92,8 +92,9 @@ func defaultConfig() config {
 // Option configures a Producer. Options are checked by New, which reports every bad one.
 type Option func(*config)
 
-// WithGroup sets the producer group. Transaction check-backs are routed by group, so producers
-// of one application share it. Default "DEFAULT_PRODUCER" is refused for transactional sends.
+// WithGroup sets the producer group; it is required. Transaction check-backs are routed by group,
+// so producers of one application share it. New refuses DefaultGroup ("DEFAULT_PRODUCER", what
+// the producer has without this option), as Java's producer refuses to start with it.
 func WithGroup(g string) Option { return func(c *config) { c.group = g } }
 
 // WithNameServers sets the NameServer addresses ("host:port"); each argument may also be a
@@ -277,10 +278,12 @@ func (c *config) validate() error {
 	if len(c.nameServers) == 0 {
 		errs = append(errs, errors.New("no NameServer: use WithNameServers or set NAMESRV_ADDR"))
 	}
-	if c.group != DefaultGroup {
-		if err := codec.ValidateGroup(c.group); err != nil {
-			errs = append(errs, err)
-		}
+	if c.group == DefaultGroup {
+		// Java's DefaultMQProducerImpl.checkConfig refuses to start with it: every application
+		// that forgot to name its group would share one, and with it transaction check-backs.
+		errs = append(errs, fmt.Errorf("no producer group: set one with WithGroup (%s is refused, as Java's producer refuses to start with it)", DefaultGroup))
+	} else if err := codec.ValidateGroup(c.group); err != nil {
+		errs = append(errs, err)
 	}
 	if c.sendTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("send timeout %v must be positive", c.sendTimeout))

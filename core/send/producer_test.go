@@ -70,7 +70,13 @@ func TestNewReportsEveryBadOption(t *testing.T) {
 
 func TestLifecycle(t *testing.T) {
 	fc := newFakeCluster(t, "broker-a")
-	p, err := New(WithNameServers(fc.addr()))
+	if _, err := New(WithNameServers(fc.addr())); err == nil || !strings.Contains(err.Error(), "WithGroup") {
+		t.Fatalf("no group: %v; Java refuses to start with DEFAULT_PRODUCER", err)
+	}
+	if _, err := New(WithNameServers(fc.addr()), WithGroup(DefaultGroup)); err == nil {
+		t.Fatal("DEFAULT_PRODUCER accepted")
+	}
+	p, err := New(WithNameServers(fc.addr()), WithGroup("lifecycle"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -327,7 +333,7 @@ func TestShutdownFailsWhatDoesNotDrain(t *testing.T) {
 		}
 		return fakeBrokerAnswer(b, req, codec.Success)
 	})
-	p, err := New(WithNameServers(fc.addr()), WithSendTimeout(time.Minute))
+	p, err := New(WithNameServers(fc.addr()), WithGroup("drain"), WithSendTimeout(time.Minute))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -504,6 +510,7 @@ func TestNameServerListsAreSplit(t *testing.T) {
 	}
 	t.Setenv("NAMESRV_ADDR", "a:1;b:2")
 	c = defaultConfig()
+	c.group = "g"
 	if err := c.validate(); err != nil || len(c.nameServers) != 2 {
 		t.Fatalf("from NAMESRV_ADDR: %q, %v", c.nameServers, err)
 	}

@@ -98,7 +98,11 @@ func TestSnippets(t *testing.T) {
 		if copyRoot != "" {
 			return
 		}
-		ns = rmqtest.Start(outer).NameServer()
+		c := rmqtest.Start(outer)
+		// The documents send to Orders, one command naming broker-a's queue 0: a topic that the
+		// broker auto-created on first use may live on broker-b alone, so make it on both first.
+		c.CreateTopic(outer, "Orders", 4)
+		ns = c.NameServer()
 		copyRoot = filepath.Join(outer.TempDir(), "rocketsend")
 		if err := copyTree(root, copyRoot); err != nil {
 			outer.Fatal(err)

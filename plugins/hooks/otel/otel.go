@@ -4,7 +4,7 @@
 // publish, through the OpenTelemetry Go SDK (or whatever providers you pass).
 //
 //	h, _ := otel.New(otel.WithTracerProvider(tp), otel.WithMeterProvider(mp))
-//	p, _ := send.New(send.WithNameServers(ns), send.WithHooks(h))
+//	p, _ := send.New(send.WithNameServers(ns), send.WithGroup("app"), send.WithHooks(h))
 //
 // Spans: one per attempt, kind Producer, named "send <topic>", child of the span in the send's
 // context; attributes messaging.system=rocketmq, messaging.operation.type=send,
