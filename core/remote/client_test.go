@@ -495,6 +495,10 @@ func TestWheelDeadlinesAtScale(t *testing.T) {
 	// Many requests with staggered deadlines and no answers: each fails once, none early.
 	p := newPeer(t, codec.SerializeRocketMQ, func(*peerConn, *codec.Command) {})
 	c := newClient(t, WithTimerResolution(5*time.Millisecond))
+	// Connected first: a request's deadline also bounds its wait for the dial, and these are short.
+	if _, err := c.conn(context.Background(), p.addr(), time.Now().Add(10*time.Second)); err != nil {
+		t.Fatal(err)
+	}
 	const n = 500
 	var wg sync.WaitGroup
 	wg.Add(n)

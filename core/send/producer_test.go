@@ -13,7 +13,7 @@ import (
 	"github.com/rocketsend/rocketsend/core/message"
 )
 
-func startFake(t *testing.T, fc *fakeCluster, opts ...Option) *Producer {
+func startFake(t testing.TB, fc *fakeCluster, opts ...Option) *Producer {
 	t.Helper()
 	opts = append([]Option{WithNameServers(fc.addr()), WithGroup("fake_group"), WithSendTimeout(2 * time.Second)}, opts...)
 	p, err := New(opts...)

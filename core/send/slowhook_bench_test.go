@@ -31,7 +31,7 @@ func BenchmarkAsyncSlowAfterHook(b *testing.B) {
 		}
 		b.Run(name+"/workers="+strconv.Itoa(tc.workers), func(b *testing.B) {
 			fc := newFakeCluster(b, "broker-a", "broker-b")
-			p := startFakeB(b, fc, opts...)
+			p := startFake(b, fc, append(opts, WithSendTimeout(10*time.Second))...)
 			body := make([]byte, 1024)
 			var wg sync.WaitGroup
 			cb := func(_ *message.SendResult, err error) {
@@ -52,17 +52,4 @@ func BenchmarkAsyncSlowAfterHook(b *testing.B) {
 			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "msgs/s")
 		})
 	}
-}
-
-func startFakeB(b *testing.B, fc *fakeCluster, opts ...Option) *Producer {
-	opts = append([]Option{WithNameServers(fc.addr()), WithGroup("fake_group"), WithSendTimeout(10 * time.Second)}, opts...)
-	p, err := New(opts...)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := p.Start(context.Background()); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = p.Shutdown(context.Background()) })
-	return p
 }
