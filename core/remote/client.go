@@ -131,7 +131,7 @@ func (c *Client) InvokeOneway(ctx context.Context, addr string, req *codec.Comma
 			return err
 		}
 	}
-	err = cn.write(req)
+	err = cn.write(req, deadline)
 	for _, h := range c.opts.hooks {
 		h.AfterResponse(addr, req, nil, err)
 	}
@@ -172,7 +172,7 @@ func (c *Client) send(cn *conn, p *pending) error {
 		return err
 	}
 	c.wheel.add(p)
-	if err := cn.write(p.req); err != nil && cn.claim(p) {
+	if err := cn.write(p.req, p.deadline); err != nil && cn.claim(p) {
 		// Nothing completed p (an encoding error): the caller gets the error and no completion.
 		// Otherwise the dying connection completed it, and the outcome arrives the usual way.
 		return err

@@ -2,9 +2,11 @@ package remote
 
 import (
 	"bufio"
+	"crypto/tls"
 	"errors"
 	"io"
 	"net"
+	"os"
 	"strconv"
 	"sync"
 	"time"
@@ -51,12 +53,14 @@ type conn struct {
 	wbuf     []byte
 	spare    []byte
 	flushing bool
+	tls      bool // a timed-out TLS write cannot be resumed (flush)
 
 	done chan struct{} // closed when the reader has exited
 }
 
 func newConn(c *Client, addr string, nc net.Conn) *conn {
 	cn := &conn{client: c, addr: addr, nc: nc, pending: make(map[int32]*pending), done: make(chan struct{})}
+	_, cn.tls = nc.(*tls.Conn)
 	c.wg.Add(1)
 	go cn.readLoop()
 	return cn
@@ -113,7 +117,9 @@ func (cn *conn) fail(p *pending, err error) {
 
 // write encodes c into the shared write buffer. If no other goroutine is flushing, the caller
 // becomes the flusher and writes everything queued, so concurrent requests share syscalls.
-func (cn *conn) write(c *codec.Command) error {
+// deadline (zero: none) is the caller's: a flusher whose deadline passes before the socket took
+// the bytes leaves, and the rest is written in the background (see flush).
+func (cn *conn) write(c *codec.Command, deadline time.Time) error {
 	cn.wmu.Lock()
 	n := len(cn.wbuf)
 	var err error
@@ -128,15 +134,36 @@ func (cn *conn) write(c *codec.Command) error {
 		return nil
 	}
 	cn.flushing = true
-	for {
-		buf := cn.wbuf
-		cn.wbuf = cn.spare[:0]
-		cn.wmu.Unlock()
+	buf := cn.wbuf
+	cn.wbuf = cn.spare[:0]
+	cn.wmu.Unlock()
+	return cn.flush(buf, deadline)
+}
 
+// flush writes buf, then whatever was queued meanwhile, until the queue is empty. The caller holds
+// the flusher's place (cn.flushing) and passes it on to a background goroutine when its deadline
+// ends a write half done: the frames must go out whole and in order, and a send's budget must not
+// wait out a peer that stopped reading (SIGSTOP, a stuck broker) for the connection's whole write
+// timeout. The caller's own request then times out at its deadline like any unanswered one. A TLS
+// connection cannot resume a timed-out write, so there the caller waits for the write timeout.
+func (cn *conn) flush(buf []byte, deadline time.Time) error {
+	for {
+		wd := time.Time{}
 		if d := cn.client.opts.writeTimeout; d > 0 {
-			_ = cn.nc.SetWriteDeadline(time.Now().Add(d))
+			wd = time.Now().Add(d)
 		}
-		_, werr := cn.nc.Write(buf)
+		handoff := false
+		if !deadline.IsZero() && (wd.IsZero() || deadline.Before(wd)) && !cn.tls {
+			wd, handoff = deadline, true
+		}
+		_ = cn.nc.SetWriteDeadline(wd)
+		n, werr := cn.nc.Write(buf)
+		if werr != nil && handoff && errors.Is(werr, os.ErrDeadlineExceeded) {
+			// Not on the Client's WaitGroup: Close may already be waiting on it. The goroutine
+			// ends with the write: done, past the write timeout, or failed by Close's close.
+			go func() { _ = cn.flush(buf[n:], time.Time{}) }()
+			return nil
+		}
 
 		cn.wmu.Lock()
 		if cap(buf) <= cn.client.opts.writeBufLimit {
@@ -157,6 +184,9 @@ func (cn *conn) write(c *codec.Command) error {
 			cn.wmu.Unlock()
 			return nil
 		}
+		buf = cn.wbuf
+		cn.wbuf = cn.spare[:0]
+		cn.wmu.Unlock()
 	}
 }
 
@@ -234,7 +264,7 @@ func (cn *conn) serve(req *codec.Command) {
 		if !req.IsOneway() {
 			resp := codec.NewResponse(req, codec.RequestCodeNotSupported,
 				" request type "+strconv.Itoa(int(req.Code))+" not supported")
-			_ = cn.write(resp)
+			_ = cn.write(resp, time.Time{})
 		}
 		return
 	}
@@ -251,7 +281,7 @@ func (cn *conn) serve(req *codec.Command) {
 		if resp != nil && !req.IsOneway() {
 			resp.Opaque = req.Opaque
 			resp.Flag |= codec.FlagResponse
-			if err := cn.write(resp); err != nil {
+			if err := cn.write(resp, time.Time{}); err != nil {
 				c.opts.logger.Warn("cannot answer broker request", "addr", cn.addr, "code", req.Code, "err", err)
 			}
 		}

@@ -45,7 +45,8 @@ type Option func(*options)
 func WithDialTimeout(d time.Duration) Option { return func(o *options) { o.dialTimeout = d } }
 
 // WithWriteTimeout bounds one socket write; a peer that stops reading for that long has its
-// connection closed and its requests failed. Default 10 s.
+// connection closed and its requests failed. Default 10 s. A request's own deadline, when earlier,
+// ends the caller's wait (the write goes on in the background), except over TLS.
 func WithWriteTimeout(d time.Duration) Option { return func(o *options) { o.writeTimeout = d } }
 
 // WithTLS makes every connection use TLS with cfg (cloned; ServerName defaults to the host of the

@@ -1,0 +1,58 @@
+package remote
+
+import (
+	"context"
+	"errors"
+	"net"
+	"sync"
+	"testing"
+	"time"
+)
+
+// A peer that accepts and never reads (a SIGSTOPped broker) fills the socket buffers; a send
+// whose write blocks there still returns at its own deadline, not after the connection's write
+// timeout, and the next send on the connection does too.
+func TestWriteBlockedEndsAtDeadline(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var held []net.Conn
+	var mu sync.Mutex
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			nc, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			held = append(held, nc) // never read
+			mu.Unlock()
+		}
+	}()
+	c := NewClient(WithWriteTimeout(time.Minute))
+	t.Cleanup(func() {
+		_ = c.Close() // ends the background write
+		ln.Close()
+		<-done
+		mu.Lock()
+		for _, nc := range held {
+			nc.Close()
+		}
+		mu.Unlock()
+	})
+	body := make([]byte, 15<<20) // more than the socket buffers take from a peer that never reads; under the 16 MiB frame limit
+	for i := 0; i < 2; i++ {
+		t0 := time.Now()
+		_, err = c.Invoke(context.Background(), ln.Addr().String(), req("x", body), time.Now().Add(300*time.Millisecond))
+		if !errors.Is(err, ErrTimeout) {
+			t.Fatalf("send %d: err = %v, want ErrTimeout", i, err)
+		}
+		// Generous: the bound under test is the 1 min write timeout, which the old code waited out.
+		if d := time.Since(t0); d > 10*time.Second {
+			t.Fatalf("send %d returned after %v; its deadline was 300ms", i, d)
+		}
+	}
+}
