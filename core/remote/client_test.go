@@ -271,37 +271,10 @@ func TestDeadlineIsTheCallersOwn(t *testing.T) {
 // A connection whose set-up hangs (a TLS peer that accepts and never speaks) costs a request its
 // deadline, not the dial timeout.
 func TestDialWaitEndsAtDeadline(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var held []net.Conn
-	var mu sync.Mutex
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for {
-			nc, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			held = append(held, nc)
-			mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		ln.Close()
-		<-done
-		mu.Lock()
-		for _, nc := range held {
-			nc.Close()
-		}
-		mu.Unlock()
-	})
+	addr := silentPeer(t)
 	c := newClient(t, WithTLS(&tls.Config{}), WithDialTimeout(5*time.Second))
 	t0 := time.Now()
-	_, err = c.Invoke(context.Background(), ln.Addr().String(), req("x", nil), time.Now().Add(200*time.Millisecond))
+	_, err := c.Invoke(context.Background(), addr, req("x", nil), time.Now().Add(200*time.Millisecond))
 	if !errors.Is(err, ErrTimeout) || errors.Is(err, ErrConnClosed) {
 		t.Fatalf("err = %v", err)
 	}

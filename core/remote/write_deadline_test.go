@@ -13,6 +13,28 @@ import (
 // whose write blocks there still returns at its own deadline, not after the connection's write
 // timeout, and the next send on the connection does too.
 func TestWriteBlockedEndsAtDeadline(t *testing.T) {
+	addr := silentPeer(t)
+	c := NewClient(WithWriteTimeout(time.Minute))
+	t.Cleanup(func() { _ = c.Close() }) // before the peer's: ends the background write
+	body := make([]byte, 15<<20)        // more than the socket buffers take from a peer that never reads; under the 16 MiB frame limit
+	for i := 0; i < 2; i++ {
+		t0 := time.Now()
+		_, err := c.Invoke(context.Background(), addr, req("x", body), time.Now().Add(300*time.Millisecond))
+		if !errors.Is(err, ErrTimeout) {
+			t.Fatalf("send %d: err = %v, want ErrTimeout", i, err)
+		}
+		// Generous: the bound under test is the 1 min write timeout, which the old code waited out.
+		if d := time.Since(t0); d > 10*time.Second {
+			t.Fatalf("send %d returned after %v; its deadline was 300ms", i, d)
+		}
+	}
+}
+
+// silentPeer accepts connections and never reads from or writes to them: a broker that is
+// stopped (SIGSTOP) or stuck, as the kernel still completes the handshake. Its connections close
+// at the end of the test.
+func silentPeer(t *testing.T) string {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -28,13 +50,11 @@ func TestWriteBlockedEndsAtDeadline(t *testing.T) {
 				return
 			}
 			mu.Lock()
-			held = append(held, nc) // never read
+			held = append(held, nc)
 			mu.Unlock()
 		}
 	}()
-	c := NewClient(WithWriteTimeout(time.Minute))
 	t.Cleanup(func() {
-		_ = c.Close() // ends the background write
 		ln.Close()
 		<-done
 		mu.Lock()
@@ -43,16 +63,5 @@ func TestWriteBlockedEndsAtDeadline(t *testing.T) {
 		}
 		mu.Unlock()
 	})
-	body := make([]byte, 15<<20) // more than the socket buffers take from a peer that never reads; under the 16 MiB frame limit
-	for i := 0; i < 2; i++ {
-		t0 := time.Now()
-		_, err = c.Invoke(context.Background(), ln.Addr().String(), req("x", body), time.Now().Add(300*time.Millisecond))
-		if !errors.Is(err, ErrTimeout) {
-			t.Fatalf("send %d: err = %v, want ErrTimeout", i, err)
-		}
-		// Generous: the bound under test is the 1 min write timeout, which the old code waited out.
-		if d := time.Since(t0); d > 10*time.Second {
-			t.Fatalf("send %d returned after %v; its deadline was 300ms", i, d)
-		}
-	}
+	return ln.Addr().String()
 }
