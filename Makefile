@@ -37,7 +37,7 @@ bench-java:
 	ROCKETSEND_VERSUS_JAVA=1 go test -count=1 -run '^TestVersusJava$$' -v -timeout 60m ./cmd/rocketsend
 
 ## soak: kill -9 and SIGSTOP of broker-b, each under SOAK_COUNT async sends and SOAK_COUNT sync sends
-## from 4 goroutines, on a private cluster; every ack read back. Outside CI (about an hour for the
+## from 4 goroutines, on a private cluster; every ack read back. Outside CI (about 11 minutes on a quiet machine for the
 ## default count); writes its figures to docs/performance.md (section "Broker faults under load").
 SOAK_COUNT ?= 1000000
 soak:
