@@ -35,9 +35,7 @@ func (p *Producer) SendAsync(ctx context.Context, msg *message.Message, cb func(
 	}
 	c.cb = cb
 	c.size = int64(len(msg.Body))
-	actx, cancel := context.WithDeadline(ctx, c.deadline)
-	err = p.inflight.acquire(actx, c.size, p.cfg.blockWhenFull)
-	cancel()
+	err = p.inflight.acquire(ctx, c.deadline, c.size, p.cfg.blockWhenFull)
 	if err != nil {
 		c.done()
 		if errors.Is(err, context.DeadlineExceeded) {
@@ -71,7 +69,7 @@ func (c *call) runAsync(onWorker bool) {
 			return
 		}
 		c.sentAt = time.Now()
-		err = c.p.rc.InvokeAsync(c.ctx, c.addr, req, c.attemptDl, c.onResponse)
+		err = c.p.rc.InvokeAsyncTo(c.ctx, c.addr, req, c.attemptDl, c)
 		if err == nil {
 			return
 		}
@@ -82,13 +80,35 @@ func (c *call) runAsync(onWorker bool) {
 	}
 }
 
-// onResponse runs on the connection's reader goroutine, so it only hands the outcome to a callback
+// OnResponse (remote.Callback) runs on the connection's reader goroutine, so it only hands the outcome to a callback
 // worker: the After hooks, a retry and the user's callback run there, and a slow hook or callback
 // never holds up the responses of other sends on the connection. The channel has room for one
 // item per async send in flight (the in-flight bound), and a send has at most one item queued at
 // a time, so the reader never waits here.
-func (c *call) onResponse(resp *codec.Command, err error) {
-	c.p.callbacks <- func() { c.handleResponse(resp, err) }
+func (c *call) OnResponse(resp *codec.Command, err error) {
+	c.p.callbacks <- task{c: c, resp: resp, err: err}
+}
+
+// task is one piece of work for a callback worker: a response to handle, an outcome to deliver
+// (kept in the call), or any other function. A value rather than a closure, so handing a send's
+// work to a worker allocates nothing.
+type task struct {
+	c       *call
+	resp    *codec.Command
+	err     error
+	deliver bool
+	fn      func()
+}
+
+func (t task) run() {
+	switch {
+	case t.fn != nil:
+		t.fn()
+	case t.deliver:
+		t.c.deliver(t.c.res, t.c.resErr)
+	default:
+		t.c.handleResponse(t.resp, t.err)
+	}
 }
 
 // handleResponse runs on a callback worker: decode, After hooks, fault bookkeeping, then a retry
@@ -117,7 +137,8 @@ func (c *call) complete(res *message.SendResult, err error, onWorker bool) {
 		c.deliver(res, err)
 		return
 	}
-	c.p.callbacks <- func() { c.deliver(res, err) }
+	c.res, c.resErr = res, err // the call's only task in the channel: nothing else writes these
+	c.p.callbacks <- task{c: c, deliver: true}
 }
 
 func (c *call) deliver(res *message.SendResult, err error) {
@@ -146,7 +167,10 @@ func newLimiter(max int, maxBytes int64) *limiter {
 	return &limiter{max: max, maxB: maxBytes, released: make(chan struct{})}
 }
 
-func (l *limiter) acquire(ctx context.Context, size int64, block bool) error {
+// acquire takes room for one message of size bytes. When block is set it waits for room until ctx
+// ends or deadline passes; only a send that has to wait pays for the deadline's timer.
+func (l *limiter) acquire(ctx context.Context, deadline time.Time, size int64, block bool) error {
+	timed := false
 	l.mu.Lock()
 	for {
 		if l.n < l.max && (l.b+size <= l.maxB || l.n == 0) {
@@ -158,6 +182,15 @@ func (l *limiter) acquire(ctx context.Context, size int64, block bool) error {
 		if !block {
 			l.mu.Unlock()
 			return fmt.Errorf("%w (%d messages, %d bytes; bounds %d, %d)", ErrBackpressure, l.n, l.b, l.max, l.maxB)
+		}
+		if !timed {
+			l.mu.Unlock()
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithDeadline(ctx, deadline)
+			defer cancel()
+			timed = true
+			l.mu.Lock()
+			continue // room may have been freed meanwhile
 		}
 		ch := l.released
 		l.waiters++

@@ -43,8 +43,10 @@ type call struct {
 	batchRecords []*message.Message // the request's messages, for the properties check
 
 	// async
-	cb   func(*message.SendResult, error)
-	size int64
+	cb     func(*message.SendResult, error)
+	size   int64
+	res    *message.SendResult // the outcome complete hands to a worker
+	resErr error
 
 	// per-attempt, reused
 	beforeRan bool // the attempt's Before hooks started: its After hooks must run
@@ -213,11 +215,9 @@ func (c *call) prepare() (*codec.Command, error) {
 	if err := p.running(); err != nil {
 		return nil, err
 	}
-	rctx, cancel := context.WithDeadline(c.ctx, c.deadline)
-	tp, err := p.routes.PublishInfo(rctx, c.topic)
-	cancel()
+	tp, err := c.publishInfo()
 	if err != nil {
-		return nil, fromTransport(err)
+		return nil, err
 	}
 	sc := &c.sc
 	sc.Attempt, sc.Queue, sc.BrokerAddr, sc.BornHost = c.attempt, message.MessageQueue{}, "", p.bornHost
@@ -254,6 +254,20 @@ func (c *call) prepare() (*codec.Command, error) {
 		return nil, err
 	}
 	return c.request(q)
+}
+
+// publishInfo returns the topic's route: from the cache, or fetched within the send's budget.
+func (c *call) publishInfo() (*route.TopicPublishInfo, error) {
+	if tp := c.p.routes.Cached(c.topic); tp != nil {
+		return tp, nil
+	}
+	rctx, cancel := context.WithDeadline(c.ctx, c.deadline)
+	defer cancel()
+	tp, err := c.p.routes.PublishInfo(rctx, c.topic)
+	if err != nil {
+		return nil, fromTransport(err)
+	}
+	return tp, nil
 }
 
 func (c *call) chooseQueue(tp *route.TopicPublishInfo) (message.MessageQueue, error) {
