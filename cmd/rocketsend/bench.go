@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -113,10 +114,12 @@ func newBenchCmd() *cobra.Command {
 		Long: `bench sends generated messages to a topic it creates on every broker and prints, each second and at the
 end, msgs/s, MB/s and latency percentiles. At the end it compares what the brokers stored (the sum of
 the topic's max offsets before and after) with what was acknowledged. Ctrl-C stops the run and prints
-the summary of what ran so far.`,
+the summary of what ran so far. --mode floor measures no producer: it writes pre-encoded send frames,
+pipelined, on one connection per broker, the ceiling a producer is compared with (docs/cli.md).`,
 		Example: `  rocketsend bench -n 127.0.0.1:9876 --count 100000 --mode async --inflight 1024
   rocketsend bench -n 127.0.0.1:9876 --duration 30s --rate 5000 --mode sync
   rocketsend bench -n 127.0.0.1:9876 --mode batch --batch 32 --count 64000
+  rocketsend bench -n 127.0.0.1:9876 --mode floor --count 100000 --inflight 512   # the raw-frame ceiling
   rocketsend bench -c rocketsend.hcl --count 20000 --json --plot latency.svg
   make bench-java     # the same load beside the official Java producer, alternating, with ratios`,
 		Args: args(cobra.NoArgs),
@@ -134,10 +137,10 @@ the summary of what ran so far.`,
 	fl.DurationVar(&f.duration, "duration", 0, "send for this long (measured), then print the summary")
 	fl.Float64Var(&f.rate, "rate", 0, "most messages started per second (0: as fast as the mode allows)")
 	fl.IntVar(&f.size, "size", 1024, "body bytes")
-	fl.StringVar(&f.mode, "mode", "async", "sync, async, oneway or batch")
+	fl.StringVar(&f.mode, "mode", "async", "sync, async, oneway, batch, or floor (raw pre-encoded frames pipelined on one connection per broker, bounded by --inflight: the ceiling a producer is compared with)")
 	fl.IntVar(&f.batch, "batch", 16, "batch mode: messages per batch (one SendBatch, one latency)")
 	fl.IntVar(&f.concurrency, "concurrency", 8, "sync, oneway and batch: sending goroutines")
-	fl.IntVar(&f.inflight, "inflight", 1024, "async: most sends outstanding at once")
+	fl.IntVar(&f.inflight, "inflight", 1024, "async and floor: most sends outstanding at once")
 	fl.IntVar(&f.warmup, "warmup", 500, "sync sends before the measured phase")
 	fl.IntVar(&f.queues, "queues", 4, "queues per broker when creating the topic")
 	fl.DurationVar(&f.timeout, "timeout", 10*time.Minute, "bound of the whole run")
@@ -147,12 +150,22 @@ the summary of what ran so far.`,
 	return c
 }
 
+// benchModes are the values of --mode.
+var benchModes = []string{"sync", "async", "oneway", "batch", "floor"}
+
+// floorMaxBytes bounds the memory of the floor's pre-encoded frames.
+const floorMaxBytes = 4 << 30
+
 func (o *benchOptions) check() error {
 	switch {
-	case o.mode != "sync" && o.mode != "async" && o.mode != "oneway" && o.mode != "batch":
-		return usagef("bench: --mode %q: want sync, async, oneway or batch", o.mode)
+	case !slices.Contains(benchModes, o.mode):
+		return usagef("bench: --mode %q: want %s", o.mode, strings.Join(benchModes, ", "))
 	case o.count < 0 || (o.count == 0 && o.duration == 0):
 		return usagef("bench: --count %d must be at least 1 (or give --duration)", o.count)
+	case o.mode == "floor" && o.count == 0:
+		return usagef("bench: --mode floor needs --count: its frames are encoded before the clock starts (--duration may still end it sooner)")
+	case o.mode == "floor" && int64(o.count)*int64(o.size+512) > floorMaxBytes:
+		return usagef("bench: --mode floor: %d frames of %d B would hold more than %d GiB in memory; lower --count", o.count, o.size, floorMaxBytes>>30)
 	case o.duration < 0:
 		return usagef("bench: --duration must not be negative")
 	case o.rate < 0:
@@ -193,7 +206,18 @@ func runBench(ctx context.Context, out, errOut io.Writer, f *benchFlags) error {
 	// Ctrl-C stops starting sends; the sends in flight finish and the summary is printed.
 	stop, stopSignals := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stopSignals()
-	res := benchRunStop(ctx, stop, p, f.benchOptions, progress)
+	var res *benchResult
+	if f.mode == "floor" {
+		h, err := f.floorHeader()
+		if err != nil {
+			return err
+		}
+		if res, err = floorRun(ctx, stop, p, f.benchOptions, h, progress); err != nil {
+			return err
+		}
+	} else {
+		res = benchRunStop(ctx, stop, p, f.benchOptions, progress)
+	}
 	if f.plot != "" {
 		if err := os.WriteFile(f.plot, []byte(plotSVG(res)), 0o644); err != nil {
 			return err
@@ -217,6 +241,33 @@ func runBench(ctx context.Context, out, errOut io.Writer, f *benchFlags) error {
 		return fmt.Errorf("bench: the brokers stored %d messages, %d were acknowledged", res.Stored.Stored, res.Stored.Acknowledged)
 	}
 	return nil
+}
+
+// floorHeader is what the floor's frames take from the producer's settings (flags and -c file).
+// The floor writes raw frames, so what the producer adds to a request on the wire besides the
+// header (ACL signatures, TLS, a namespace prefix) it cannot do: such settings are refused.
+func (f *benchFlags) floorHeader() (floorHeader, error) {
+	cfg, err := f.configFile()
+	if err != nil {
+		return floorHeader{}, err
+	}
+	pr := cfg.Producer
+	switch {
+	case pr.Credentials != nil || pr.TLS != nil || pr.Namespace != "":
+		return floorHeader{}, usagef("bench: --mode floor writes raw frames: it does not sign (credentials), encrypt (tls) or prefix a namespace")
+	}
+	h := floorHeader{serialize: codec.SerializeRocketMQ, group: pr.Group, createTopicKey: send.DefaultTopicKey,
+		defaultTopicQueueNums: 4, unitMode: pr.UnitMode}
+	if pr.Serialize != nil {
+		h.serialize = *pr.Serialize
+	}
+	if pr.CreateTopicKey != "" {
+		h.createTopicKey = pr.CreateTopicKey
+	}
+	if pr.DefaultTopicQueueNums > 0 {
+		h.defaultTopicQueueNums = pr.DefaultTopicQueueNums
+	}
+	return h, nil
 }
 
 func ms(us int64) float64 { return float64(us) / 1000 }
@@ -263,121 +314,21 @@ func topicMaxOffsets(ctx context.Context, p sender, topic string) (int64, error)
 
 // benchRunStop is benchRun whose loops also end when stop is done (Ctrl-C); ctx bounds the sends.
 func benchRunStop(ctx, stop context.Context, p sender, o benchOptions, progress io.Writer) *benchResult {
-
-	body := make([]byte, o.size)
-	for i := range body {
-		body[i] = byte('a' + i%26)
-	}
-	for i := 0; i < o.warmup && stop.Err() == nil; i++ {
-		m := message.New(o.topic, body)
-		m.SetTags("rocketsend-warmup")
-		_, _ = p.Send(ctx, m)
-	}
-	res := &benchResult{Mode: o.mode, Size: o.size, Count: o.count, Duration: o.duration.Seconds(), Rate: o.rate,
-		hist: hdrhistogram.New(1, 60_000_000, 3)} // microseconds, 1 us .. 60 s
-	if o.mode == "batch" {
-		res.Batch = o.batch
-	}
-	check := &storedCheck{}
-	if before, err := topicMaxOffsets(ctx, p, o.topic); err != nil {
-		check.Error = "max offsets before the run: " + err.Error()
-	} else {
-		check.Before = before
-	}
-	if o.duration > 0 {
-		var cancel context.CancelFunc
-		stop, cancel = context.WithTimeout(stop, o.duration)
-		defer cancel()
-	}
-	var (
-		mu       sync.Mutex
-		window   = hdrhistogram.New(1, 60_000_000, 3)
-		done     atomic.Int64 // messages finished (sent or failed)
-		failed   atomic.Int64
-		started  atomic.Int64 // messages started
-		firstErr atomic.Value
-	)
-	record := func(start time.Time, n int64, err error) {
-		us := max(time.Since(start).Microseconds(), 1)
-		if err != nil {
-			failed.Add(n)
-			firstErr.CompareAndSwap(nil, err.Error())
-		}
-		mu.Lock()
-		_ = res.hist.RecordValue(us)
-		_ = window.RecordValue(us)
-		mu.Unlock()
-		done.Add(n)
-	}
-
-	start, cpu0 := time.Now(), processCPU()
-	// claim reserves n messages of the run; it says false when the run is over (count reached,
-	// duration passed, Ctrl-C) and waits for --rate's pace.
-	claim := func(n int64) bool {
-		if stop.Err() != nil || ctx.Err() != nil {
-			return false
-		}
-		k := started.Add(n)
-		if o.count > 0 && k > int64(o.count) {
-			started.Add(-n)
-			return false
-		}
-		if o.rate > 0 {
-			due := start.Add(time.Duration(float64(k-n) / o.rate * float64(time.Second)))
-			if d := time.Until(due); d > 0 {
-				t := time.NewTimer(d)
-				defer t.Stop()
-				select {
-				case <-t.C:
-				case <-stop.Done():
-					started.Add(-n)
-					return false
-				}
-			}
-		}
-		return true
-	}
-	tickDone := make(chan struct{})
-	var tickWG sync.WaitGroup
-	tickWG.Add(1)
-	go func() { // one line per second: throughput and latency of that second
-		defer tickWG.Done()
-		t := time.NewTicker(time.Second)
-		defer t.Stop()
-		var last int64
-		for sec := 1; ; sec++ {
-			select {
-			case <-tickDone:
-				return
-			case <-t.C:
-			}
-			n := done.Load()
-			mu.Lock()
-			st := secondStat{Second: sec, Msgs: n - last, MsgsPerSec: float64(n - last), MBPerSec: float64((n-last)*int64(o.size)) / 1e6,
-				P50Ms: ms(window.ValueAtQuantile(50)), P99Ms: ms(window.ValueAtQuantile(99))}
-			window.Reset()
-			mu.Unlock()
-			last = n
-			res.PerSecond = append(res.PerSecond, st)
-			if progress != nil {
-				fmt.Fprintf(progress, "%4ds %9.0f msgs/s %8.2f MB/s  p50 %7.2f ms  p99 %7.2f ms  %s\n",
-					sec, st.MsgsPerSec, st.MBPerSec, st.P50Ms, st.P99Ms, progressBar(n, o, time.Since(start)))
-			}
-		}
-	}()
-
+	body := benchBody(o.size)
+	warmup(ctx, stop, p, o, body)
+	m := startMeter(ctx, stop, p, o, progress)
 	switch o.mode {
 	case "async":
 		sem := make(chan struct{}, o.inflight)
-		for claim(1) {
+		for m.claim(1) {
 			sem <- struct{}{}
 			s := time.Now()
 			err := p.SendAsync(ctx, message.New(o.topic, body), func(_ *message.SendResult, err error) {
-				record(s, 1, err)
+				m.record(s, 1, err)
 				<-sem
 			})
 			if err != nil {
-				record(s, 1, err)
+				m.record(s, 1, err)
 				<-sem
 			}
 		}
@@ -397,9 +348,9 @@ func benchRunStop(ctx, stop context.Context, p sender, o benchOptions, progress 
 				for {
 					k := n
 					if o.count > 0 {
-						k = min(n, int64(o.count)-started.Load())
+						k = min(n, int64(o.count)-m.started.Load())
 					}
-					if k <= 0 || !claim(k) {
+					if k <= 0 || !m.claim(k) {
 						return
 					}
 					s := time.Now()
@@ -416,24 +367,168 @@ func benchRunStop(ctx, stop context.Context, p sender, o benchOptions, progress 
 						}
 						_, err = p.SendBatch(ctx, msgs)
 					}
-					record(s, k, err)
+					m.record(s, k, err)
 				}
 			}()
 		}
 		wg.Wait()
 	}
-	elapsed := time.Since(start)
-	cpu := processCPU() - cpu0
-	close(tickDone)
-	tickWG.Wait()
+	return m.finish(p)
+}
 
-	res.Interrupted = stop.Err() != nil && ctx.Err() == nil && (o.duration == 0 || elapsed < o.duration)
-	res.Sent = done.Load() - failed.Load()
-	res.Failed = failed.Load()
-	if o.count > 0 && ctx.Err() != nil && !res.Interrupted {
-		res.Unsent = int64(o.count) - started.Load() // the run's timeout ended it
+// benchBody is the body of every benchmark message: size bytes of a..z.
+func benchBody(size int) []byte {
+	body := make([]byte, size)
+	for i := range body {
+		body[i] = byte('a' + i%26)
 	}
-	if v := firstErr.Load(); v != nil {
+	return body
+}
+
+// warmup sends o.warmup sync messages (tag rocketsend-warmup) before the measured phase; they
+// are stored before the stored check's first reading, so they are not counted.
+func warmup(ctx, stop context.Context, p sender, o benchOptions, body []byte) {
+	for i := 0; i < o.warmup && stop.Err() == nil; i++ {
+		m := message.New(o.topic, body)
+		m.SetTags("rocketsend-warmup")
+		_, _ = p.Send(ctx, m)
+	}
+}
+
+// meter is the measured phase of a run, whatever sends: it paces and bounds the run (claim),
+// records every finished send (record), prints a line per second, and sums up (finish). Every
+// mode, the raw-frame floor included, measures through it, so their figures compare.
+type meter struct {
+	ctx, stop context.Context
+	cancel    context.CancelFunc
+	o         benchOptions
+	progress  io.Writer
+	res       *benchResult
+	check     *storedCheck
+
+	mu       sync.Mutex // guards res.hist and window
+	window   *hdrhistogram.Histogram
+	done     atomic.Int64 // messages finished (sent or failed)
+	failed   atomic.Int64
+	started  atomic.Int64 // messages started
+	firstErr atomic.Value
+
+	start    time.Time
+	cpu0     int64
+	tickDone chan struct{}
+	tickWG   sync.WaitGroup
+}
+
+// startMeter reads the topic's max offsets (the stored check's "before") and starts the clock.
+func startMeter(ctx, stop context.Context, p sender, o benchOptions, progress io.Writer) *meter {
+	m := &meter{ctx: ctx, stop: stop, cancel: func() {}, o: o, progress: progress, check: &storedCheck{},
+		window:   hdrhistogram.New(1, 60_000_000, 3),
+		tickDone: make(chan struct{}),
+		res: &benchResult{Mode: o.mode, Size: o.size, Count: o.count, Duration: o.duration.Seconds(), Rate: o.rate,
+			hist: hdrhistogram.New(1, 60_000_000, 3)}, // microseconds, 1 us .. 60 s
+	}
+	if o.mode == "batch" {
+		m.res.Batch = o.batch
+	}
+	if before, err := topicMaxOffsets(ctx, p, o.topic); err != nil {
+		m.check.Error = "max offsets before the run: " + err.Error()
+	} else {
+		m.check.Before = before
+	}
+	if o.duration > 0 {
+		m.stop, m.cancel = context.WithTimeout(stop, o.duration)
+	}
+	m.start, m.cpu0 = time.Now(), processCPU()
+	m.tickWG.Add(1)
+	go m.tick()
+	return m
+}
+
+// record counts n messages that started at start and finished with err.
+func (m *meter) record(start time.Time, n int64, err error) {
+	us := max(time.Since(start).Microseconds(), 1)
+	if err != nil {
+		m.failed.Add(n)
+		m.firstErr.CompareAndSwap(nil, err.Error())
+	}
+	m.mu.Lock()
+	_ = m.res.hist.RecordValue(us)
+	_ = m.window.RecordValue(us)
+	m.mu.Unlock()
+	m.done.Add(n)
+}
+
+// claim reserves n messages of the run; it says false when the run is over (count reached,
+// duration passed, Ctrl-C) and waits for --rate's pace.
+func (m *meter) claim(n int64) bool {
+	o := m.o
+	if m.stop.Err() != nil || m.ctx.Err() != nil {
+		return false
+	}
+	k := m.started.Add(n)
+	if o.count > 0 && k > int64(o.count) {
+		m.started.Add(-n)
+		return false
+	}
+	if o.rate > 0 {
+		due := m.start.Add(time.Duration(float64(k-n) / o.rate * float64(time.Second)))
+		if d := time.Until(due); d > 0 {
+			t := time.NewTimer(d)
+			defer t.Stop()
+			select {
+			case <-t.C:
+			case <-m.stop.Done():
+				m.started.Add(-n)
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// tick prints one line per second: throughput and latency of that second.
+func (m *meter) tick() {
+	defer m.tickWG.Done()
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	var last int64
+	for sec := 1; ; sec++ {
+		select {
+		case <-m.tickDone:
+			return
+		case <-t.C:
+		}
+		n := m.done.Load()
+		m.mu.Lock()
+		st := secondStat{Second: sec, Msgs: n - last, MsgsPerSec: float64(n - last), MBPerSec: float64((n-last)*int64(m.o.size)) / 1e6,
+			P50Ms: ms(m.window.ValueAtQuantile(50)), P99Ms: ms(m.window.ValueAtQuantile(99))}
+		m.window.Reset()
+		m.mu.Unlock()
+		last = n
+		m.res.PerSecond = append(m.res.PerSecond, st)
+		if m.progress != nil {
+			fmt.Fprintf(m.progress, "%4ds %9.0f msgs/s %8.2f MB/s  p50 %7.2f ms  p99 %7.2f ms  %s\n",
+				sec, st.MsgsPerSec, st.MBPerSec, st.P50Ms, st.P99Ms, progressBar(n, m.o, time.Since(m.start)))
+		}
+	}
+}
+
+// finish stops the clock once every send has finished, sums up and runs the stored check.
+func (m *meter) finish(p sender) *benchResult {
+	ctx, o, res := m.ctx, m.o, m.res
+	elapsed := time.Since(m.start)
+	cpu := processCPU() - m.cpu0
+	close(m.tickDone)
+	m.tickWG.Wait()
+	defer m.cancel()
+
+	res.Interrupted = m.stop.Err() != nil && ctx.Err() == nil && (o.duration == 0 || elapsed < o.duration)
+	res.Sent = m.done.Load() - m.failed.Load()
+	res.Failed = m.failed.Load()
+	if o.count > 0 && ctx.Err() != nil && !res.Interrupted {
+		res.Unsent = int64(o.count) - m.started.Load() // the run's timeout ended it
+	}
+	if v := m.firstErr.Load(); v != nil {
 		res.FirstError = v.(string)
 	} else if res.Unsent > 0 {
 		res.FirstError = "the run's timeout ended it: " + context.Cause(ctx).Error()
@@ -445,15 +540,15 @@ func benchRunStop(ctx, stop context.Context, p sender, o benchOptions, progress 
 	res.P99Ms, res.P999Ms, res.MaxMs = ms(res.hist.ValueAtQuantile(99)), ms(res.hist.ValueAtQuantile(99.9)), ms(res.hist.Max())
 	res.Latencies = res.hist.TotalCount()
 	res.Percentiles = percentiles(res.hist)
-	if n := done.Load(); n > 0 {
+	if n := m.done.Load(); n > 0 {
 		res.CPUNanosPerMsg = float64(cpu) / float64(n)
 	}
-	if check.Error == "" {
-		storedAfter(ctx, p, o, res, check)
+	if m.check.Error == "" {
+		storedAfter(ctx, p, o, res, m.check)
 	}
-	res.Stored = check
-	if progress != nil {
-		fmt.Fprintf(progress, "done  %d sent, %d failed in %.2fs  %s\n", res.Sent, res.Failed, res.Seconds, progressBar(done.Load(), o, elapsed))
+	res.Stored = m.check
+	if m.progress != nil {
+		fmt.Fprintf(m.progress, "done  %d sent, %d failed in %.2fs  %s\n", res.Sent, res.Failed, res.Seconds, progressBar(m.done.Load(), o, elapsed))
 	}
 	return res
 }

@@ -128,7 +128,28 @@ func TestCluster(t *testing.T) {
 	t.Run("ProduceConsume", func(t *testing.T) { testProduceConsume(t, c) })
 	t.Run("HashKeyOneQueue", func(t *testing.T) { testHashKeyOneQueue(t, c) })
 	t.Run("RequestReply", func(t *testing.T) { testRequestReply(t, c) })
+	t.Run("ProduceModes", func(t *testing.T) { testProduceModes(t, c) })
 	t.Run("ProducerThroughput", func(t *testing.T) { testProducerThroughput(t, c) })
+}
+
+// testProduceModes runs every mode the side-by-side benchmark uses (cmd/rocketsend
+// TestVersusJava): async, sync and oneway, auto-batching on and off, compression off.
+func testProduceModes(t *testing.T, c *rmqtest.Cluster) {
+	autoBatch := rmqtest.CompareVersions(ClientVersion(), "5.0.0") >= 0
+	for _, o := range []ProduceOptions{
+		{Mode: "async", Inflight: 64},
+		{Mode: "async", Inflight: 64, AutoBatch: autoBatch},
+		{Mode: "sync", Threads: 4, AutoBatch: autoBatch},
+		{Mode: "oneway", Threads: 4},
+	} {
+		topic := uniqueTopic("jp_modes")
+		c.CreateTopic(t, topic, 2)
+		o.Count, o.Size, o.NoCompress, o.SendTimeout = 300, 5000, true, 10*time.Second
+		res := Produce(t, c.NameServer(), topic, o)
+		if res.Sent != o.Count || res.Failed != 0 || res.AutoBatch != o.AutoBatch || res.Serialize != "JSON" || res.CPUNanos <= 0 {
+			t.Errorf("%s auto-batch %v: %+v", o.Mode, o.AutoBatch, res)
+		}
+	}
 }
 
 func testProduceConsume(t *testing.T, c *rmqtest.Cluster) {

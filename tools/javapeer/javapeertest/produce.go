@@ -35,7 +35,14 @@ type ProduceOptions struct {
 	Keys        string
 	Properties  map[string]string
 	SendTimeout time.Duration // per send (client default 3 s)
-	Timeout     time.Duration // whole send phase (default 5 min)
+	// AutoBatch turns on the client's auto-batching, setAutoBatch(true) with its defaults
+	// (batchMaxDelayMs 10, batchMaxBytes 32 KiB, totalBatchMaxBytes 32 MiB), for sync and async
+	// sends; Java never batches oneway sends. It needs a 5.x client.
+	AutoBatch bool
+	// NoCompress keeps every body uncompressed (compressMsgBodyOverHowmuch = MaxInt; the client
+	// compresses bodies of 4 KiB and more by default).
+	NoCompress bool
+	Timeout    time.Duration // whole send phase (default 5 min)
 	// AllowFailures returns results with failed sends or a timeout instead
 	// of failing the test.
 	AllowFailures bool
@@ -80,6 +87,9 @@ type ProduceResult struct {
 	CPUNanos   int64   `json:"cpuNanos"`
 	PeakRSSKiB int64   `json:"peakRssKiB"` // VmHWM of the JVM at the end (Linux; -1 elsewhere)
 	FirstError string  `json:"firstError"`
+	AutoBatch  bool    `json:"autoBatch"`
+	// Serialize is the header serialization the client used: "JSON" (its default) or "ROCKETMQ".
+	Serialize string `json:"serialize"`
 
 	Messages     []SentMessage `json:"-"` // with HashKey or PrintSent, in completion order
 	Queues       []Queue       `json:"-"` // with ListQueues
@@ -148,6 +158,12 @@ func Produce(t testing.TB, namesrv, topic string, opts ProduceOptions) ProduceRe
 	}
 	if opts.SendTimeout > 0 {
 		args = append(args, "--send-timeout-ms", ms(opts.SendTimeout))
+	}
+	if opts.AutoBatch {
+		args = append(args, "--auto-batch")
+	}
+	if opts.NoCompress {
+		args = append(args, "--no-compress")
 	}
 
 	p := launch(t, args...)

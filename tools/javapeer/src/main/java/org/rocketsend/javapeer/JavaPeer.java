@@ -30,6 +30,7 @@ import java.util.concurrent.TimeUnit;
  * produce --namesrv ADDR --topic T [--group G] [--count N] [--size BYTES] [--mode sync|async|oneway]
  *         [--threads K] [--inflight M] [--hash-key KEY] [--queues] [--print-sent] [--warmup W]
  *         [--tags T] [--keys K] [--prop NAME=VALUE]... [--send-timeout-ms MS] [--timeout-ms MS]
+ *         [--auto-batch] [--no-compress]
  * request --namesrv ADDR --topic T [--group G] [--count N] [--size BYTES] [--request-timeout-ms MS]
  *         [--timeout-ms MS] [--api callback|sync]
  * hash    --key K [--key K2 ...] --queues N
@@ -110,7 +111,7 @@ public final class JavaPeer {
                       "namesrv", "topic", "group", "count", "size", "mode", "threads",
                       "inflight", "hash-key", "warmup", "tags", "keys", "prop",
                       "send-timeout-ms", "timeout-ms"),
-                  Set.of("queues", "print-sent"));
+                  Set.of("queues", "print-sent", "auto-batch", "no-compress"));
           watchStdin(a);
           return Produce.run(a);
         }

@@ -18,6 +18,7 @@ import org.apache.rocketmq.client.producer.selector.SelectMessageQueueByHash;
 import org.apache.rocketmq.client.impl.producer.TopicPublishInfo;
 import org.apache.rocketmq.common.message.Message;
 import org.apache.rocketmq.common.message.MessageQueue;
+import org.apache.rocketmq.remoting.protocol.RemotingCommand;
 
 /**
  * produce: the benchmark peer and the selector witness. Sends --count messages of --size bytes
@@ -28,7 +29,10 @@ import org.apache.rocketmq.common.message.MessageQueue;
  * completion order), with --queues one {"event":"queues"} line listing the producer's queues in the
  * order the selector sees them, and always a final {"event":"summary"}. Latency is measured per
  * message from the start of the send call to its result (sync, oneway: return of the call; async:
- * the callback). cpuNanos is the process CPU time (all threads: client, Netty, JIT, GC) spent
+ * the callback). --auto-batch turns on the client's auto-batching (setAutoBatch(true), its defaults)
+ * for sync and async sends (Java never batches oneway sends); --no-compress keeps every body
+ * uncompressed. The summary says which header serialization the client used (JSON unless
+ * -Drocketmq.serialize.type says otherwise). cpuNanos is the process CPU time (all threads: client, Netty, JIT, GC) spent
  * between the start and the end of the send phase; the producer start, the route lookup and the
  * --warmup sends are outside it.
  */
@@ -59,6 +63,8 @@ final class Produce {
       props.add(new String[] {p.substring(0, eq), p.substring(eq + 1)});
     }
     final int sendTimeoutMs = a.intOpt("send-timeout-ms", 3000);
+    final boolean autoBatch = a.flag("auto-batch");
+    final boolean noCompress = a.flag("no-compress");
     final long deadline = JavaPeer.deadlineAfter(a.longOpt("timeout-ms", 300_000));
     if (count < 0 || size < 0 || threads < 1 || inflight < 1 || warmup < 0) {
       throw new JavaPeer.UsageException("count, size, warmup >= 0 and threads, inflight >= 1");
@@ -71,6 +77,12 @@ final class Produce {
     p.setNamesrvAddr(ns);
     p.setInstanceName(JavaPeer.instanceName("produce"));
     p.setSendMsgTimeout(sendTimeoutMs);
+    if (noCompress) {
+      p.setCompressMsgBodyOverHowmuch(Integer.MAX_VALUE);
+    }
+    if (autoBatch) {
+      setAutoBatch(p);
+    }
     p.start();
     try {
       // Route lookup outside the measured phase (fills the producer's TopicPublishInfo table).
@@ -271,6 +283,8 @@ final class Produce {
               .num("size", size)
               .num("threads", threads)
               .num("inflight", inflight)
+              .bool("autoBatch", autoBatch)
+              .str("serialize", String.valueOf(RemotingCommand.getSerializeTypeConfigInThisServer()))
               .num("sent", ok.get())
               .num("failed", failed.get())
               .num("notOk", notOk.get())
@@ -289,6 +303,22 @@ final class Produce {
       return 0;
     } finally {
       JavaPeer.bounded("producer-shutdown", 10_000, p::shutdown);
+    }
+  }
+
+  /**
+   * DefaultMQProducer.setAutoBatch(true) with the client's own defaults (ProduceAccumulator:
+   * batchMaxDelayMs 10, batchMaxBytes 32 KiB, totalBatchMaxBytes 32 MiB). Called by reflection: the
+   * 4.9.x clients, which these sources also compile against, have no auto-batching.
+   */
+  private static void setAutoBatch(DefaultMQProducer p) throws JavaPeer.UsageException {
+    try {
+      DefaultMQProducer.class.getMethod("setAutoBatch", boolean.class).invoke(p, true);
+    } catch (NoSuchMethodException e) {
+      throw new JavaPeer.UsageException(
+          "--auto-batch needs a client with DefaultMQProducer.setAutoBatch (5.x)");
+    } catch (ReflectiveOperationException e) {
+      throw new IllegalStateException("setAutoBatch", e);
     }
   }
 
