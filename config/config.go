@@ -60,6 +60,10 @@ type Producer struct {
 	VIPChannel            bool
 	FaultTolerance        bool
 	CallbackWorkers       int
+	AutoBatch             bool
+	BatchMaxDelay         time.Duration
+	BatchMaxBytes         int
+	TotalBatchMaxBytes    int
 	CreateTopicKey        string
 	ClientIP              string
 	UnitMode              bool

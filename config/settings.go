@@ -172,6 +172,26 @@ var Settings = []*Setting{
 		option: func(p *Producer) send.Option {
 			return when(p.CallbackWorkers > 0, func() send.Option { return send.WithCallbackWorkers(p.CallbackWorkers) })
 		}},
+	{Name: "auto_batch", Type: TypeBool, Default: "false", Option: "WithAutoBatch",
+		Doc:    "hold async sends briefly and send those for one queue as one batch request (Java's `autoBatch`)",
+		field:  func(p *Producer) any { return &p.AutoBatch },
+		option: func(p *Producer) send.Option { return boolOpt(p.AutoBatch, send.WithAutoBatch) }},
+	{Name: "batch_max_delay", Type: TypeDuration, Min: int64(time.Millisecond), Default: "`10ms`", Option: "WithBatchMaxDelay",
+		Doc:    "with `auto_batch`: longest a message waits for its batch, at most `30s` (Java's `batchMaxDelayMs`)",
+		field:  func(p *Producer) any { return &p.BatchMaxDelay },
+		option: func(p *Producer) send.Option { return durOpt(p.BatchMaxDelay, send.WithBatchMaxDelay) }},
+	{Name: "batch_max_bytes", Type: TypeSize, Min: 1, Max: 2 << 20, Default: "32 KiB", Option: "WithBatchMaxBytes",
+		Doc:   "with `auto_batch`: body bytes that send a batch at once (Java's `batchMaxBytes`)",
+		field: func(p *Producer) any { return &p.BatchMaxBytes },
+		option: func(p *Producer) send.Option {
+			return when(p.BatchMaxBytes > 0, func() send.Option { return send.WithBatchMaxBytes(p.BatchMaxBytes) })
+		}},
+	{Name: "total_batch_max_bytes", Type: TypeSize, Min: 1, Max: 1 << 40, Default: "32 MiB", Option: "WithTotalBatchMaxBytes",
+		Doc:   "with `auto_batch`: body bytes all batches hold at once; past it, sends go unbatched (Java's `totalBatchMaxBytes`)",
+		field: func(p *Producer) any { return &p.TotalBatchMaxBytes },
+		option: func(p *Producer) send.Option {
+			return when(p.TotalBatchMaxBytes > 0, func() send.Option { return send.WithTotalBatchMaxBytes(int64(p.TotalBatchMaxBytes)) })
+		}},
 	{Name: "serialize", Type: TypeString, Values: []string{"rocketmq", "json"}, Default: "`\"rocketmq\"`", Option: "WithSerializeType",
 		Doc:   "header format of requests",
 		field: func(p *Producer) any { return &p.Serialize },

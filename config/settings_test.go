@@ -34,6 +34,10 @@ var samples = map[string][2]string{
 	"client_ip":                              {"10.0.0.7", "host.example"},
 	"unit_mode":                              {"true", "maybe"},
 	"callback_workers":                       {"2", "0"},
+	"auto_batch":                             {"true", "on"},
+	"batch_max_delay":                        {"5ms", "0s"},
+	"batch_max_bytes":                        {"64KiB", "3MiB"},
+	"total_batch_max_bytes":                  {"64MiB", "0"},
 	"serialize":                              {"json", "xml"},
 }
 

@@ -50,8 +50,29 @@ func (p *Producer) SendAsync(ctx context.Context, msg *message.Message, cb func(
 		c.done()
 		return err
 	}
-	c.runAsync(false)
+	c.startAsync()
 	return nil
+}
+
+// startAsync starts an accepted async send. A send with forbidden checks or Before hooks starts on
+// a callback worker, so the hooks of concurrent sends run concurrently (over a plugin's instance
+// pool) even when one goroutine makes every send; Java likewise runs its async sends on an
+// executor. A send without hooks starts on the caller's goroutine, which keeps the sends of one
+// goroutine in the order they were made. With auto-batching on, a message that may be batched is
+// held for its batch (autobatch.go).
+func (c *call) startAsync() {
+	if len(c.hooks.before) == 0 && len(c.hooks.forbidden) == 0 {
+		c.startAsyncOn(false)
+		return
+	}
+	c.p.callbacks <- task{c: c, kind: taskStart}
+}
+
+func (c *call) startAsyncOn(onWorker bool) {
+	if a := c.p.acc; a != nil && c.batchable() && a.hold(c) {
+		return
+	}
+	c.runAsync(onWorker)
 }
 
 // runAsync starts the next attempt. It runs on the caller's goroutine for the first attempt and
@@ -90,24 +111,29 @@ func (c *call) OnResponse(resp *codec.Command, err error) {
 }
 
 // task is one piece of work for a callback worker: a response to handle, an outcome to deliver
-// (kept in the call), or any other function. A value rather than a closure, so handing a send's
-// work to a worker allocates nothing.
+// (kept in the call) or a send to start. A value rather than a closure, so handing a send's work
+// to a worker allocates nothing.
 type task struct {
-	c       *call
-	resp    *codec.Command
-	err     error
-	deliver bool
-	fn      func()
+	c    *call
+	kind uint8
+	resp *codec.Command
+	err  error
 }
 
+const (
+	taskResponse uint8 = iota
+	taskDeliver
+	taskStart
+)
+
 func (t task) run() {
-	switch {
-	case t.fn != nil:
-		t.fn()
-	case t.deliver:
-		t.c.deliver(t.c.res, t.c.resErr)
-	default:
+	switch t.kind {
+	case taskResponse:
 		t.c.handleResponse(t.resp, t.err)
+	case taskDeliver:
+		t.c.deliver(t.c.res, t.c.resErr)
+	case taskStart:
+		t.c.startAsyncOn(true)
 	}
 }
 
@@ -138,13 +164,15 @@ func (c *call) complete(res *message.SendResult, err error, onWorker bool) {
 		return
 	}
 	c.res, c.resErr = res, err // the call's only task in the channel: nothing else writes these
-	c.p.callbacks <- task{c: c, deliver: true}
+	c.p.callbacks <- task{c: c, kind: taskDeliver}
 }
 
 func (c *call) deliver(res *message.SendResult, err error) {
 	p := c.p
 	defer p.asyncWG.Done()
-	defer p.inflight.release(c.size)
+	if c.members == nil { // an auto-batch request holds no room: its messages hold their own
+		defer p.inflight.release(c.size)
+	}
 	defer func() {
 		if r := recover(); r != nil {
 			p.cfg.logger.Error("async send callback panicked", "topic", c.msg.Topic, "panic", fmt.Sprint(r))

@@ -63,6 +63,7 @@ type config struct {
 	checker               TransactionChecker
 	remoteOptions         []remote.Option
 	javaConfig
+	autoBatchConfig
 	optErrs []error // options given a nil they cannot use
 }
 
@@ -86,6 +87,7 @@ func defaultConfig() config {
 		serialize:             codec.SerializeRocketMQ,
 		logger:                slog.New(slog.DiscardHandler),
 		javaConfig:            javaConfig{createTopicKey: DefaultTopicKey},
+		autoBatchConfig:       defaultAutoBatchConfig(),
 	}
 }
 
@@ -316,6 +318,7 @@ func (c *config) validate() error {
 		errs = append(errs, errors.New("credentials need both AccessKey and SecretKey"))
 	}
 	errs = append(errs, c.validateJava()...)
+	errs = append(errs, c.validateAutoBatch()...)
 	errs = append(errs, c.optErrs...)
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("send: invalid producer options: %w", err)

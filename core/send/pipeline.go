@@ -48,6 +48,9 @@ type call struct {
 	res    *message.SendResult // the outcome complete hands to a worker
 	resErr error
 
+	// auto-batch request: the held messages it carries (see autobatch.go); nil for any other call
+	members []*call
+
 	// per-attempt, reused
 	beforeRan bool // the attempt's Before hooks started: its After hooks must run
 	sc        SendContext
@@ -97,6 +100,12 @@ func (p *Producer) newCall(ctx context.Context, msg *message.Message, mode Mode,
 	if err := p.ready(ctx); err != nil {
 		return nil, err
 	}
+	return p.newCallReady(ctx, msg, mode, opts)
+}
+
+// newCallReady is newCall without the running check: an auto-batch request made while Shutdown
+// drains still goes out (its messages were accepted before).
+func (p *Producer) newCallReady(ctx context.Context, msg *message.Message, mode Mode, opts []CallOption) (*call, error) {
 	if msg == nil {
 		return nil, errNil("message")
 	}
@@ -132,7 +141,7 @@ func (p *Producer) newCall(ctx context.Context, msg *message.Message, mode Mode,
 		msg.SetSystemProperty(message.PropertyWaitStoreMsgOK, "true") // as every Java Message carries it
 	}
 	c.hooks = p.pinHooks()
-	if c.selector == nil && c.queue == nil && c.hooks.factory != nil {
+	if c.selector == nil && c.queue == nil && c.hooks.factory != nil && c.members == nil {
 		c.selector = c.hooks.selectorFor(msg.Topic)
 	}
 	if c.selector != nil && c.queue == nil {
@@ -204,6 +213,38 @@ func (c *call) prepareAttempt() (*codec.Command, error) {
 
 func (c *call) prepare() (*codec.Command, error) {
 	p := c.p
+	tp, err := c.prepareHooks()
+	if err != nil {
+		return nil, err
+	}
+	q, err := c.chooseQueue(tp)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.checkAfterHooks(tp, q); err != nil {
+		return nil, err
+	}
+	c.brokerQ = q
+	c.addr = p.brokerAddr(q.BrokerName)
+	if c.addr == "" {
+		p.refreshSoon(c.topic)
+		return nil, fmt.Errorf("%w: %s", errNoBrokerAddr, q.BrokerName)
+	}
+	sc := &c.sc
+	sc.Queue, sc.BrokerAddr = q, c.addr
+	sc.Queue.Topic = p.withoutNamespace(q.Topic)
+	c.attemptDl = c.attemptDeadline(tp)
+	p.announce(c.addr, c.attemptDl)
+	if err := c.checkFeatures(); err != nil {
+		return nil, err
+	}
+	return c.request(q)
+}
+
+// prepareHooks starts an attempt: budget, route, forbidden checks and Before hooks. An auto-batch
+// request runs no hooks: its messages ran theirs when they were held.
+func (c *call) prepareHooks() (*route.TopicPublishInfo, error) {
+	p := c.p
 	c.attempt++
 	if err := c.ctx.Err(); err != nil {
 		return nil, err
@@ -212,12 +253,15 @@ func (c *call) prepare() (*codec.Command, error) {
 	if remaining <= 0 {
 		return nil, c.timeoutErr()
 	}
-	if err := p.running(); err != nil {
+	if err := p.running(); err != nil && c.members == nil {
 		return nil, err
 	}
 	tp, err := c.publishInfo()
 	if err != nil {
 		return nil, err
+	}
+	if c.members != nil {
+		return tp, nil
 	}
 	sc := &c.sc
 	sc.Attempt, sc.Queue, sc.BrokerAddr, sc.BornHost = c.attempt, message.MessageQueue{}, "", p.bornHost
@@ -233,27 +277,7 @@ func (c *call) prepare() (*codec.Command, error) {
 			return nil, &HookError{Hook: hookName(h), Err: err}
 		}
 	}
-	q, err := c.chooseQueue(tp)
-	if err != nil {
-		return nil, err
-	}
-	if err := c.checkAfterHooks(tp, q); err != nil {
-		return nil, err
-	}
-	c.brokerQ = q
-	c.addr = p.brokerAddr(q.BrokerName)
-	if c.addr == "" {
-		p.refreshSoon(c.topic)
-		return nil, fmt.Errorf("%w: %s", errNoBrokerAddr, q.BrokerName)
-	}
-	sc.Queue, sc.BrokerAddr = q, c.addr
-	sc.Queue.Topic = p.withoutNamespace(q.Topic)
-	c.attemptDl = c.attemptDeadline(tp)
-	p.announce(c.addr, c.attemptDl)
-	if err := c.checkFeatures(); err != nil {
-		return nil, err
-	}
-	return c.request(q)
+	return tp, nil
 }
 
 // publishInfo returns the topic's route: from the cache, or fetched within the send's budget.
@@ -406,8 +430,10 @@ func (c *call) finishAttempt(res *message.SendResult, err error) (retry bool) {
 	latency := time.Since(c.sentAt)
 	sc := &c.sc
 	sc.Latency, sc.Result, sc.Err = latency, res, err
-	for _, h := range c.hooks.after {
-		h.SendMessageAfter(sc)
+	if c.members == nil { // an auto-batch's messages get their After hooks with the final outcome
+		for _, h := range c.hooks.after {
+			h.SendMessageAfter(sc)
+		}
 	}
 	if c.brokerQ.BrokerName != "" {
 		// Java's updateFaultItem: a failure isolates the broker (a timeout included, so that the

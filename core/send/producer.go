@@ -52,6 +52,7 @@ type Producer struct {
 	hooks atomic.Pointer[hookSet] // replaced whole by ReplaceHooks
 
 	inflight  *limiter
+	acc       *accumulator // auto-batches; nil unless WithAutoBatch(true)
 	callbacks chan task
 	workers   sync.WaitGroup
 	asyncWG   *drain // async sends not yet completed
@@ -167,6 +168,9 @@ func (p *Producer) Start(ctx context.Context) error {
 			}
 		}()
 	}
+	if p.cfg.autoBatch {
+		p.acc = newAccumulator(p)
+	}
 	p.stopLoops = make(chan struct{})
 	p.loopsDone = make(chan struct{})
 	go p.heartbeatLoop()
@@ -193,6 +197,9 @@ func (p *Producer) Shutdown(ctx context.Context) error {
 		ctx, cancel = context.WithTimeout(ctx, DefaultShutdownDrainTimeout)
 		defer cancel()
 	}
+	if p.acc != nil {
+		p.acc.flushAll() // held messages go out now, within the drain
+	}
 	select {
 	case <-p.asyncWG.Zero():
 	case <-ctx.Done():
@@ -203,6 +210,9 @@ func (p *Producer) Shutdown(ctx context.Context) error {
 	_ = p.routes.Close()
 	err := p.rc.Close() // fails what is still in flight; their callbacks run on the workers
 	<-p.asyncWG.Zero()
+	if p.acc != nil {
+		p.acc.stop()
+	}
 	close(p.callbacks)
 	p.workers.Wait()
 	p.replies.failAll(ErrShutdown)

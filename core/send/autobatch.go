@@ -1,0 +1,378 @@
+package send
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/rocketsend/rocketsend/core/codec"
+	"github.com/rocketsend/rocketsend/core/message"
+)
+
+// Auto-batching (Java 5.x's DefaultMQProducer.setAutoBatch and its ProduceAccumulator): async
+// sends to the same queue within a short window travel as one SEND_BATCH_MESSAGE request, and
+// each message still gets its own id, SendResult, hooks, callback and error. See docs/producer.md,
+// "Auto-batching", for the rules and where they differ from Java's.
+
+// Java's ProduceAccumulator defaults and bounds.
+const (
+	DefaultBatchMaxDelay      = 10 * time.Millisecond // Java's batchMaxDelayMs
+	DefaultBatchMaxBytes      = 32 << 10              // Java's batchMaxBytes
+	DefaultTotalBatchMaxBytes = 32 << 20              // Java's totalBatchMaxBytes
+	maxBatchMaxDelay          = 30 * time.Second
+	maxBatchMaxBytes          = 2 << 20
+)
+
+// autoBatchConfig holds the auto-batching options; it is embedded in config.
+type autoBatchConfig struct {
+	autoBatch          bool
+	batchMaxDelay      time.Duration
+	batchMaxBytes      int
+	totalBatchMaxBytes int64
+}
+
+func defaultAutoBatchConfig() autoBatchConfig {
+	return autoBatchConfig{batchMaxDelay: DefaultBatchMaxDelay, batchMaxBytes: DefaultBatchMaxBytes,
+		totalBatchMaxBytes: DefaultTotalBatchMaxBytes}
+}
+
+// WithAutoBatch turns auto-batching of async sends on or off (Java's setAutoBatch; default off).
+// With it on, SendAsync holds a message for up to WithBatchMaxDelay, and sends the messages held
+// for one queue as one batch request once they reach WithBatchMaxBytes or the delay ends: the
+// brokers store many messages per request, which costs them far less CPU per message. Sync and
+// oneway sends are never held (a sync send waiting out the delay is what makes Java's sync sends
+// 9x slower with autoBatch on), nor are delayed, transactional, reply and retry-topic messages.
+func WithAutoBatch(on bool) Option { return func(c *config) { c.autoBatch = on } }
+
+// WithBatchMaxDelay sets how long auto-batching holds the first message of a batch before the
+// batch is sent (Java's batchMaxDelayMs): 1 ms to 30 s, default 10 ms.
+func WithBatchMaxDelay(d time.Duration) Option { return func(c *config) { c.batchMaxDelay = d } }
+
+// WithBatchMaxBytes sets the body bytes at which an auto-batch is sent without waiting out the
+// delay (Java's batchMaxBytes): 1 B to 2 MiB, default 32 KiB. A batch never exceeds the maximum
+// message size whatever this is.
+func WithBatchMaxBytes(n int) Option { return func(c *config) { c.batchMaxBytes = n } }
+
+// WithTotalBatchMaxBytes bounds the body bytes all auto-batches hold at once (Java's
+// totalBatchMaxBytes), default 32 MiB: while the bound is reached, new async sends go out
+// unbatched, as in Java, rather than wait.
+func WithTotalBatchMaxBytes(n int64) Option { return func(c *config) { c.totalBatchMaxBytes = n } }
+
+func (c *autoBatchConfig) validateAutoBatch() []error {
+	var errs []error
+	if c.batchMaxDelay < time.Millisecond || c.batchMaxDelay > maxBatchMaxDelay {
+		errs = append(errs, fmt.Errorf("batch max delay %v must be between 1ms and 30s", c.batchMaxDelay))
+	}
+	if c.batchMaxBytes <= 0 || c.batchMaxBytes > maxBatchMaxBytes {
+		errs = append(errs, fmt.Errorf("batch max bytes %d must be between 1 and %d", c.batchMaxBytes, maxBatchMaxBytes))
+	}
+	if c.totalBatchMaxBytes <= 0 {
+		errs = append(errs, fmt.Errorf("total batch max bytes %d must be positive", c.totalBatchMaxBytes))
+	}
+	return errs
+}
+
+// batchKey is what messages must share to travel in one batch: the topic, the queue when a
+// selector or ToQueue chose it at send time (none: the batch's queue is chosen when it is sent,
+// as for any send), and WAIT, which the batch request carries for all of them.
+type batchKey struct {
+	topic string
+	queue message.MessageQueue
+	wait  bool
+}
+
+// heldBatch is the batch being filled for one key.
+type heldBatch struct {
+	key     batchKey
+	members []*call
+	body    int // body bytes: the batchMaxBytes measure, as in Java
+	encoded int // batch record bytes: kept within the maximum message size
+	timer   *time.Timer
+}
+
+// accumulator holds auto-batches. Batches leave in the order they closed, through one flusher
+// goroutine, so the batches of one key (one queue, for ordered sends) are written in order.
+type accumulator struct {
+	p    *Producer
+	mu   sync.Mutex
+	open map[batchKey]*heldBatch
+	held int64 // body bytes of messages accepted and not yet sent
+	// ready holds closed batches for the flusher, oldest first; wake has a token when it is not empty.
+	ready   []*heldBatch
+	wake    chan struct{}
+	stopped bool
+	done    chan struct{}
+}
+
+func newAccumulator(p *Producer) *accumulator {
+	a := &accumulator{p: p, open: map[batchKey]*heldBatch{}, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	go a.flushLoop()
+	return a
+}
+
+// batchable reports whether an async send may be held for a batch: what Java's canBatch allows,
+// and no reply (a batch request cannot carry one).
+func (c *call) batchable() bool {
+	m := c.msg
+	if c.batch || messageType(m, nil) != NormalMsg || strings.HasPrefix(m.Topic, "%RETRY%") {
+		return false
+	}
+	if _, ok := m.Properties[message.PropertyProducerGroup]; ok {
+		return false
+	}
+	return m.Property(message.PropertyMessageType) != message.ReplyMessageFlag
+}
+
+// hold runs the message's own checks and Before hooks, then adds it to its batch. It reports false
+// when the message must go out on its own (the bound on held bytes is reached), with nothing done.
+func (a *accumulator) hold(c *call) bool {
+	size := int64(len(c.msg.Body))
+	a.mu.Lock()
+	if a.stopped || a.held >= a.p.cfg.totalBatchMaxBytes {
+		a.mu.Unlock()
+		return false
+	}
+	a.held += size
+	a.mu.Unlock()
+
+	q, err := c.prepareHeld()
+	if err != nil {
+		a.release(size)
+		c.sentAt = time.Now()
+		c.failHeld(err, false)
+		return true
+	}
+	key := batchKey{topic: c.topic, queue: q, wait: c.msg.WaitStoreMsgOK()}
+	rec := codec.BatchRecordSize(c.msg)
+	a.mu.Lock()
+	b := a.open[key]
+	if b != nil && b.encoded+rec > a.p.cfg.maxMessageSize {
+		a.closeLocked(b) // the message would not fit: the held ones go first
+		b = nil
+	}
+	if b == nil {
+		b = &heldBatch{key: key}
+		a.open[key] = b
+		b.timer = time.AfterFunc(a.p.cfg.batchMaxDelay, func() { a.expire(b) })
+	}
+	b.members = append(b.members, c)
+	b.body += len(c.msg.Body)
+	b.encoded += rec
+	if b.body > a.p.cfg.batchMaxBytes || a.stopped { // stopped: Shutdown flushed while we held it
+		a.closeLocked(b)
+	}
+	a.mu.Unlock()
+	return true
+}
+
+func (a *accumulator) release(size int64) {
+	a.mu.Lock()
+	a.held -= size
+	a.mu.Unlock()
+}
+
+// expire closes b when its delay ends, unless it closed already.
+func (a *accumulator) expire(b *heldBatch) {
+	a.mu.Lock()
+	if a.open[b.key] == b {
+		a.closeLocked(b)
+	}
+	a.mu.Unlock()
+}
+
+// closeLocked moves b from the open batches to the flusher's queue.
+func (a *accumulator) closeLocked(b *heldBatch) {
+	delete(a.open, b.key)
+	b.timer.Stop()
+	a.ready = append(a.ready, b)
+	select {
+	case a.wake <- struct{}{}:
+	default:
+	}
+}
+
+// flushAll closes every open batch now (Shutdown) and stops holding new messages.
+func (a *accumulator) flushAll() {
+	a.mu.Lock()
+	a.stopped = true
+	for _, b := range a.open {
+		a.closeLocked(b)
+	}
+	a.mu.Unlock()
+}
+
+// stop ends the flusher once every closed batch is sent; call it after flushAll.
+func (a *accumulator) stop() {
+	a.mu.Lock()
+	a.stopped = true
+	a.mu.Unlock()
+	select {
+	case a.wake <- struct{}{}:
+	default:
+	}
+	<-a.done
+}
+
+func (a *accumulator) flushLoop() {
+	defer close(a.done)
+	for range a.wake {
+		for {
+			a.mu.Lock()
+			if len(a.ready) == 0 {
+				stopped := a.stopped && len(a.open) == 0
+				a.mu.Unlock()
+				if stopped {
+					return
+				}
+				break
+			}
+			b := a.ready[0]
+			a.ready[0] = nil
+			a.ready = a.ready[1:]
+			a.mu.Unlock()
+			a.send(b)
+		}
+	}
+}
+
+// send sends one closed batch: members whose context ended or whose budget ran out while held fail
+// on their own; the others go as one batch request, whose outcome each of them receives.
+func (a *accumulator) send(b *heldBatch) {
+	p := a.p
+	now := time.Now()
+	members := b.members[:0]
+	deadline := time.Time{}
+	var size int64
+	for _, m := range b.members {
+		size += int64(len(m.msg.Body))
+		m.sentAt = now
+		err := m.ctx.Err()
+		if err == nil && !now.Before(m.deadline) {
+			err = m.timeoutErr()
+		}
+		if err != nil {
+			m.failHeld(err, true)
+			continue
+		}
+		if deadline.IsZero() || m.deadline.Before(deadline) {
+			deadline = m.deadline
+		}
+		members = append(members, m)
+	}
+	a.release(size)
+	if len(members) == 0 {
+		return
+	}
+	records := make([]*message.Message, len(members))
+	ids := make([]string, len(members))
+	for i, m := range members {
+		records[i], ids[i] = m.msg, m.msg.UniqID()
+	}
+	fail := func(err error) {
+		for _, m := range members {
+			m.failHeld(err, true)
+		}
+	}
+	enc, sysFlag, err := p.compressBatch(records)
+	if err != nil {
+		fail(err)
+		return
+	}
+	wrapper := &message.Message{Topic: members[0].msg.Topic, Body: codec.EncodeBatch(nil, enc)}
+	wrapper.SetWaitStoreMsgOK(b.key.wait)
+	opts := []CallOption{asBatch(enc, strings.Join(ids, ","), sysFlag), asAutoBatch(members)}
+	if b.key.queue.BrokerName != "" {
+		opts = append(opts, ToQueue(b.key.queue))
+	}
+	// The batch's context carries no member's cancellation (each member's was checked above, and
+	// a request cannot be taken back from the others); its budget is the earliest member's.
+	w, err := p.newCallReady(context.Background(), wrapper, ModeAsync, opts)
+	if err != nil {
+		fail(err)
+		return
+	}
+	w.deadline = deadline
+	w.cb = w.fanOut
+	p.asyncWG.Add(1)
+	w.runAsync(true)
+}
+
+// asAutoBatch marks the call as the request of an auto-batch carrying members: it runs no hooks
+// of its own (each member ran its own and gets its own After hooks) and takes no in-flight room
+// (each member holds its own).
+func asAutoBatch(members []*call) CallOption {
+	return func(c *call) { c.members = members }
+}
+
+// prepareHeld is the part of an attempt a held message makes alone: route, forbidden checks,
+// Before hooks, the queue when a selector or ToQueue chooses it, and the limits after the hooks.
+// The zero queue means the batch's queue is chosen when it is sent.
+func (c *call) prepareHeld() (message.MessageQueue, error) {
+	c.beforeRan = false
+	tp, err := c.prepareHooks()
+	if err != nil {
+		return message.MessageQueue{}, err
+	}
+	var q message.MessageQueue
+	if c.queue != nil || c.selector != nil {
+		if q, err = c.chooseQueue(tp); err != nil {
+			return q, err
+		}
+		c.brokerQ = q
+	} else if len(tp.Queues) > 0 {
+		q = tp.Queues[0] // only for the limits check, which depends on the cluster, not the queue
+	}
+	if err := c.checkAfterHooks(tp, q); err != nil {
+		return message.MessageQueue{}, err
+	}
+	if c.queue == nil && c.selector == nil {
+		return message.MessageQueue{}, nil
+	}
+	return q, nil
+}
+
+// failHeld ends a held message that never went out: its After hooks (when its Before hooks ran),
+// then its callback.
+func (c *call) failHeld(err error, onWorker bool) {
+	c.finishHeld(nil, err)
+	c.complete(nil, c.finalErr(err), onWorker)
+}
+
+// finishHeld runs a held message's After hooks with its outcome.
+func (c *call) finishHeld(res *message.SendResult, err error) {
+	if !c.beforeRan {
+		return
+	}
+	sc := &c.sc
+	sc.Latency, sc.Result, sc.Err = time.Since(c.sentAt), res, err
+	for _, h := range c.hooks.after {
+		h.SendMessageAfter(sc)
+	}
+}
+
+// fanOut is an auto-batch request's callback (on a callback worker): it gives each member its own
+// result (its id, its offset id, the batch's offset plus its index) or the batch's error.
+func (w *call) fanOut(res *message.SendResult, err error) {
+	var offIDs []string
+	if res != nil {
+		offIDs = codec.SplitMsgIDs(res.OffsetMsgID)
+	}
+	for i, m := range w.members {
+		m.attempt, m.brokerQ, m.addr = w.attempt, w.brokerQ, w.addr
+		m.sc.Attempt, m.sc.Queue, m.sc.BrokerAddr = w.attempt, w.sc.Queue, w.addr
+		if err != nil {
+			m.finishHeld(nil, err)
+			m.complete(nil, err, true)
+			continue
+		}
+		r := *res
+		r.MsgID, r.QueueOffset, r.Queue.Topic = m.msg.UniqID(), res.QueueOffset+int64(i), m.msg.Topic
+		if len(offIDs) == len(w.members) {
+			r.OffsetMsgID = offIDs[i]
+		}
+		m.finishHeld(&r, nil)
+		m.complete(&r, nil, true)
+	}
+}

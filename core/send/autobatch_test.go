@@ -1,0 +1,434 @@
+package send
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/rocketsend/rocketsend/core/codec"
+	"github.com/rocketsend/rocketsend/core/message"
+)
+
+// batchBroker answers sends as a broker does: a batch gets the first queue offset of its records
+// and one offset id per record, comma-joined; offsets count per queue. It records every request.
+type batchBroker struct {
+	mu      sync.Mutex
+	next    map[int32]int64 // queue id -> next offset
+	reqs    []recorded
+	code    int32 // answer code for batches (0: success)
+	oneways atomic.Int64
+}
+
+type recorded struct {
+	code    int32
+	queueID int32
+	records []*message.Message // the batch's records, or the one message
+}
+
+func newBatchBroker() *batchBroker { return &batchBroker{next: map[int32]int64{}} }
+
+func (bb *batchBroker) handler(b *fakeServer) func(req *codec.Command) *codec.Command {
+	return func(req *codec.Command) *codec.Command {
+		if req.Code != codec.SendBatchMessage && req.Code != codec.SendMessageV2 {
+			return fakeBrokerAnswer(b, req, codec.Success)
+		}
+		h, err := codec.DecodeSendMessageRequestHeader(req)
+		if err != nil {
+			return codec.NewResponse(req, codec.SystemError, err.Error())
+		}
+		recs := []*message.Message{{Body: req.Body, Properties: codec.DecodeProperties(h.Properties)}}
+		if req.Code == codec.SendBatchMessage {
+			if recs, err = codec.DecodeBatch(req.Body); err != nil {
+				return codec.NewResponse(req, codec.SystemError, err.Error())
+			}
+		}
+		bb.mu.Lock()
+		defer bb.mu.Unlock()
+		bb.reqs = append(bb.reqs, recorded{code: req.Code, queueID: h.QueueID, records: recs})
+		if req.IsOneway() {
+			bb.oneways.Add(1)
+			return nil
+		}
+		if bb.code != 0 && req.Code == codec.SendBatchMessage {
+			return codec.NewResponse(req, bb.code, "fake batch refusal")
+		}
+		off := bb.next[h.QueueID]
+		bb.next[h.QueueID] = off + int64(len(recs))
+		ids := make([]string, len(recs))
+		for i := range recs {
+			ids[i] = fmt.Sprintf("7F00000100002A9F%08X%08X", h.QueueID, off+int64(i))
+		}
+		resp := codec.NewResponse(req, codec.Success, "")
+		resp.Header = &codec.SendMessageResponseHeader{MsgID: strings.Join(ids, ","), QueueID: h.QueueID,
+			QueueOffset: off, RegionID: "DefaultRegion", TraceOn: true}
+		return resp
+	}
+}
+
+func (bb *batchBroker) requests() []recorded {
+	bb.mu.Lock()
+	defer bb.mu.Unlock()
+	return append([]recorded(nil), bb.reqs...)
+}
+
+// startBatchFake starts one fake broker answering as batchBroker, and a producer with opts.
+func startBatchFake(t *testing.T, opts ...Option) (*Producer, *batchBroker) {
+	t.Helper()
+	fc := newFakeCluster(t, "broker-a")
+	bb := newBatchBroker()
+	b := fc.brokers["broker-a"]
+	b.setHandler(bb.handler(b))
+	return startFake(t, fc, append([]Option{WithAutoBatch(true)}, opts...)...), bb
+}
+
+type asyncOutcome struct {
+	res   *message.SendResult
+	err   error
+	calls atomic.Int32
+}
+
+// sendAll sends msgs async and waits for every callback; each must come exactly once.
+func sendAll(t *testing.T, p *Producer, msgs []*message.Message, opts ...CallOption) []*asyncOutcome {
+	t.Helper()
+	out := make([]*asyncOutcome, len(msgs))
+	var wg sync.WaitGroup
+	for i, m := range msgs {
+		o := &asyncOutcome{}
+		out[i] = o
+		wg.Add(1)
+		if err := p.SendAsync(context.Background(), m, func(r *message.SendResult, err error) {
+			o.res, o.err = r, err
+			if o.calls.Add(1) == 1 {
+				wg.Done()
+			}
+		}, opts...); err != nil {
+			t.Fatalf("SendAsync %d: %v", i, err)
+		}
+	}
+	wg.Wait()
+	time.Sleep(20 * time.Millisecond) // a second callback would come now
+	for i, o := range out {
+		if n := o.calls.Load(); n != 1 {
+			t.Fatalf("message %d: callback called %d times", i, n)
+		}
+	}
+	return out
+}
+
+func bodies(n, size int) []*message.Message {
+	msgs := make([]*message.Message, n)
+	for i := range msgs {
+		body := []byte(fmt.Sprintf("%0*d", size, i))
+		msgs[i] = message.New("FakeTopic", body)
+		msgs[i].SetTags(fmt.Sprintf("tag%d", i%3))
+	}
+	return msgs
+}
+
+func TestAutoBatchEachMessageItsOwnResult(t *testing.T) {
+	p, bb := startBatchFake(t, WithBatchMaxDelay(50*time.Millisecond), WithCompression(0, CompressZlib, 5)) // bodies readable as stored
+	msgs := bodies(200, 1000)
+	out := sendAll(t, p, msgs)
+
+	reqs := bb.requests()
+	var batches, stored int
+	byID := map[string]*message.Message{}
+	offsets := map[int32]map[int64]string{} // queue -> offset -> uniq id as stored
+	for _, r := range reqs {
+		if r.code == codec.SendBatchMessage {
+			batches++
+		}
+		first := int64(-1)
+		for _, rec := range r.records {
+			id := rec.Properties[message.PropertyUniqClientMessageIDKeyIdx]
+			byID[id] = rec
+			stored++
+			if first < 0 {
+				first = 0
+			}
+		}
+	}
+	if stored != len(msgs) {
+		t.Fatalf("broker got %d messages, want %d", stored, len(msgs))
+	}
+	if batches == 0 || len(reqs) >= len(msgs)/4 {
+		t.Fatalf("%d requests (%d batches) for %d messages: not batched", len(reqs), batches, len(msgs))
+	}
+	// Rebuild what each queue stored, in order, from the requests.
+	next := map[int32]int64{}
+	for _, r := range reqs {
+		if offsets[r.queueID] == nil {
+			offsets[r.queueID] = map[int64]string{}
+		}
+		for _, rec := range r.records {
+			offsets[r.queueID][next[r.queueID]] = rec.Properties[message.PropertyUniqClientMessageIDKeyIdx]
+			next[r.queueID]++
+		}
+	}
+	seen := map[string]bool{}
+	for i, o := range out {
+		if o.err != nil {
+			t.Fatalf("message %d: %v", i, o.err)
+		}
+		id := msgs[i].UniqID()
+		if id == "" || o.res.MsgID != id || seen[id] {
+			t.Fatalf("message %d: result id %q, message id %q (duplicate %v)", i, o.res.MsgID, id, seen[id])
+		}
+		seen[id] = true
+		rec := byID[id]
+		if rec == nil || string(rec.Body) != string(msgs[i].Body) || rec.Properties[message.PropertyTags] != msgs[i].Tags() {
+			t.Fatalf("message %d: stored record %+v does not carry its own body and tag %q", i, rec, msgs[i].Tags())
+		}
+		q := int32(o.res.Queue.QueueID)
+		if got := offsets[q][o.res.QueueOffset]; got != id {
+			t.Fatalf("message %d: result says queue %d offset %d, which holds %q", i, q, o.res.QueueOffset, got)
+		}
+		want := fmt.Sprintf("7F00000100002A9F%08X%08X", q, o.res.QueueOffset)
+		if o.res.OffsetMsgID != want || o.res.Status != message.SendOK || o.res.Queue.Topic != "FakeTopic" {
+			t.Fatalf("message %d: result %+v, want offset id %s", i, o.res, want)
+		}
+	}
+}
+
+func TestAutoBatchHooksPerMessage(t *testing.T) {
+	var forbidden, before, after atomic.Int32
+	var mu sync.Mutex
+	afterIDs := map[string]string{} // message id -> result id seen by its After hook
+	h := struct {
+		CheckForbiddenHook
+		SendMessageBeforeHook
+		SendMessageAfterHook
+	}{
+		forbiddenFunc(func(sc *SendContext) error { forbidden.Add(1); return nil }),
+		beforeFunc(func(sc *SendContext) error {
+			before.Add(1)
+			sc.Message.SetProperty("stamped", "yes")
+			return nil
+		}),
+		afterFunc(func(sc *SendContext) {
+			after.Add(1)
+			mu.Lock()
+			defer mu.Unlock()
+			if sc.Result != nil {
+				afterIDs[sc.Message.UniqID()] = sc.Result.MsgID
+			} else {
+				afterIDs[sc.Message.UniqID()] = "error: " + fmt.Sprint(sc.Err)
+			}
+		}),
+	}
+	p, bb := startBatchFake(t, WithHooks(h))
+	msgs := bodies(50, 100)
+	out := sendAll(t, p, msgs)
+	for i, o := range out {
+		if o.err != nil {
+			t.Fatal(o.err)
+		}
+		if afterIDs[msgs[i].UniqID()] != msgs[i].UniqID() {
+			t.Fatalf("message %d: its After hook saw %q", i, afterIDs[msgs[i].UniqID()])
+		}
+	}
+	if forbidden.Load() != 50 || before.Load() != 50 || after.Load() != 50 {
+		t.Fatalf("hooks ran forbidden %d, before %d, after %d times; want 50 each", forbidden.Load(), before.Load(), after.Load())
+	}
+	for _, r := range bb.requests() {
+		for _, rec := range r.records {
+			if rec.Properties["stamped"] != "yes" {
+				t.Fatal("a Before hook's property is missing from the stored record")
+			}
+		}
+	}
+}
+
+func TestAutoBatchBeforeHookRefusesOneMessage(t *testing.T) {
+	refuse := beforeFunc(func(sc *SendContext) error {
+		if string(sc.Message.Body) == "bad" {
+			return errors.New("no")
+		}
+		return nil
+	})
+	p, bb := startBatchFake(t, WithHooks(refuse))
+	msgs := []*message.Message{msg("a"), msg("bad"), msg("c")}
+	out := sendAll(t, p, msgs)
+	var he *HookError
+	if !errors.As(out[1].err, &he) || out[0].err != nil || out[2].err != nil {
+		t.Fatalf("outcomes %v, %v, %v: want only the refused message to fail with a HookError", out[0].err, out[1].err, out[2].err)
+	}
+	n := 0
+	for _, r := range bb.requests() {
+		n += len(r.records)
+	}
+	if n != 2 {
+		t.Fatalf("broker stored %d messages, want 2", n)
+	}
+}
+
+// Ordered sends: one goroutine's async sends by key reach their queue in the order they were made.
+func TestAutoBatchOrderedByKeepsOrder(t *testing.T) {
+	p, bb := startBatchFake(t, WithBatchMaxBytes(500))
+	msgs := bodies(300, 100)
+	for _, m := range msgs {
+		m.SetTags("")
+	}
+	out := sendAll(t, p, msgs, OrderedBy("order-42"))
+	var got []string
+	for _, r := range bb.requests() {
+		for _, rec := range r.records {
+			got = append(got, string(rec.Body))
+		}
+	}
+	if len(got) != len(msgs) {
+		t.Fatalf("stored %d, want %d", len(got), len(msgs))
+	}
+	for i := range msgs {
+		if got[i] != string(msgs[i].Body) {
+			t.Fatalf("position %d holds %q, want %q: order broken", i, got[i], msgs[i].Body)
+		}
+		if i > 0 && out[i].res.QueueOffset != out[i-1].res.QueueOffset+1 {
+			t.Fatalf("offsets %d then %d", out[i-1].res.QueueOffset, out[i].res.QueueOffset)
+		}
+	}
+}
+
+// Sync and oneway sends, and messages Java's canBatch refuses, are never held.
+func TestAutoBatchWhatIsNeverHeld(t *testing.T) {
+	p, bb := startBatchFake(t, WithBatchMaxDelay(30*time.Second))
+	ctx := context.Background()
+	start := time.Now()
+	if _, err := p.Send(ctx, msg("sync")); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.SendOneway(ctx, msg("oneway")); err != nil {
+		t.Fatal(err)
+	}
+	delayed := msg("delayed")
+	delayed.SetDelayLevel(3)
+	grouped := msg("pgroup")
+	grouped.SetTags("t")
+	grouped.Properties[message.PropertyProducerGroup] = "g"
+	sendAll(t, p, []*message.Message{delayed, grouped})
+	if time.Since(start) > 20*time.Second {
+		t.Fatal("a send waited for the batch delay")
+	}
+	for _, r := range bb.requests() {
+		if r.code != codec.SendMessageV2 {
+			t.Fatalf("request code %d: a message that must go alone was batched", r.code)
+		}
+	}
+	if len(bb.requests()) != 4 {
+		t.Fatalf("%d requests, want 4", len(bb.requests()))
+	}
+}
+
+func TestAutoBatchTotalBoundSendsUnbatched(t *testing.T) {
+	p, bb := startBatchFake(t, WithTotalBatchMaxBytes(1), WithBatchMaxDelay(200*time.Millisecond))
+	sendAll(t, p, bodies(3, 10))
+	// The first message takes the whole bound; the two after it go alone at once.
+	var single, batched int
+	for _, r := range bb.requests() {
+		if r.code == codec.SendBatchMessage {
+			batched += len(r.records)
+		} else {
+			single++
+		}
+	}
+	if single != 2 || batched != 1 {
+		t.Fatalf("%d sent alone, %d batched; want 2 and 1", single, batched)
+	}
+}
+
+func TestAutoBatchBrokerErrorReachesEveryMember(t *testing.T) {
+	p, bb := startBatchFake(t)
+	bb.code = codec.SystemBusy
+	out := sendAll(t, p, bodies(10, 10))
+	for i, o := range out {
+		if !errors.Is(o.err, ErrSystemBusy) || o.res != nil {
+			t.Fatalf("message %d: %v, want ErrSystemBusy", i, o.err)
+		}
+	}
+}
+
+func TestAutoBatchHeldMessageKeepsItsBudget(t *testing.T) {
+	p, bb := startBatchFake(t, WithBatchMaxDelay(300*time.Millisecond))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 2)
+	cb := func(_ *message.SendResult, err error) { done <- err }
+	if err := p.SendAsync(ctx, msg("cancelled"), cb); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.SendAsync(context.Background(), msg("short"), cb, WithTimeout(50*time.Millisecond)); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	var errs []error
+	for range 2 {
+		errs = append(errs, <-done)
+	}
+	if !errors.Is(errs[0], context.Canceled) && !errors.Is(errs[1], context.Canceled) {
+		t.Fatalf("errors %v: want one context.Canceled", errs)
+	}
+	if !errors.Is(errs[0], ErrTimeout) && !errors.Is(errs[1], ErrTimeout) {
+		t.Fatalf("errors %v: want one ErrTimeout", errs)
+	}
+	if n := len(bb.requests()); n != 0 {
+		t.Fatalf("%d requests sent for messages that ended while held", n)
+	}
+}
+
+func TestAutoBatchShutdownSendsHeldMessages(t *testing.T) {
+	fc := newFakeCluster(t, "broker-a")
+	bb := newBatchBroker()
+	b := fc.brokers["broker-a"]
+	b.setHandler(bb.handler(b))
+	p, err := New(WithNameServers(fc.addr()), WithGroup("fake_group"), WithAutoBatch(true), WithBatchMaxDelay(30*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var ok atomic.Int32
+	for i := 0; i < 5; i++ {
+		if err := p.SendAsync(context.Background(), msg("held"), func(_ *message.SendResult, err error) {
+			if err == nil {
+				ok.Add(1)
+			}
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := p.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if ok.Load() != 5 || len(bb.requests()) != 1 {
+		t.Fatalf("%d of 5 held messages stored, in %d requests; want 5 in 1", ok.Load(), len(bb.requests()))
+	}
+}
+
+func TestAutoBatchOptionsChecked(t *testing.T) {
+	_, err := New(WithNameServers("127.0.0.1:1"), WithGroup("g"), WithBatchMaxDelay(0), WithBatchMaxBytes(3<<20),
+		WithTotalBatchMaxBytes(0))
+	for _, want := range []string{"batch max delay", "batch max bytes", "total batch max bytes"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Fatalf("New: %v; want an error naming %q", err, want)
+		}
+	}
+}
+
+type beforeFunc func(*SendContext) error
+
+func (f beforeFunc) SendMessageBefore(sc *SendContext) error { return f(sc) }
+
+type afterFunc func(*SendContext)
+
+func (f afterFunc) SendMessageAfter(sc *SendContext) { f(sc) }
+
+type forbiddenFunc func(*SendContext) error
+
+func (f forbiddenFunc) CheckForbidden(sc *SendContext) error { return f(sc) }
