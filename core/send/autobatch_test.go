@@ -432,3 +432,39 @@ func (f afterFunc) SendMessageAfter(sc *SendContext) { f(sc) }
 type forbiddenFunc func(*SendContext) error
 
 func (f forbiddenFunc) CheckForbidden(sc *SendContext) error { return f(sc) }
+
+// One goroutine's async sends run their Before hooks concurrently, on the callback workers, so a
+// plugin's instance pool is used; without hooks a send starts on the caller's goroutine.
+func TestAsyncBeforeHooksRunConcurrently(t *testing.T) {
+	var active, most atomic.Int32
+	slow := beforeFunc(func(*SendContext) error {
+		n := active.Add(1)
+		for {
+			m := most.Load()
+			if n <= m || most.CompareAndSwap(m, n) {
+				break
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+		active.Add(-1)
+		return nil
+	})
+	fc := newFakeCluster(t, "broker-a")
+	p := startFake(t, fc, WithHooks(slow), WithCallbackWorkers(4))
+	var wg sync.WaitGroup
+	for i := 0; i < 8; i++ {
+		wg.Add(1)
+		if err := p.SendAsync(context.Background(), msg("x"), func(_ *message.SendResult, err error) {
+			if err != nil {
+				t.Error(err)
+			}
+			wg.Done()
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wg.Wait()
+	if most.Load() < 2 {
+		t.Fatalf("at most %d Before hooks ran at once for 8 sends from one goroutine; want them concurrent", most.Load())
+	}
+}
