@@ -81,6 +81,7 @@ type benchResult struct {
 	Mode           string          `json:"mode"`
 	Size           int             `json:"size"`
 	Batch          int             `json:"batch,omitempty"`
+	AutoBatch      bool            `json:"autoBatch,omitempty"` // the producer's auto_batch was on
 	Count          int             `json:"count"`
 	Duration       float64         `json:"durationLimitSeconds,omitempty"`
 	Rate           float64         `json:"rateLimit,omitempty"`
@@ -119,6 +120,8 @@ pipelined, on one connection per broker, the ceiling a producer is compared with
 		Example: `  rocketsend bench -n 127.0.0.1:9876 --count 100000 --mode async --inflight 1024
   rocketsend bench -n 127.0.0.1:9876 --duration 30s --rate 5000 --mode sync
   rocketsend bench -n 127.0.0.1:9876 --mode batch --batch 32 --count 64000
+  rocketsend bench -n 127.0.0.1:9876 --mode auto-batch --count 100000 --inflight 512
+  rocketsend bench -n 127.0.0.1:9876 --mode sync --set auto_batch=true --concurrency 4
   rocketsend bench -n 127.0.0.1:9876 --mode floor --count 100000 --inflight 512   # the raw-frame ceiling
   rocketsend bench -c rocketsend.hcl --count 20000 --json --plot latency.svg
   make bench-java     # the same load beside the official Java producer, alternating, with ratios`,
@@ -137,10 +140,10 @@ pipelined, on one connection per broker, the ceiling a producer is compared with
 	fl.DurationVar(&f.duration, "duration", 0, "send for this long (measured), then print the summary")
 	fl.Float64Var(&f.rate, "rate", 0, "most messages started per second (0: as fast as the mode allows)")
 	fl.IntVar(&f.size, "size", 1024, "body bytes")
-	fl.StringVar(&f.mode, "mode", "async", "sync, async, oneway, batch, or floor (raw pre-encoded frames pipelined on one connection per broker, bounded by --inflight: the ceiling a producer is compared with)")
+	fl.StringVar(&f.mode, "mode", "async", "sync, async, oneway, batch, auto-batch (async with the producer's auto_batch on; any mode takes --set auto_batch=true), or floor (raw pre-encoded frames pipelined on one connection per broker, bounded by --inflight: the ceiling a producer is compared with)")
 	fl.IntVar(&f.batch, "batch", 16, "batch mode: messages per batch (one SendBatch, one latency)")
 	fl.IntVar(&f.concurrency, "concurrency", 8, "sync, oneway and batch: sending goroutines")
-	fl.IntVar(&f.inflight, "inflight", 1024, "async and floor: most sends outstanding at once")
+	fl.IntVar(&f.inflight, "inflight", 1024, "async, auto-batch and floor: most sends outstanding at once")
 	fl.IntVar(&f.warmup, "warmup", 500, "sync sends before the measured phase")
 	fl.IntVar(&f.queues, "queues", 4, "queues per broker when creating the topic")
 	fl.DurationVar(&f.timeout, "timeout", 10*time.Minute, "bound of the whole run")
@@ -151,7 +154,7 @@ pipelined, on one connection per broker, the ceiling a producer is compared with
 }
 
 // benchModes are the values of --mode.
-var benchModes = []string{"sync", "async", "oneway", "batch", "floor"}
+var benchModes = []string{"sync", "async", "oneway", "batch", "auto-batch", "floor"}
 
 // floorMaxBytes bounds the memory of the floor's pre-encoded frames.
 const floorMaxBytes = 4 << 30
@@ -191,7 +194,15 @@ func runBench(ctx context.Context, out, errOut io.Writer, f *benchFlags) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, f.timeout)
 	defer cancel()
-	p, err := f.producer(ctx, send.WithAsyncBackpressure(f.inflight, 1<<40, true))
+	opts := []send.Option{send.WithAsyncBackpressure(f.inflight, 1<<40, true)}
+	if f.mode == "auto-batch" {
+		opts = append(opts, send.WithAutoBatch(true))
+	}
+	p, err := f.producer(ctx, opts...)
+	if err != nil {
+		return err
+	}
+	cfg, err := f.configFile() // what the summary says of auto-batching
 	if err != nil {
 		return err
 	}
@@ -217,6 +228,7 @@ func runBench(ctx context.Context, out, errOut io.Writer, f *benchFlags) error {
 		}
 	} else {
 		res = benchRunStop(ctx, stop, p, f.benchOptions, progress)
+		res.AutoBatch = f.mode == "auto-batch" || cfg.Producer.AutoBatch
 	}
 	if f.plot != "" {
 		if err := os.WriteFile(f.plot, []byte(plotSVG(res)), 0o644); err != nil {
@@ -318,7 +330,7 @@ func benchRunStop(ctx, stop context.Context, p sender, o benchOptions, progress 
 	warmup(ctx, stop, p, o, body)
 	m := startMeter(ctx, stop, p, o, progress)
 	switch o.mode {
-	case "async":
+	case "async", "auto-batch": // auto-batch: the producer was built with it
 		sem := make(chan struct{}, o.inflight)
 		for m.claim(1) {
 			sem <- struct{}{}
@@ -619,8 +631,13 @@ func bar(n, total int64, width int) string {
 // printSummary prints the final HDR-histogram summary: percentiles and a coarse distribution.
 func printSummary(w io.Writer, r *benchResult) {
 	what := r.Mode + " sends"
-	if r.Batch > 0 {
+	switch {
+	case r.Batch > 0:
 		what = fmt.Sprintf("batch sends of %d messages", r.Batch)
+	case r.Mode == "auto-batch":
+		what = "async sends, auto-batched,"
+	case r.AutoBatch:
+		what = r.Mode + " sends (auto_batch on)"
 	}
 	if r.Interrupted {
 		fmt.Fprintln(w, "\ninterrupted: the summary of what ran until Ctrl-C")

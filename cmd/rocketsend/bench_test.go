@@ -24,10 +24,12 @@ func TestBenchUsageErrors(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"bench", "-n", "127.0.0.1:9", "--mode", "fast"}, "want sync, async, oneway, batch, floor"},
+		{[]string{"bench", "-n", "127.0.0.1:9", "--mode", "fast"}, "want sync, async, oneway, batch, auto-batch, floor"},
 		{[]string{"bench", "-n", "127.0.0.1:9", "--mode", "floor", "--duration", "5s"}, "--mode floor needs --count"},
 		{[]string{"bench", "-n", "127.0.0.1:9", "--mode", "floor", "--count", "5000000", "--size", "4096"}, "lower --count"},
 		{[]string{"bench", "-n", "127.0.0.1:9", "--mode", "floor", "--inflight", "0"}, "--inflight must be at least 1"},
+		{[]string{"bench", "-n", "127.0.0.1:9", "--mode", "auto-batch", "--inflight", "0"}, "--inflight must be at least 1"},
+		{[]string{"bench", "-n", "127.0.0.1:9", "--mode", "sync", "--set", "auto_batch=maybe"}, "auto_batch"},
 	} {
 		text, err := run(t, "", tc.args...)
 		if err == nil || exitCode(err) != 2 || !strings.Contains(text, tc.want) {
@@ -143,5 +145,37 @@ func TestBenchFloor(t *testing.T) {
 		if r.Stored == nil || r.Stored.Stored != 400 || r.Stored.Verdict != verdictOK {
 			t.Errorf("floor (%s) stored check: %+v", st, r.Stored)
 		}
+	}
+}
+
+// TestBenchAutoBatch runs --mode auto-batch (async, auto_batch on) and sync with
+// --set auto_batch=true against the real cluster: every send acknowledged and stored.
+func TestBenchAutoBatch(t *testing.T) {
+	cl := rmqtest.Start(t)
+	for _, args := range [][]string{
+		{"--mode", "auto-batch", "--inflight", "128"},
+		{"--mode", "sync", "--set", "auto_batch=true", "--concurrency", "4"},
+	} {
+		text, err := run(t, "", append([]string{"bench", "-n", cl.NameServer(), "-t", uniqueTopic("rs_cmd_autobatch"),
+			"--count", "600", "--size", "500", "--warmup", "5", "--json", "--no-progress"}, args...)...)
+		if err != nil {
+			t.Fatalf("bench %v: %v\n%s", args, err, text)
+		}
+		var r benchResult
+		if err := json.Unmarshal([]byte(text), &r); err != nil {
+			t.Fatalf("bench --json: %v\n%s", err, text)
+		}
+		if !r.AutoBatch || r.Mode != args[1] || r.Sent != 600 || r.Failed != 0 || r.Latencies != 600 || r.MBPerSec <= 0 {
+			t.Errorf("bench %v: %+v", args, r)
+		}
+		if r.Stored == nil || r.Stored.Stored != 600 || r.Stored.Verdict != verdictOK {
+			t.Errorf("bench %v stored check: %+v", args, r.Stored)
+		}
+	}
+	// The summary names the mode.
+	text, err := run(t, "", "bench", "-n", cl.NameServer(), "-t", uniqueTopic("rs_cmd_autobatch"), "--mode", "auto-batch",
+		"--count", "100", "--warmup", "0", "--no-progress")
+	if err != nil || !strings.Contains(text, "async sends, auto-batched, of 1024 B: 100 sent") {
+		t.Errorf("bench --mode auto-batch: %v\n%s", err, text)
 	}
 }
