@@ -76,11 +76,14 @@ func (c *autoBatchConfig) validateAutoBatch() []error {
 
 // batchKey is what messages must share to travel in one batch: the topic, the queue when a
 // selector or ToQueue chose it at send time (none: the batch's queue is chosen when it is sent,
-// as for any send), and WAIT, which the batch request carries for all of them.
+// as for any send), WAIT, which the batch request carries for all of them, and whether the body
+// would be compressed if sent alone (the compression flag is the request's, so a batch mixing the
+// two would store some bodies otherwise than an unbatched send).
 type batchKey struct {
-	topic string
-	queue message.MessageQueue
-	wait  bool
+	topic    string
+	queue    message.MessageQueue
+	wait     bool
+	compress bool
 }
 
 // heldBatch is the batch being filled for one key.
@@ -144,7 +147,8 @@ func (a *accumulator) hold(c *call) bool {
 		c.failHeld(err, false)
 		return true
 	}
-	key := batchKey{topic: c.topic, queue: q, wait: c.msg.WaitStoreMsgOK()}
+	t := a.p.cfg.compressThreshold
+	key := batchKey{topic: c.topic, queue: q, wait: c.msg.WaitStoreMsgOK(), compress: t > 0 && len(c.msg.Body) >= t}
 	rec := codec.BatchRecordSize(c.msg)
 	a.mu.Lock()
 	b := a.open[key]
@@ -275,10 +279,13 @@ func (a *accumulator) send(b *heldBatch) {
 			m.failHeld(err, true)
 		}
 	}
-	enc, sysFlag, err := p.compressBatch(records)
-	if err != nil {
-		fail(err)
-		return
+	enc, sysFlag := records, int32(0)
+	if b.key.compress {
+		var err error
+		if enc, sysFlag, err = p.compressRecords(records); err != nil {
+			fail(err)
+			return
+		}
 	}
 	wrapper := &message.Message{Topic: members[0].msg.Topic, Body: codec.EncodeBatch(nil, enc)}
 	wrapper.SetWaitStoreMsgOK(b.key.wait)

@@ -432,3 +432,99 @@ func (f afterFunc) SendMessageAfter(sc *SendContext) { f(sc) }
 type forbiddenFunc func(*SendContext) error
 
 func (f forbiddenFunc) CheckForbidden(sc *SendContext) error { return f(sc) }
+
+// One goroutine's async sends run their Before hooks concurrently, on the callback workers, so a
+// plugin's instance pool is used; without hooks a send starts on the caller's goroutine.
+func TestAsyncBeforeHooksRunConcurrently(t *testing.T) {
+	var active, most atomic.Int32
+	slow := beforeFunc(func(*SendContext) error {
+		n := active.Add(1)
+		for {
+			m := most.Load()
+			if n <= m || most.CompareAndSwap(m, n) {
+				break
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+		active.Add(-1)
+		return nil
+	})
+	fc := newFakeCluster(t, "broker-a")
+	p := startFake(t, fc, WithHooks(slow), WithCallbackWorkers(4))
+	var wg sync.WaitGroup
+	for i := 0; i < 8; i++ {
+		wg.Add(1)
+		if err := p.SendAsync(context.Background(), msg("x"), func(_ *message.SendResult, err error) {
+			if err != nil {
+				t.Error(err)
+			}
+			wg.Done()
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wg.Wait()
+	if most.Load() < 2 {
+		t.Fatalf("at most %d Before hooks ran at once for 8 sends from one goroutine; want them concurrent", most.Load())
+	}
+}
+
+// BenchmarkSendAsyncAutoBatch1KiB: async 1 KiB sends with auto-batching to the in-process fake
+// broker (which answers at once): the client's cost per message, allocations included.
+func BenchmarkSendAsyncAutoBatch1KiB(b *testing.B) {
+	fc := newFakeCluster(b, "broker-a", "broker-b")
+	p := startFake(b, fc, WithAutoBatch(true), WithSendTimeout(10*time.Second), WithAsyncBackpressure(512, 1<<30, true))
+	body := make([]byte, 1024)
+	var wg sync.WaitGroup
+	cb := func(_ *message.SendResult, err error) {
+		if err != nil {
+			b.Error(err)
+		}
+		wg.Done()
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	start := time.Now()
+	for i := 0; i < b.N; i++ {
+		wg.Add(1)
+		if err := p.SendAsync(context.Background(), message.New("FakeTopic", body), cb); err != nil {
+			b.Fatal(err)
+		}
+	}
+	wg.Wait()
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "msgs/s")
+}
+
+// A body over the compression threshold is stored compressed, batched or not; a smaller one is
+// not, even when its batch adds up to more: they travel in separate batches.
+func TestAutoBatchCompressionAsIfAlone(t *testing.T) {
+	p, bb := startBatchFake(t, WithCompression(1000, CompressZlib, 5))
+	var msgs []*message.Message
+	for i := 0; i < 20; i++ {
+		n := 100
+		if i%2 == 0 {
+			n = 2000
+		}
+		msgs = append(msgs, message.New("FakeTopic", []byte(strings.Repeat("z", n))))
+	}
+	sendAll(t, p, msgs)
+	var big, small int
+	for _, r := range bb.requests() {
+		if r.code != codec.SendBatchMessage {
+			t.Fatalf("request code %d, want batches", r.code)
+		}
+		for _, rec := range r.records {
+			switch len(rec.Body) {
+			case 100:
+				small++
+			case 2000:
+				t.Fatal("a body over the threshold was stored uncompressed")
+			default:
+				big++ // compressed
+			}
+		}
+	}
+	if big != 10 || small != 10 {
+		t.Fatalf("%d compressed and %d plain records, want 10 and 10", big, small)
+	}
+}

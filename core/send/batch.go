@@ -153,6 +153,15 @@ func (p *Producer) compressBatch(msgs []*message.Message) ([]*message.Message, i
 	if t <= 0 || total < t {
 		return msgs, 0, nil
 	}
+	return p.compressRecords(msgs)
+}
+
+// compressRecords compresses every body of msgs, into copies, unless that saves no bytes overall.
+func (p *Producer) compressRecords(msgs []*message.Message) ([]*message.Message, int32, error) {
+	total := 0
+	for _, m := range msgs {
+		total += len(m.Body)
+	}
 	out := make([]*message.Message, len(msgs))
 	packed := 0
 	for i, m := range msgs {
