@@ -45,6 +45,9 @@ type benchOptions struct {
 	inflight    int // async: most sends outstanding
 	warmup      int
 	timeout     time.Duration
+	// otherCPU, when set, reads another CPU counter in nanoseconds (the brokers', in
+	// TestVersusJava; negative: unknown), sampled over the timed part into OtherCPUNanos.
+	otherCPU func() int64
 }
 
 // secondStat is one second of a run.
@@ -101,6 +104,7 @@ type benchResult struct {
 	Latencies      int64           `json:"latencies"`
 	Percentiles    []percentileRow `json:"percentiles"`
 	CPUNanosPerMsg float64         `json:"cpuNanosPerMsg"`
+	OtherCPUNanos  int64           `json:"-"` // benchOptions.otherCPU over the timed part (-1: unknown)
 	Stored         *storedCheck    `json:"stored,omitempty"`
 	PerSecond      []secondStat    `json:"perSecond"`
 
@@ -427,6 +431,7 @@ type meter struct {
 
 	start    time.Time
 	cpu0     int64
+	other0   int64
 	tickDone chan struct{}
 	tickWG   sync.WaitGroup
 }
@@ -449,6 +454,9 @@ func startMeter(ctx, stop context.Context, p sender, o benchOptions, progress io
 	}
 	if o.duration > 0 {
 		m.stop, m.cancel = context.WithTimeout(stop, o.duration)
+	}
+	if o.otherCPU != nil {
+		m.other0 = o.otherCPU()
 	}
 	m.start, m.cpu0 = time.Now(), processCPU()
 	m.tickWG.Add(1)
@@ -530,6 +538,12 @@ func (m *meter) finish(p sender) *benchResult {
 	ctx, o, res := m.ctx, m.o, m.res
 	elapsed := time.Since(m.start)
 	cpu := processCPU() - m.cpu0
+	if o.otherCPU != nil {
+		res.OtherCPUNanos = -1
+		if other := o.otherCPU(); other >= 0 && m.other0 >= 0 {
+			res.OtherCPUNanos = other - m.other0
+		}
+	}
 	close(m.tickDone)
 	m.tickWG.Wait()
 	defer m.cancel()
