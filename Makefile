@@ -31,10 +31,15 @@ plugins:
 bench:
 	go test -run='^$$' -bench=. -benchmem ./core/...
 
-## bench-java: rocketsend bench beside the official Java producer, same cluster, alternating, with ratios.
-## VERSUS_COUNT, VERSUS_SIZE, VERSUS_MODE, VERSUS_INFLIGHT, VERSUS_ROUNDS tune it (docs/performance.md).
+## bench-java: rocketsend, rocketsend auto-batch, the official Java producer, Java autoBatch and the
+## raw-frame floor (bench --mode floor), same cluster, clients alternating, for each load: async
+## (VERSUS_INFLIGHT in flight), sync and oneway (VERSUS_SENDERS senders). Prints per load and client the
+## median msgs/s (min-max), client and broker CPU per 100k msgs, p50/p99, and the ratios to Java, Java
+## autoBatch and the floor; fails if any client's message is not stored. Knobs: VERSUS_COUNT (30000),
+## VERSUS_SIZE (1024), VERSUS_INFLIGHT (512), VERSUS_SENDERS (4), VERSUS_ROUNDS (3),
+## VERSUS_MODES (async,sync,oneway), VERSUS_CLIENTS (rocketsend,rocketsend-auto-batch,java,java-auto-batch,floor).
 bench-java:
-	ROCKETSEND_VERSUS_JAVA=1 go test -count=1 -run '^TestVersusJava$$' -v -timeout 60m ./cmd/rocketsend
+	ROCKETSEND_VERSUS_JAVA=1 go test -count=1 -run '^TestVersusJava$$' -v -timeout 180m ./cmd/rocketsend
 
 ## soak: kill -9 and SIGSTOP of broker-b, each under SOAK_COUNT async sends and SOAK_COUNT sync sends
 ## from 4 goroutines, on a private cluster; every ack read back. Outside CI (about 11 minutes on a quiet machine for the

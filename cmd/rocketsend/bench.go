@@ -45,6 +45,9 @@ type benchOptions struct {
 	inflight    int // async: most sends outstanding
 	warmup      int
 	timeout     time.Duration
+	// otherCPU, when set, reads another CPU counter in nanoseconds (the brokers', in
+	// TestVersusJava; negative: unknown), sampled over the timed part into OtherCPUNanos.
+	otherCPU func() int64
 }
 
 // secondStat is one second of a run.
@@ -101,6 +104,7 @@ type benchResult struct {
 	Latencies      int64           `json:"latencies"`
 	Percentiles    []percentileRow `json:"percentiles"`
 	CPUNanosPerMsg float64         `json:"cpuNanosPerMsg"`
+	OtherCPUNanos  int64           `json:"-"` // benchOptions.otherCPU over the timed part (-1: unknown)
 	Stored         *storedCheck    `json:"stored,omitempty"`
 	PerSecond      []secondStat    `json:"perSecond"`
 
@@ -194,6 +198,13 @@ func runBench(ctx context.Context, out, errOut io.Writer, f *benchFlags) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, f.timeout)
 	defer cancel()
+	var fh floorHeader
+	if f.mode == "floor" { // refused settings are refused before anything is created
+		var err error
+		if fh, err = f.floorHeader(); err != nil {
+			return err
+		}
+	}
 	opts := []send.Option{send.WithAsyncBackpressure(f.inflight, 1<<40, true)}
 	if f.mode == "auto-batch" {
 		opts = append(opts, send.WithAutoBatch(true))
@@ -202,11 +213,11 @@ func runBench(ctx context.Context, out, errOut io.Writer, f *benchFlags) error {
 	if err != nil {
 		return err
 	}
+	defer p.Close(context.Background())
 	cfg, err := f.configFile() // what the summary says of auto-batching
 	if err != nil {
 		return err
 	}
-	defer p.Close(context.Background())
 	if err := p.CreateTopic(ctx, send.DefaultTopicKey, f.topic, f.queues, ""); err != nil {
 		return fmt.Errorf("bench: creating topic %s: %w", f.topic, err)
 	}
@@ -219,11 +230,7 @@ func runBench(ctx context.Context, out, errOut io.Writer, f *benchFlags) error {
 	defer stopSignals()
 	var res *benchResult
 	if f.mode == "floor" {
-		h, err := f.floorHeader()
-		if err != nil {
-			return err
-		}
-		if res, err = floorRun(ctx, stop, p, f.benchOptions, h, progress); err != nil {
+		if res, err = floorRun(ctx, stop, p, f.benchOptions, fh, progress); err != nil {
 			return err
 		}
 	} else {
@@ -427,6 +434,7 @@ type meter struct {
 
 	start    time.Time
 	cpu0     int64
+	other0   int64
 	tickDone chan struct{}
 	tickWG   sync.WaitGroup
 }
@@ -449,6 +457,9 @@ func startMeter(ctx, stop context.Context, p sender, o benchOptions, progress io
 	}
 	if o.duration > 0 {
 		m.stop, m.cancel = context.WithTimeout(stop, o.duration)
+	}
+	if o.otherCPU != nil {
+		m.other0 = o.otherCPU()
 	}
 	m.start, m.cpu0 = time.Now(), processCPU()
 	m.tickWG.Add(1)
@@ -530,6 +541,12 @@ func (m *meter) finish(p sender) *benchResult {
 	ctx, o, res := m.ctx, m.o, m.res
 	elapsed := time.Since(m.start)
 	cpu := processCPU() - m.cpu0
+	if o.otherCPU != nil {
+		res.OtherCPUNanos = -1
+		if other := o.otherCPU(); other >= 0 && m.other0 >= 0 {
+			res.OtherCPUNanos = other - m.other0
+		}
+	}
 	close(m.tickDone)
 	m.tickWG.Wait()
 	defer m.cancel()

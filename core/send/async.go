@@ -21,6 +21,10 @@ import (
 // never called. Otherwise cb is called exactly once, on one of the producer's callback goroutines,
 // never on the caller's.
 //
+// With WithAutoBatch(true), the message may be held briefly and sent in one request with others
+// for the same queue; its callback, result, hooks and error stay its own (docs/producer.md,
+// "Auto-batching").
+//
 // Waiting for room is part of the send's budget, as in Java (tryAcquire with the send timeout):
 // when the budget runs out first, SendAsync returns an error matching ErrTimeout and
 // ErrBackpressure. So a callback that itself calls SendAsync while backpressure blocks waits at

@@ -35,3 +35,12 @@ const (
 	SerializeJSON     = codec.SerializeJSON
 	SerializeRocketMQ = codec.SerializeRocketMQ
 )
+
+// Request codes of the send requests (Command.Code), for RPC hooks that count or trace sends. An
+// auto-batch or SendBatch request is RequestSendBatchMessage; every other send the producer makes
+// is RequestSendMessageV2 (a reply is RequestSendReplyMessageV2).
+const (
+	RequestSendMessageV2      = codec.SendMessageV2
+	RequestSendBatchMessage   = codec.SendBatchMessage
+	RequestSendReplyMessageV2 = codec.SendReplyMessageV2
+)

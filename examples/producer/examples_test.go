@@ -90,6 +90,7 @@ var examples = []example{
 	}},
 	{name: "oneway", args: []string{"-create", "-n", "3"}, check: checkOneway},
 	{name: "batch", args: []string{"-create", "-n", "10"}, check: checkBatch},
+	{name: "autobatch", args: []string{"-create", "-n", "40"}, check: checkAutoBatch},
 	{name: "ordered", args: []string{"-create", "-key", "order-订单-42"}, check: checkOrdered},
 	{name: "delay", args: []string{"-create", "-level", "2", "-after", "3s"}, check: checkDelay},
 	{name: "transaction", args: []string{"-create", "-wait", "60s"}, check: checkTransaction},
@@ -232,6 +233,31 @@ func checkOneway(t *testing.T, cl *rmqtest.Cluster, topic string, lines []string
 	}
 	if stored != 3 {
 		t.Fatalf("the brokers stored %d messages on %s, want the 3 sent one-way", stored, topic)
+	}
+}
+
+// checkAutoBatch: every message has its own id and offset, and fewer requests than messages
+// carried them, each batch on consecutive offsets of one queue.
+func checkAutoBatch(t *testing.T, _ *rmqtest.Cluster, _ string, lines []string) {
+	if len(lines) == 0 {
+		t.Fatal("no output")
+	}
+	var msgs, reqs int
+	if _, err := fmt.Sscanf(lines[len(lines)-1], "autobatch messages=%d requests=%d", &msgs, &reqs); err != nil || msgs != 40 {
+		t.Fatalf("summary %q: want %q", lines[len(lines)-1], "autobatch messages=40 requests=<n>")
+	}
+	if reqs < 1 || reqs >= msgs {
+		t.Fatalf("%d requests for %d messages: not batched", reqs, msgs)
+	}
+	ss := parseSent(t, lines[:len(lines)-1])
+	distinctIDs(t, ss, 40)
+	at := map[string]bool{}
+	for _, s := range ss {
+		key := fmt.Sprintf("%s@%d", s.queue, s.offset)
+		if at[key] {
+			t.Fatalf("two messages report %s", key)
+		}
+		at[key] = true
 	}
 }
 

@@ -144,10 +144,15 @@ func testProduceModes(t *testing.T, c *rmqtest.Cluster) {
 	} {
 		topic := uniqueTopic("jp_modes")
 		c.CreateTopic(t, topic, 2)
-		o.Count, o.Size, o.NoCompress, o.SendTimeout = 300, 5000, true, 10*time.Second
+		o.Count, o.Size, o.NoCompress, o.SendTimeout, o.Warmup = 300, 5000, true, 10*time.Second, 3
+		var phases []string
+		o.OnPhase = func(p string) { phases = append(phases, p) }
 		res := Produce(t, c.NameServer(), topic, o)
-		if res.Sent != o.Count || res.Failed != 0 || res.AutoBatch != o.AutoBatch || res.Serialize != "JSON" || res.CPUNanos <= 0 {
+		if res.Sent != o.Count || res.Failed != 0 || res.AutoBatch != o.AutoBatch || res.Serialize != "JSON" || res.CPUNanos <= 0 || res.WarmedUp != 3 {
 			t.Errorf("%s auto-batch %v: %+v", o.Mode, o.AutoBatch, res)
+		}
+		if strings.Join(phases, ",") != "start,end" {
+			t.Errorf("%s: phases %v", o.Mode, phases)
 		}
 	}
 }

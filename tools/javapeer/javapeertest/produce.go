@@ -42,7 +42,11 @@ type ProduceOptions struct {
 	// NoCompress keeps every body uncompressed (compressMsgBodyOverHowmuch = MaxInt; the client
 	// compresses bodies of 4 KiB and more by default).
 	NoCompress bool
-	Timeout    time.Duration // whole send phase (default 5 min)
+	// OnPhase, when set, is called with "start" and "end" as the JVM enters and leaves its timed
+	// part (after warmup, before the summary), so the caller can sample other processes over it,
+	// such as the brokers' CPU. It runs on the test goroutine reading the JVM's output.
+	OnPhase func(phase string)
+	Timeout time.Duration // whole send phase (default 5 min)
 	// AllowFailures returns results with failed sends or a timeout instead
 	// of failing the test.
 	AllowFailures bool
@@ -88,6 +92,7 @@ type ProduceResult struct {
 	PeakRSSKiB int64   `json:"peakRssKiB"` // VmHWM of the JVM at the end (Linux; -1 elsewhere)
 	FirstError string  `json:"firstError"`
 	AutoBatch  bool    `json:"autoBatch"`
+	WarmedUp   int     `json:"warmedUp"` // warmup sends that succeeded (stored before the timed part)
 	// Serialize is the header serialization the client used: "JSON" (its default) or "ROCKETMQ".
 	Serialize string `json:"serialize"`
 
@@ -191,6 +196,16 @@ func Produce(t testing.TB, namesrv, topic string, opts ProduceOptions) ProduceRe
 				t.Fatalf("javapeertest: bad line %q: %v", line, err)
 			}
 			res.Queues, res.QueuesSource = q.Queues, q.Source
+		case "phase":
+			var ph struct {
+				Phase string `json:"phase"`
+			}
+			if err := json.Unmarshal(line, &ph); err != nil {
+				t.Fatalf("javapeertest: bad line %q: %v", line, err)
+			}
+			if opts.OnPhase != nil {
+				opts.OnPhase(ph.Phase)
+			}
 		case "summary":
 			if err := json.Unmarshal(line, &res); err != nil {
 				t.Fatalf("javapeertest: bad summary %q: %v", line, err)

@@ -29,7 +29,8 @@ import org.apache.rocketmq.remoting.protocol.RemotingCommand;
  * completion order), with --queues one {"event":"queues"} line listing the producer's queues in the
  * order the selector sees them, and always a final {"event":"summary"}. Latency is measured per
  * message from the start of the send call to its result (sync, oneway: return of the call; async:
- * the callback). --auto-batch turns on the client's auto-batching (setAutoBatch(true), its defaults)
+ * the callback). {"event":"phase","phase":"start"|"end"} lines bracket the timed part, so the
+ * caller can sample other processes (the brokers' CPU) over it. --auto-batch turns on the client's auto-batching (setAutoBatch(true), its defaults)
  * for sync and async sends (Java never batches oneway sends); --no-compress keeps every body
  * uncompressed. The summary says which header serialization the client used (JSON unless
  * -Drocketmq.serialize.type says otherwise). cpuNanos is the process CPU time (all threads: client, Netty, JIT, GC) spent
@@ -92,9 +93,11 @@ final class Produce {
         System.err.println("javapeer: route prefetch: " + e);
       }
       final RecordingSelector selector = hashKey != null ? new RecordingSelector() : null;
+      int warmedUp = 0;
       for (int i = 0; i < warmup && System.nanoTime() - deadline < 0; i++) {
         try {
           p.send(new Message(topic, "javapeer-warmup", JavaPeer.body(i, size)));
+          warmedUp++;
         } catch (Exception e) {
           System.err.println("javapeer: warmup send " + i + ": " + e);
         }
@@ -225,6 +228,7 @@ final class Produce {
 
       com.sun.management.OperatingSystemMXBean os =
           (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
+      JavaPeer.emit(Json.event("phase").str("phase", "start").done());
       final long cpu0 = os.getProcessCpuTime();
       final long t0 = System.nanoTime();
       List<Thread> ts = new ArrayList<>();
@@ -248,6 +252,7 @@ final class Produce {
       }
       final long t1 = System.nanoTime();
       final long cpu1 = os.getProcessCpuTime();
+      JavaPeer.emit(Json.event("phase").str("phase", "end").done());
 
       if (listQueues) {
         List<MessageQueue> mqs = selector != null ? selector.lastList : null;
@@ -284,6 +289,7 @@ final class Produce {
               .num("threads", threads)
               .num("inflight", inflight)
               .bool("autoBatch", autoBatch)
+              .num("warmedUp", warmedUp)
               .str("serialize", String.valueOf(RemotingCommand.getSerializeTypeConfigInThisServer()))
               .num("sent", ok.get())
               .num("failed", failed.get())
