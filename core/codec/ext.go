@@ -50,6 +50,40 @@ func (w *ExtWriter) String(key, value string) {
 	w.buf = b
 }
 
+// properties writes the properties field: s, or when s is empty the wire form of m sorted by name
+// (AppendPropertiesSorted), encoded in place without building the string; nothing when both are
+// empty.
+func (w *ExtWriter) properties(key, s string, m map[string]string) {
+	if s != "" || len(m) == 0 || key == "" {
+		w.String(key, s)
+		return
+	}
+	switch w.mode {
+	case extBinary:
+		if len(key) > math.MaxInt16 {
+			w.keyTooLong(key)
+			return
+		}
+		n := len(w.buf)
+		b := slices.Grow(w.buf, 6+len(key)+PropertiesLen(m))[:n+2+len(key)]
+		at := putBinaryKey(b, n, key)
+		w.buf = AppendPropertiesSorted(append(b, 0, 0, 0, 0), m)
+		if vl := len(w.buf) - at - 4; vl > 0 {
+			binary.BigEndian.PutUint32(w.buf[at:], uint32(vl))
+		} else {
+			w.buf = w.buf[:n] // no non-empty entry: omitted, as an empty string is
+		}
+	case extJSON:
+		if PropertiesLen(m) == 0 {
+			return
+		}
+		w.jsonKey(key)
+		w.buf = appendJSONProperties(w.buf, m)
+	default:
+		w.String(key, string(AppendPropertiesSorted(nil, m)))
+	}
+}
+
 // Int writes an integer field in decimal, as Java's toString does.
 func (w *ExtWriter) Int(key string, v int64) {
 	if key == "" {
@@ -121,6 +155,19 @@ func (w *ExtWriter) otherInt(key string, v int64) {
 	w.buf = append(w.buf, '"')
 	w.buf = strconv.AppendInt(w.buf, v, 10)
 	w.buf = append(w.buf, '"')
+}
+
+// appendJSONProperties appends the wire form of m, sorted by name, as one JSON string: what
+// appendJSONString(dst, string(AppendPropertiesSorted(nil, m))) writes, without the string.
+func appendJSONProperties(dst []byte, m map[string]string) []byte {
+	dst = append(dst, '"')
+	forSorted(m, func(k, v string) {
+		dst = appendJSONChars(dst, k)
+		dst = append(dst, `\u0001`...)
+		dst = appendJSONChars(dst, v)
+		dst = append(dst, `\u0002`...)
+	})
+	return append(dst, '"')
 }
 
 func (w *ExtWriter) jsonKey(key string) {

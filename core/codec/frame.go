@@ -190,7 +190,11 @@ func DecodeFrame(b []byte) (*Command, error) {
 		return nil, malformed("header length %d exceeds frame of %d bytes", hl, len(b))
 	}
 	header := b[4 : 4+hl]
-	c := &Command{}
+	// The command and room for its ext fields come in one allocation; a send response (about six
+	// fields) needs no other but its header text.
+	d := &decodedCommand{}
+	c := &d.Command
+	c.Ext = d.ext[:0]
 	var err error
 	switch st {
 	case SerializeRocketMQ:
@@ -203,10 +207,19 @@ func DecodeFrame(b []byte) (*Command, error) {
 	if err != nil {
 		return nil, err
 	}
+	if len(c.Ext) == 0 {
+		c.Ext = nil
+	}
 	if len(b) > 4+hl {
 		c.Body = b[4+hl:]
 	}
 	return c, nil
+}
+
+// decodedCommand is a decoded Command with the backing array of its first ext fields.
+type decodedCommand struct {
+	Command
+	ext [8]Field
 }
 
 // FrameLength validates a frame's 4-byte length prefix and returns how many bytes follow it.
@@ -291,7 +304,9 @@ func decodeBinaryHeader(h []byte, c *Command) error {
 	if n == 0 {
 		return nil
 	}
-	c.Ext = make([]Field, 0, n)
+	if cap(c.Ext) < n {
+		c.Ext = make([]Field, 0, n)
+	}
 	for q := p; q < end; {
 		kl, vl, next, _ := binaryExtEntry(h[:end], q)
 		if kl != 0 && vl != 0 {

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -351,4 +352,4 @@ func FuzzDecodeHeaders(f *testing.F) {
 	})
 }
 
-func equalAny(a, b any) bool { return a == b }
+func equalAny(a, b any) bool { return reflect.DeepEqual(a, b) }

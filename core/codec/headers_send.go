@@ -8,11 +8,15 @@ type SendMessageRequestHeader struct {
 	DefaultTopic          string
 	DefaultTopicQueueNums int32
 	// QueueID < 0 lets the broker pick a writable queue.
-	QueueID           int32
-	SysFlag           int32
-	BornTimestamp     int64
-	Flag              int32
-	Properties        string
+	QueueID       int32
+	SysFlag       int32
+	BornTimestamp int64
+	Flag          int32
+	Properties    string
+	// PropertiesMap, when Properties is empty, is encoded in its place straight into the frame,
+	// sorted by name (so every encoding of the header is the same bytes, which signing relies
+	// on): the send path saves building the string. Decoding fills Properties only.
+	PropertiesMap     map[string]string
 	ReconsumeTimes    int32
 	UnitMode          bool
 	Batch             bool
@@ -30,7 +34,7 @@ func (h *SendMessageRequestHeader) EncodeExt(w *ExtWriter) {
 	w.Int("sysFlag", int64(h.SysFlag))
 	w.Int("bornTimestamp", h.BornTimestamp)
 	w.Int("flag", int64(h.Flag))
-	w.String("properties", h.Properties)
+	w.properties("properties", h.Properties, h.PropertiesMap)
 	w.Int("reconsumeTimes", int64(h.ReconsumeTimes))
 	w.Bool("unitMode", h.UnitMode)
 	w.Bool("batch", h.Batch)
@@ -55,7 +59,7 @@ func (h *SendMessageRequestHeaderV2) EncodeExt(w *ExtWriter) {
 	w.Int("f", int64(h.SysFlag))
 	w.Int("g", h.BornTimestamp)
 	w.Int("h", int64(h.Flag))
-	w.String("i", h.Properties)
+	w.properties("i", h.Properties, h.PropertiesMap)
 	w.Int("j", int64(h.ReconsumeTimes))
 	w.Bool("k", h.UnitMode)
 	if h.MaxReconsumeTimes > 0 {
@@ -128,8 +132,14 @@ func (h *SendMessageResponseHeader) EncodeExt(w *ExtWriter) {
 // DecodeSendMessageResponseHeader reads a send response header. RegionID defaults to
 // "DefaultRegion" and TraceOn to true, as Java's client does when the broker omits them.
 func DecodeSendMessageResponseHeader(c *Command) (*SendMessageResponseHeader, error) {
+	h := new(SendMessageResponseHeader)
+	err := h.decode(c)
+	return h, err // small enough to inline: a caller that keeps h to itself keeps it on the stack
+}
+
+func (h *SendMessageResponseHeader) decode(c *Command) error {
 	r := extReader{c: c}
-	h := &SendMessageResponseHeader{
+	*h = SendMessageResponseHeader{
 		MsgID:         r.str("msgId", true),
 		QueueID:       r.i32("queueId", true),
 		QueueOffset:   r.i64("queueOffset", true),
@@ -145,5 +155,5 @@ func DecodeSendMessageResponseHeader(c *Command) (*SendMessageResponseHeader, er
 	if v, ok := c.ExtValue("TRACE_ON"); ok && v == "false" {
 		h.TraceOn = false
 	}
-	return h, r.err
+	return r.err
 }

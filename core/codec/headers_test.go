@@ -166,13 +166,13 @@ func TestHeaderDecodeRoundTrip(t *testing.T) {
 			for _, h := range []*SendMessageRequestHeader{full, minimal} {
 				for _, code := range []int32{SendMessage, SendReplyMessage} {
 					got, err := DecodeSendMessageRequestHeader(frSendOver(t, &Command{Code: code, Header: h}, st))
-					if err != nil || *got != *h {
+					if err != nil || !reflect.DeepEqual(got, h) {
 						t.Fatalf("V1 code %d\n got %+v, %v\nwant %+v", code, got, err, h)
 					}
 				}
 				for _, code := range []int32{SendMessageV2, SendBatchMessage, SendReplyMessageV2} {
 					got, err := DecodeSendMessageRequestHeader(frSendOver(t, &Command{Code: code, Header: (*SendMessageRequestHeaderV2)(h)}, st))
-					if err != nil || *got != *h {
+					if err != nil || !reflect.DeepEqual(got, h) {
 						t.Fatalf("V2 code %d\n got %+v, %v\nwant %+v", code, got, err, h)
 					}
 				}
@@ -413,5 +413,33 @@ func TestHeaderShortSendCodes(t *testing.T) {
 	q := QueueData{Perm: PermRead | PermWrite}
 	if !q.Writable() || (QueueData{Perm: PermRead}).Writable() {
 		t.Fatal("QueueData.Writable")
+	}
+}
+
+// TestSendHeaderPropertiesMap checks that a header carrying its properties as a map encodes to the
+// same bytes as one carrying the sorted string, in every format and for signing (Fields).
+func TestSendHeaderPropertiesMap(t *testing.T) {
+	for _, props := range []map[string]string{
+		nil,
+		{},
+		{"": "x", "y": ""}, // nothing encodable: the field is omitted
+		{"UNIQ_KEY": "7F0000010001", "WAIT": "true", "TAGS": "a\"b\\c\nd", "KEYS": "k1 k2", "é": "\u00e9\x7f"},
+	} {
+		str := frSendHeader()
+		str.Properties = string(AppendPropertiesSorted(nil, props))
+		byMap := frSendHeader()
+		byMap.Properties, byMap.PropertiesMap = "", props
+		for _, st := range frSerializeTypes {
+			for _, hs := range [][2]HeaderEncoder{{str, byMap}, {(*SendMessageRequestHeaderV2)(str), (*SendMessageRequestHeaderV2)(byMap)}} {
+				want := frEncode(t, &Command{Code: SendMessageV2, Header: hs[0]}, st)
+				got := frEncode(t, &Command{Code: SendMessageV2, Header: hs[1]}, st)
+				if string(got) != string(want) {
+					t.Fatalf("%v %T props %q:\n got %q\nwant %q", st, hs[1], props, got, want)
+				}
+				if a, b := (&Command{Header: hs[0]}).Fields(), (&Command{Header: hs[1]}).Fields(); !reflect.DeepEqual(a, b) {
+					t.Fatalf("Fields with props %q:\n got %q\nwant %q", props, b, a)
+				}
+			}
+		}
 	}
 }

@@ -410,8 +410,14 @@ func (p *jsonParser) skip() error {
 // appendJSONString appends s as a JSON string. Control characters (RocketMQ's property separators
 // among them) are escaped; other bytes pass through.
 func appendJSONString(dst []byte, s string) []byte {
-	const hex = "0123456789abcdef"
 	dst = append(dst, '"')
+	dst = appendJSONChars(dst, s)
+	return append(dst, '"')
+}
+
+// appendJSONChars appends s escaped for the inside of a JSON string.
+func appendJSONChars(dst []byte, s string) []byte {
+	const hex = "0123456789abcdef"
 	start := 0
 	for i := 0; i < len(s); i++ {
 		c := s[i]
@@ -433,6 +439,5 @@ func appendJSONString(dst []byte, s string) []byte {
 		}
 		start = i + 1
 	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
+	return append(dst, s[start:]...)
 }

@@ -66,9 +66,6 @@ func decodeJSONHeader(h []byte, c *Command) error {
 				v, err := p.text()
 				// Empty keys and values are dropped, as the binary format and ExtWriter do.
 				if err == nil && k != "" && v != "" {
-					if c.Ext == nil {
-						c.Ext = make([]Field, 0, 8)
-					}
 					c.Ext = append(c.Ext, Field{k, v})
 				}
 				return err

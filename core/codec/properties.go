@@ -33,6 +33,18 @@ func AppendProperties(dst []byte, props map[string]string) []byte {
 // AppendPropertiesSorted is AppendProperties with entries sorted by name, for output that must be
 // byte-for-byte reproducible.
 func AppendPropertiesSorted(dst []byte, props map[string]string) []byte {
+	forSorted(props, func(k, v string) {
+		dst = append(dst, k...)
+		dst = append(dst, message.NameValueSeparator)
+		dst = append(dst, v...)
+		dst = append(dst, message.PropertySeparator)
+	})
+	return dst
+}
+
+// forSorted calls f for every entry of props with a non-empty name and value, by name. Up to 16
+// names are sorted on the stack.
+func forSorted(props map[string]string, f func(k, v string)) {
 	var stack [16]string
 	keys := stack[:0]
 	for k, v := range props {
@@ -42,12 +54,8 @@ func AppendPropertiesSorted(dst []byte, props map[string]string) []byte {
 	}
 	slices.Sort(keys)
 	for _, k := range keys {
-		dst = append(dst, k...)
-		dst = append(dst, message.NameValueSeparator)
-		dst = append(dst, props[k]...)
-		dst = append(dst, message.PropertySeparator)
+		f(k, props[k])
 	}
-	return dst
 }
 
 // EncodeProperties returns the wire form of props as a string, the type the send header's

@@ -59,6 +59,8 @@ type call struct {
 	addr      string
 	attemptDl time.Time // the attempt's deadline: c.deadline or a share of it (see attemptDeadline)
 
+	wire wireRequest // the first attempt's request (see request)
+
 	// compression cache: the body the hooks left and its compressed form
 	plainBody []byte
 	wireBody  []byte
@@ -373,10 +375,18 @@ func (c *call) request(q message.MessageQueue) (*codec.Command, error) {
 	if m.Property(message.PropertyTransactionPrepared) == "true" {
 		sysFlag |= codec.SysFlagTransactionPrepared
 	}
-	h := &codec.SendMessageRequestHeader{
+	// The first attempt's request lives in the call; a retry gets a fresh one, so a request an RPC
+	// hook was shown is never rewritten under it.
+	w := &c.wire
+	if c.attempt > 1 {
+		w = new(wireRequest)
+	}
+	// The properties are encoded straight into the frame (PropertiesMap): the request is written
+	// before the attempt returns to the pipeline, while the hooks leave the message alone.
+	w.header = codec.SendMessageRequestHeaderV2{
 		ProducerGroup: p.group, Topic: c.topic, DefaultTopic: p.cfg.createTopicKey, UnitMode: p.cfg.unitMode,
 		DefaultTopicQueueNums: int32(p.cfg.defaultTopicQueueNums), QueueID: int32(q.QueueID), SysFlag: sysFlag,
-		BornTimestamp: time.Now().UnixMilli(), Flag: m.Flag, Properties: codec.EncodeProperties(m.Properties),
+		BornTimestamp: time.Now().UnixMilli(), Flag: m.Flag, PropertiesMap: m.Properties,
 		Batch: c.batch, BrokerName: q.BrokerName,
 	}
 	code := int32(codec.SendMessageV2)
@@ -386,7 +396,14 @@ func (c *call) request(q message.MessageQueue) (*codec.Command, error) {
 	case m.Property(message.PropertyMessageType) == message.ReplyMessageFlag:
 		code = codec.SendReplyMessageV2
 	}
-	return codec.NewRequest(code, (*codec.SendMessageRequestHeaderV2)(h), c.wireBody), nil
+	w.cmd = codec.Command{Code: code, Language: codec.LanguageGo, Version: codec.DefaultVersion, Header: &w.header, Body: c.wireBody}
+	return &w.cmd, nil
+}
+
+// wireRequest is one attempt's request and its header.
+type wireRequest struct {
+	cmd    codec.Command
+	header codec.SendMessageRequestHeaderV2
 }
 
 func sameSlice(a, b []byte) bool {
