@@ -150,7 +150,10 @@ func (c *Client) InvokeOneway(ctx context.Context, addr string, req *codec.Comma
 			return err
 		}
 	}
-	err = cn.write(req, deadline)
+	// A frame queued on a closed connection would never be written (its writer has ended).
+	if err = cn.closeError(); err == nil {
+		err = cn.write(req, deadline, false)
+	}
 	for _, h := range c.opts.hooks {
 		h.AfterResponse(addr, req, nil, err)
 	}
@@ -191,7 +194,7 @@ func (c *Client) send(cn *conn, p *pending) error {
 		return err
 	}
 	c.wheel.add(p)
-	if err := cn.write(p.req, p.deadline); err != nil && cn.claim(p) {
+	if err := cn.write(p.req, p.deadline, p.ch != nil); err != nil && cn.claim(p) {
 		// Nothing completed p (an encoding error): the caller gets the error and no completion.
 		// Otherwise the dying connection completed it, and the outcome arrives the usual way.
 		return err

@@ -52,17 +52,21 @@ type conn struct {
 	wmu      sync.Mutex
 	wbuf     []byte
 	spare    []byte
-	flushing bool
-	tls      bool // a timed-out TLS write cannot be resumed (flush)
+	flushing bool          // a goroutine holds the flusher's place: it writes what is queued
+	room     chan struct{} // closed when the writer takes the queue; callers over maxQueued wait
+	kick     chan struct{} // wakes writeLoop
+	tls      bool          // a timed-out TLS write cannot be resumed (flush)
 
 	done chan struct{} // closed when the reader has exited
 }
 
 func newConn(c *Client, addr string, nc net.Conn) *conn {
-	cn := &conn{client: c, addr: addr, nc: nc, pending: make(map[int32]*pending), done: make(chan struct{})}
+	cn := &conn{client: c, addr: addr, nc: nc, pending: make(map[int32]*pending), done: make(chan struct{}),
+		kick: make(chan struct{}, 1)}
 	_, cn.tls = nc.(*tls.Conn)
-	c.wg.Add(1)
+	c.wg.Add(2)
 	go cn.readLoop()
+	go cn.writeLoop()
 	return cn
 }
 
@@ -115,12 +119,30 @@ func (cn *conn) fail(p *pending, err error) {
 	}
 }
 
-// write encodes c into the shared write buffer. If no other goroutine is flushing, the caller
-// becomes the flusher and writes everything queued, so concurrent requests share syscalls.
-// deadline (zero: none) is the caller's: a flusher whose deadline passes before the socket took
-// the bytes leaves, and the rest is written in the background (see flush).
-func (cn *conn) write(c *codec.Command, deadline time.Time) error {
+// write queues c's frame in the shared write buffer. Frames queued while a write is under way
+// go out together in the next one, so concurrent requests share syscalls.
+//
+// direct (sync requests) asks the caller to write the frame itself when nobody is writing, which
+// saves a goroutine wake-up on a quiet connection; the caller then writes what is queued once and
+// leaves the rest to the connection's writer. Otherwise (async and oneway requests, answers to the
+// broker) the writer goroutine writes it: the caller returns at once and goes on encoding while
+// the writer is in the syscall, so even a single sending goroutine gets its frames coalesced,
+// as Netty's event loop does for the Java client. At most maxQueued bytes wait for the writer: a
+// caller over the bound waits for room until its deadline (zero: none), so a peer that reads
+// slower than the senders write bounds the memory, as Java's oneway and async permits do.
+func (cn *conn) write(c *codec.Command, deadline time.Time, direct bool) error {
 	cn.wmu.Lock()
+	for cn.flushing && len(cn.wbuf) >= maxQueued {
+		if cn.room == nil {
+			cn.room = make(chan struct{})
+		}
+		room := cn.room
+		cn.wmu.Unlock()
+		if err := cn.waitRoom(room, deadline); err != nil {
+			return err
+		}
+		cn.wmu.Lock()
+	}
 	n := len(cn.wbuf)
 	var err error
 	cn.wbuf, err = codec.AppendFrame(cn.wbuf, c, cn.client.opts.serialize)
@@ -134,19 +156,88 @@ func (cn *conn) write(c *codec.Command, deadline time.Time) error {
 		return nil
 	}
 	cn.flushing = true
-	buf := cn.wbuf
-	cn.wbuf = cn.spare[:0]
+	if !direct {
+		cn.wmu.Unlock()
+		cn.kickWriter()
+		return nil
+	}
+	buf := cn.takeQueued()
 	cn.wmu.Unlock()
-	return cn.flush(buf, deadline)
+	return cn.flush(buf, deadline, false)
 }
 
-// flush writes buf, then whatever was queued meanwhile, until the queue is empty. The caller holds
-// the flusher's place (cn.flushing) and passes it on to a background goroutine when its deadline
+// maxQueued bounds the bytes queued for the writer beyond the write in progress.
+const maxQueued = 4 << 20
+
+// waitRoom waits until the writer takes the queue (room closes), the connection dies or deadline
+// passes.
+func (cn *conn) waitRoom(room chan struct{}, deadline time.Time) error {
+	var expired <-chan time.Time
+	if !deadline.IsZero() {
+		t := time.NewTimer(time.Until(deadline))
+		defer t.Stop()
+		expired = t.C
+	}
+	select {
+	case <-room:
+		return nil
+	case <-cn.done:
+		cn.mu.Lock()
+		err := cn.closeErr
+		cn.mu.Unlock()
+		return err
+	case <-expired:
+		return timeoutError(cn.addr, 0, "waiting for room in the write queue")
+	}
+}
+
+// takeQueued returns the queued bytes and starts an empty queue; wmu is held.
+func (cn *conn) takeQueued() []byte {
+	buf := cn.wbuf
+	cn.wbuf = cn.spare[:0]
+	cn.spare = nil
+	if cn.room != nil {
+		close(cn.room) // callers waiting for room may queue again
+		cn.room = nil
+	}
+	return buf
+}
+
+func (cn *conn) kickWriter() {
+	select {
+	case cn.kick <- struct{}{}:
+	default: // already kicked
+	}
+}
+
+// writeLoop is the connection's writer: it writes whatever is queued when kicked, holding the
+// flusher's place the kicker gave it, until the queue is empty. It ends when the reader does
+// (the connection closed).
+func (cn *conn) writeLoop() {
+	defer cn.client.wg.Done()
+	for {
+		select {
+		case <-cn.kick:
+		case <-cn.done:
+			return
+		}
+		cn.wmu.Lock()
+		buf := cn.takeQueued()
+		cn.wmu.Unlock()
+		_ = cn.flush(buf, time.Time{}, true)
+	}
+}
+
+// flush writes buf. The caller holds the flusher's place (cn.flushing). The writer goroutine
+// (writer) goes on with whatever was queued meanwhile until the queue is empty; a direct caller
+// hands that to the writer instead, so a sync request never writes for others for long.
+//
+// A direct caller passes the flusher's place on to a background goroutine when its deadline
 // ends a write half done: the frames must go out whole and in order, and a send's budget must not
 // wait out a peer that stopped reading (SIGSTOP, a stuck broker) for the connection's whole write
 // timeout. The caller's own request then times out at its deadline like any unanswered one. A TLS
 // connection cannot resume a timed-out write, so there the caller waits for the write timeout.
-func (cn *conn) flush(buf []byte, deadline time.Time) error {
+func (cn *conn) flush(buf []byte, deadline time.Time, writer bool) error {
 	for {
 		wd := time.Time{}
 		if d := cn.client.opts.writeTimeout; d > 0 {
@@ -168,12 +259,14 @@ func (cn *conn) flush(buf []byte, deadline time.Time) error {
 		cn.wmu.Lock()
 		if cap(buf) <= cn.client.opts.writeBufLimit {
 			cn.spare = buf[:0]
-		} else {
-			cn.spare = nil // drop a buffer grown by a burst
 		}
 		if werr != nil {
 			cn.flushing = false
 			cn.wbuf = cn.wbuf[:0]
+			if cn.room != nil {
+				close(cn.room)
+				cn.room = nil
+			}
 			cn.wmu.Unlock()
 			cerr := &ConnError{Addr: cn.addr, Op: "write", Err: werr}
 			cn.close(cerr)
@@ -184,13 +277,17 @@ func (cn *conn) flush(buf []byte, deadline time.Time) error {
 			cn.wmu.Unlock()
 			return nil
 		}
-		buf = cn.wbuf
-		cn.wbuf = cn.spare[:0]
+		if !writer {
+			cn.wmu.Unlock()
+			cn.kickWriter() // the writer takes the flusher's place and the queue
+			return nil
+		}
+		buf = cn.takeQueued()
 		cn.wmu.Unlock()
 	}
 }
 
-func (cn *conn) flushRest(buf []byte) { _ = cn.flush(buf, time.Time{}) }
+func (cn *conn) flushRest(buf []byte) { _ = cn.flush(buf, time.Time{}, false) }
 
 // close shuts the connection and fails every pending request with err.
 func (cn *conn) close(err error) {
@@ -216,6 +313,16 @@ func (cn *conn) close(err error) {
 	}
 }
 
+// closeError returns why the connection closed, nil while it is open.
+func (cn *conn) closeError() error {
+	cn.mu.Lock()
+	defer cn.mu.Unlock()
+	if !cn.closed {
+		return nil
+	}
+	return cn.closeErr
+}
+
 func (cn *conn) isClosed() bool {
 	cn.mu.Lock()
 	defer cn.mu.Unlock()
@@ -226,8 +333,9 @@ func (cn *conn) readLoop() {
 	defer cn.client.wg.Done()
 	defer close(cn.done)
 	br := bufio.NewReaderSize(cn.nc, cn.client.opts.readBufSize)
+	var frame []byte
 	for {
-		cmd, err := ReadFrame(br, cn.client.opts.maxFrame)
+		cmd, err := readFrameInto(br, &frame, cn.client.opts.maxFrame)
 		if err != nil {
 			cn.close(&ConnError{Addr: cn.addr, Op: "read", Err: err})
 			return
@@ -266,7 +374,7 @@ func (cn *conn) serve(req *codec.Command) {
 		if !req.IsOneway() {
 			resp := codec.NewResponse(req, codec.RequestCodeNotSupported,
 				" request type "+strconv.Itoa(int(req.Code))+" not supported")
-			_ = cn.write(resp, time.Time{})
+			_ = cn.write(resp, time.Time{}, false)
 		}
 		return
 	}
@@ -283,12 +391,51 @@ func (cn *conn) serve(req *codec.Command) {
 		if resp != nil && !req.IsOneway() {
 			resp.Opaque = req.Opaque
 			resp.Flag |= codec.FlagResponse
-			if err := cn.write(resp, time.Time{}); err != nil {
+			if err := cn.write(resp, time.Time{}, false); err != nil {
 				c.opts.logger.Warn("cannot answer broker request", "addr", cn.addr, "code", req.Code, "err", err)
 			}
 		}
 	}()
 }
+
+// readFrameInto is ReadFrame reusing *buf for frames up to reuseFrameMax bytes. The decoded
+// header owns its strings, and a body (rare in responses) is copied out, so nothing returned
+// aliases *buf.
+func readFrameInto(br *bufio.Reader, buf *[]byte, maxFrame int) (*codec.Command, error) {
+	p, err := br.Peek(4)
+	if err != nil {
+		if err == io.EOF && len(p) > 0 {
+			err = io.ErrUnexpectedEOF
+		}
+		return nil, err
+	}
+	n, err := codec.FrameLength([4]byte(p), maxFrame)
+	if err != nil {
+		return nil, err
+	}
+	_, _ = br.Discard(4)
+	reuse := n <= reuseFrameMax
+	var frame []byte
+	if reuse {
+		if cap(*buf) < n {
+			*buf = make([]byte, max(n, 4<<10))
+		}
+		frame = (*buf)[:n]
+	} else {
+		frame = make([]byte, n)
+	}
+	if _, err := io.ReadFull(br, frame); err != nil {
+		return nil, err
+	}
+	cmd, err := codec.DecodeFrame(frame)
+	if err == nil && reuse && len(cmd.Body) > 0 {
+		cmd.Body = append([]byte(nil), cmd.Body...)
+	}
+	return cmd, err
+}
+
+// reuseFrameMax bounds the frame buffer a reader keeps; larger frames get their own.
+const reuseFrameMax = 64 << 10
 
 // ReadFrame reads and decodes one frame from r, checking its length prefix against max before
 // allocating. The transport's reader uses it, and so can a test peer or a fault-injection broker.
