@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"io"
 	"net"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -166,6 +167,32 @@ func BenchmarkSendOneway1KiB(b *testing.B) {
 		}
 	}
 	// Until the brokers have read every request: the time per op includes the whole write.
+	for deadline := time.Now().Add(10 * time.Second); received.Load() < int64(b.N); {
+		if time.Now().After(deadline) {
+			b.Fatalf("brokers received %d of %d oneway sends", received.Load(), b.N)
+		}
+		time.Sleep(100 * time.Microsecond)
+	}
+}
+
+// BenchmarkSendOneway1KiB4Senders is the oneway load of make bench-java: 4 goroutines sending.
+func BenchmarkSendOneway1KiB4Senders(b *testing.B) {
+	p, received := startLean(b)
+	body := make([]byte, 1024)
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.SetBytes(int64(len(body)))
+	procs := runtime.GOMAXPROCS(0)
+	b.SetParallelism((4 + procs - 1) / procs) // RunParallel starts parallelism x GOMAXPROCS goroutines
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if err := p.SendOneway(ctx, message.New("FakeTopic", body)); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
 	for deadline := time.Now().Add(10 * time.Second); received.Load() < int64(b.N); {
 		if time.Now().After(deadline) {
 			b.Fatalf("brokers received %d of %d oneway sends", received.Load(), b.N)
