@@ -198,6 +198,13 @@ func runBench(ctx context.Context, out, errOut io.Writer, f *benchFlags) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, f.timeout)
 	defer cancel()
+	var fh floorHeader
+	if f.mode == "floor" { // refused settings are refused before anything is created
+		var err error
+		if fh, err = f.floorHeader(); err != nil {
+			return err
+		}
+	}
 	opts := []send.Option{send.WithAsyncBackpressure(f.inflight, 1<<40, true)}
 	if f.mode == "auto-batch" {
 		opts = append(opts, send.WithAutoBatch(true))
@@ -206,11 +213,11 @@ func runBench(ctx context.Context, out, errOut io.Writer, f *benchFlags) error {
 	if err != nil {
 		return err
 	}
+	defer p.Close(context.Background())
 	cfg, err := f.configFile() // what the summary says of auto-batching
 	if err != nil {
 		return err
 	}
-	defer p.Close(context.Background())
 	if err := p.CreateTopic(ctx, send.DefaultTopicKey, f.topic, f.queues, ""); err != nil {
 		return fmt.Errorf("bench: creating topic %s: %w", f.topic, err)
 	}
@@ -223,11 +230,7 @@ func runBench(ctx context.Context, out, errOut io.Writer, f *benchFlags) error {
 	defer stopSignals()
 	var res *benchResult
 	if f.mode == "floor" {
-		h, err := f.floorHeader()
-		if err != nil {
-			return err
-		}
-		if res, err = floorRun(ctx, stop, p, f.benchOptions, h, progress); err != nil {
+		if res, err = floorRun(ctx, stop, p, f.benchOptions, fh, progress); err != nil {
 			return err
 		}
 	} else {

@@ -30,6 +30,8 @@ func TestBenchUsageErrors(t *testing.T) {
 		{[]string{"bench", "-n", "127.0.0.1:9", "--mode", "floor", "--inflight", "0"}, "--inflight must be at least 1"},
 		{[]string{"bench", "-n", "127.0.0.1:9", "--mode", "auto-batch", "--inflight", "0"}, "--inflight must be at least 1"},
 		{[]string{"bench", "-n", "127.0.0.1:9", "--mode", "sync", "--set", "auto_batch=maybe"}, "auto_batch"},
+		// Raw frames cannot carry what the producer adds besides the header.
+		{[]string{"bench", "-n", "127.0.0.1:9", "--mode", "floor", "--count", "10", "--set", "namespace=ns1"}, "does not sign (credentials), encrypt (tls) or prefix a namespace"},
 	} {
 		text, err := run(t, "", tc.args...)
 		if err == nil || exitCode(err) != 2 || !strings.Contains(text, tc.want) {

@@ -261,20 +261,30 @@ type StoreTarget struct {
 // its timer properties; a timer message gets TIMER_OUT_MS, REAL_TOPIC and REAL_QID
 // (HookUtils.handleScheduleMessage).
 func BrokerAddedProperties(props map[string]string, t StoreTarget) []StoredProperty {
-	add := []StoredProperty{{message.PropertyMsgRegion, t.Region}, {message.PropertyTraceSwitch, strconv.FormatBool(t.TraceOn)},
-		{message.PropertyCluster, t.Cluster}}
+	return AppendBrokerAddedProperties(nil, props, t)
+}
+
+// AppendBrokerAddedProperties appends BrokerAddedProperties(props, t) to dst; with room in dst
+// (8 entries always suffice) it does not allocate, which the send path relies on.
+func AppendBrokerAddedProperties(dst []StoredProperty, props map[string]string, t StoreTarget) []StoredProperty {
+	add := append(dst, StoredProperty{message.PropertyMsgRegion, t.Region}, StoredProperty{message.PropertyTraceSwitch, strconv.FormatBool(t.TraceOn)},
+		StoredProperty{message.PropertyCluster, t.Cluster})
 	topic, queueID, nowMs := t.Topic, t.QueueID, t.NowMs
-	real := []StoredProperty{{message.PropertyRealTopic, topic}, {message.PropertyRealQueueID, strconv.Itoa(queueID)}}
+	appendReal := func(add []StoredProperty) []StoredProperty {
+		return append(add, StoredProperty{message.PropertyRealTopic, topic}, StoredProperty{message.PropertyRealQueueID, strconv.Itoa(queueID)})
+	}
 	if strings.EqualFold(props[message.PropertyTransactionPrepared], "true") {
 		if id := props[message.PropertyUniqClientMessageIDKeyIdx]; id != "" {
 			add = append(add, StoredProperty{message.PropertyTransactionID, id})
 		}
-		return append(add, real...)
+		return appendReal(add)
 	}
-	if lvl, err := strconv.Atoi(props[message.PropertyDelayTimeLevel]); err == nil && lvl > 0 {
-		add = append(add, StoredProperty{message.PropertyTimerDeliverMS, ""}, StoredProperty{message.PropertyTimerDelaySec, ""},
-			StoredProperty{message.PropertyTimerDelayMS, ""})
-		return append(add, real...)
+	if lvl := props[message.PropertyDelayTimeLevel]; lvl != "" { // Atoi("") would allocate its error
+		if n, err := strconv.Atoi(lvl); err == nil && n > 0 {
+			add = append(add, StoredProperty{message.PropertyTimerDeliverMS, ""}, StoredProperty{message.PropertyTimerDelaySec, ""},
+				StoredProperty{message.PropertyTimerDelayMS, ""})
+			return appendReal(add)
+		}
 	}
 	if props["TIMER_OUT_MS"] != "" {
 		return add
@@ -299,7 +309,7 @@ func BrokerAddedProperties(props map[string]string, t StoreTarget) []StoredPrope
 		return add // the broker refuses an unparsable time, and delivers a past one at once
 	}
 	add = append(add, StoredProperty{"TIMER_OUT_MS", strconv.FormatInt(deliverMs, 10)})
-	return append(add, real...)
+	return appendReal(add)
 }
 
 // StoredPropertiesSize returns how many bytes props encode to once the broker applied added (see

@@ -99,6 +99,25 @@ func (c *Client) Invoke(ctx context.Context, addr string, req *codec.Command, de
 // Invoke.
 func (c *Client) InvokeAsync(ctx context.Context, addr string, req *codec.Command, deadline time.Time,
 	cb func(resp *codec.Command, err error)) error {
+	return c.InvokeAsyncTo(ctx, addr, req, deadline, CallbackFunc(cb))
+}
+
+// Callback receives the outcome of an asynchronous request. A caller that keeps per-request state
+// in a struct implements it there, so a request needs no closure of its own.
+type Callback interface {
+	OnResponse(resp *codec.Command, err error)
+}
+
+// CallbackFunc adapts a function to Callback.
+type CallbackFunc func(resp *codec.Command, err error)
+
+// OnResponse calls f.
+func (f CallbackFunc) OnResponse(resp *codec.Command, err error) { f(resp, err) }
+
+// InvokeAsyncTo is InvokeAsync with the outcome delivered to cb.OnResponse, with the same
+// guarantees: if it returns an error cb is never called, otherwise exactly once, on the
+// connection's reader goroutine.
+func (c *Client) InvokeAsyncTo(ctx context.Context, addr string, req *codec.Command, deadline time.Time, cb Callback) error {
 	cn, p, err := c.prepare(ctx, addr, req, deadline)
 	if err != nil {
 		return err

@@ -29,9 +29,9 @@ type pending struct {
 	req      *codec.Command
 	start    time.Time
 	deadline time.Time
-	ch       chan result                 // sync callers
-	cb       func(*codec.Command, error) // async callers
-	stopCtx  func() bool                 // context.AfterFunc registration, async only
+	ch       chan result // sync callers
+	cb       Callback    // async callers
+	stopCtx  func() bool // context.AfterFunc registration, async only
 
 	// wheel links, guarded by the wheel's mutex
 	prev, next *pending
@@ -104,7 +104,7 @@ func (cn *conn) complete(p *pending, resp *codec.Command, err error) {
 	if p.ch != nil {
 		p.ch <- result{resp, err}
 	} else {
-		p.cb(resp, err)
+		p.cb.OnResponse(resp, err)
 	}
 }
 
@@ -161,7 +161,7 @@ func (cn *conn) flush(buf []byte, deadline time.Time) error {
 		if werr != nil && handoff && errors.Is(werr, os.ErrDeadlineExceeded) {
 			// Not on the Client's WaitGroup: Close may already be waiting on it. The goroutine
 			// ends with the write: done, past the write timeout, or failed by Close's close.
-			go func() { _ = cn.flush(buf[n:], time.Time{}) }()
+			go cn.flushRest(buf[n:]) // an argument, not a captured variable: buf stays on the stack
 			return nil
 		}
 
@@ -189,6 +189,8 @@ func (cn *conn) flush(buf []byte, deadline time.Time) error {
 		cn.wmu.Unlock()
 	}
 }
+
+func (cn *conn) flushRest(buf []byte) { _ = cn.flush(buf, time.Time{}) }
 
 // close shuts the connection and fails every pending request with err.
 func (cn *conn) close(err error) {

@@ -38,14 +38,26 @@ func (c *Client) PublishInfo(ctx context.Context, topic string) (*TopicPublishIn
 	if c.closed.Load() {
 		return nil, ErrClosed
 	}
+	if info := c.Cached(topic); info != nil {
+		return info, nil
+	}
+	// An empty route is asked again, as Java does, but no more often than Refresh would.
+	return c.load(ctx, topic, c.cfg.minRefreshInterval)
+}
+
+// Cached returns topic's publish info when the cache holds a non-empty one, else nil; it never
+// fetches, so the send path asks it first and builds a context for PublishInfo only on a miss.
+func (c *Client) Cached(topic string) *TopicPublishInfo {
+	if c.closed.Load() {
+		return nil
+	}
 	c.mu.RLock()
 	e := c.topics[topic]
 	c.mu.RUnlock()
 	if e != nil && !e.info.Empty() {
-		return e.info, nil
+		return e.info
 	}
-	// An empty route is asked again, as Java does, but no more often than Refresh would.
-	return c.load(ctx, topic, c.cfg.minRefreshInterval)
+	return nil
 }
 
 // Refresh fetches topic's route now and replaces the cached publish info with the result; the

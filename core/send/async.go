@@ -39,9 +39,7 @@ func (p *Producer) SendAsync(ctx context.Context, msg *message.Message, cb func(
 	}
 	c.cb = cb
 	c.size = int64(len(msg.Body))
-	actx, cancel := context.WithDeadline(ctx, c.deadline)
-	err = p.inflight.acquire(actx, c.size, p.cfg.blockWhenFull)
-	cancel()
+	err = p.inflight.acquire(ctx, c.deadline, c.size, p.cfg.blockWhenFull)
 	if err != nil {
 		c.done()
 		if errors.Is(err, context.DeadlineExceeded) {
@@ -72,7 +70,7 @@ func (c *call) startAsync() {
 		c.startAsyncOn(false)
 		return
 	}
-	c.p.callbacks <- func() { c.startAsyncOn(true) }
+	c.p.callbacks <- task{c: c, kind: taskStart}
 }
 
 // ordered reports whether the send's queue is fixed by the caller: its order among the caller's
@@ -103,7 +101,7 @@ func (c *call) runAsync(onWorker bool) {
 			return
 		}
 		c.sentAt = time.Now()
-		err = c.p.rc.InvokeAsync(c.ctx, c.addr, req, c.attemptDl, c.onResponse)
+		err = c.p.rc.InvokeAsyncTo(c.ctx, c.addr, req, c.attemptDl, c)
 		if err == nil {
 			return
 		}
@@ -114,13 +112,40 @@ func (c *call) runAsync(onWorker bool) {
 	}
 }
 
-// onResponse runs on the connection's reader goroutine, so it only hands the outcome to a callback
+// OnResponse (remote.Callback) runs on the connection's reader goroutine, so it only hands the outcome to a callback
 // worker: the After hooks, a retry and the user's callback run there, and a slow hook or callback
 // never holds up the responses of other sends on the connection. The channel has room for one
 // item per async send in flight (the in-flight bound), and a send has at most one item queued at
 // a time, so the reader never waits here.
-func (c *call) onResponse(resp *codec.Command, err error) {
-	c.p.callbacks <- func() { c.handleResponse(resp, err) }
+func (c *call) OnResponse(resp *codec.Command, err error) {
+	c.p.callbacks <- task{c: c, resp: resp, err: err}
+}
+
+// task is one piece of work for a callback worker: a response to handle, an outcome to deliver
+// (kept in the call) or a send to start. A value rather than a closure, so handing a send's work
+// to a worker allocates nothing.
+type task struct {
+	c    *call
+	kind uint8
+	resp *codec.Command
+	err  error
+}
+
+const (
+	taskResponse uint8 = iota
+	taskDeliver
+	taskStart
+)
+
+func (t task) run() {
+	switch t.kind {
+	case taskResponse:
+		t.c.handleResponse(t.resp, t.err)
+	case taskDeliver:
+		t.c.deliver(t.c.res, t.c.resErr)
+	case taskStart:
+		t.c.startAsyncOn(true)
+	}
 }
 
 // handleResponse runs on a callback worker: decode, After hooks, fault bookkeeping, then a retry
@@ -149,7 +174,8 @@ func (c *call) complete(res *message.SendResult, err error, onWorker bool) {
 		c.deliver(res, err)
 		return
 	}
-	c.p.callbacks <- func() { c.deliver(res, err) }
+	c.res, c.resErr = res, err // the call's only task in the channel: nothing else writes these
+	c.p.callbacks <- task{c: c, kind: taskDeliver}
 }
 
 func (c *call) deliver(res *message.SendResult, err error) {
@@ -180,7 +206,10 @@ func newLimiter(max int, maxBytes int64) *limiter {
 	return &limiter{max: max, maxB: maxBytes, released: make(chan struct{})}
 }
 
-func (l *limiter) acquire(ctx context.Context, size int64, block bool) error {
+// acquire takes room for one message of size bytes. When block is set it waits for room until ctx
+// ends or deadline passes; only a send that has to wait pays for the deadline's timer.
+func (l *limiter) acquire(ctx context.Context, deadline time.Time, size int64, block bool) error {
+	timed := false
 	l.mu.Lock()
 	for {
 		if l.n < l.max && (l.b+size <= l.maxB || l.n == 0) {
@@ -192,6 +221,15 @@ func (l *limiter) acquire(ctx context.Context, size int64, block bool) error {
 		if !block {
 			l.mu.Unlock()
 			return fmt.Errorf("%w (%d messages, %d bytes; bounds %d, %d)", ErrBackpressure, l.n, l.b, l.max, l.maxB)
+		}
+		if !timed {
+			l.mu.Unlock()
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithDeadline(ctx, deadline)
+			defer cancel()
+			timed = true
+			l.mu.Lock()
+			continue // room may have been freed meanwhile
 		}
 		ch := l.released
 		l.waiters++

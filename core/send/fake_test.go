@@ -31,7 +31,10 @@ type fakeServer struct {
 	conn []net.Conn
 	// handle answers one request; nil means no answer, dropConn closes the connection instead.
 	handle func(req *codec.Command) *codec.Command
-	sends  atomic.Int64
+	// serveConn, when set, serves each new connection instead of the decoding loop: benchmarks
+	// answer without allocating, so -benchmem counts the client alone.
+	serveConn func(nc net.Conn)
+	sends     atomic.Int64
 	// cuts holds answers (registered by cut) to write half of, then reset the connection: it
 	// dies in the middle of a response.
 	cuts sync.Map
@@ -131,6 +134,13 @@ func (s *fakeServer) accept(ln net.Listener) {
 func (s *fakeServer) serve(nc net.Conn) {
 	defer s.wg.Done()
 	defer nc.Close()
+	s.mu.Lock()
+	lean := s.serveConn
+	s.mu.Unlock()
+	if lean != nil {
+		lean(nc)
+		return
+	}
 	br := bufio.NewReader(nc)
 	var wmu sync.Mutex
 	for {

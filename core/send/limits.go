@@ -36,7 +36,8 @@ func (c *call) checkAfterHooks(tp *route.TopicPublishInfo, q message.MessageQueu
 	if c.batch {
 		return checkBatchRecords(c.batchRecords, m.Properties, t)
 	}
-	return codec.ValidateStoredProperties(m.Properties, codec.BrokerAddedProperties(m.Properties, t))
+	var added [8]codec.StoredProperty
+	return codec.ValidateStoredProperties(m.Properties, codec.AppendBrokerAddedProperties(added[:0], m.Properties, t))
 }
 
 // checkBatchRecords applies the properties limit to every message of a batch request. The broker

@@ -43,8 +43,10 @@ type call struct {
 	batchRecords []*message.Message // the request's messages, for the properties check
 
 	// async
-	cb   func(*message.SendResult, error)
-	size int64
+	cb     func(*message.SendResult, error)
+	size   int64
+	res    *message.SendResult // the outcome complete hands to a worker
+	resErr error
 
 	// auto-batch request: the held messages it carries (see autobatch.go); nil for any other call
 	members []*call
@@ -254,11 +256,9 @@ func (c *call) prepareHooks() (*route.TopicPublishInfo, error) {
 	if err := p.running(); err != nil && c.members == nil {
 		return nil, err
 	}
-	rctx, cancel := context.WithDeadline(c.ctx, c.deadline)
-	tp, err := p.routes.PublishInfo(rctx, c.topic)
-	cancel()
+	tp, err := c.publishInfo()
 	if err != nil {
-		return nil, fromTransport(err)
+		return nil, err
 	}
 	if c.members != nil {
 		return tp, nil
@@ -276,6 +276,20 @@ func (c *call) prepareHooks() (*route.TopicPublishInfo, error) {
 		if err := h.SendMessageBefore(sc); err != nil {
 			return nil, &HookError{Hook: hookName(h), Err: err}
 		}
+	}
+	return tp, nil
+}
+
+// publishInfo returns the topic's route: from the cache, or fetched within the send's budget.
+func (c *call) publishInfo() (*route.TopicPublishInfo, error) {
+	if tp := c.p.routes.Cached(c.topic); tp != nil {
+		return tp, nil
+	}
+	rctx, cancel := context.WithDeadline(c.ctx, c.deadline)
+	defer cancel()
+	tp, err := c.p.routes.PublishInfo(rctx, c.topic)
+	if err != nil {
+		return nil, fromTransport(err)
 	}
 	return tp, nil
 }

@@ -53,7 +53,7 @@ type Producer struct {
 
 	inflight  *limiter
 	acc       *accumulator // auto-batches; nil unless WithAutoBatch(true)
-	callbacks chan func()
+	callbacks chan task
 	workers   sync.WaitGroup
 	asyncWG   *drain // async sends not yet completed
 
@@ -158,13 +158,13 @@ func (p *Producer) Start(ctx context.Context) error {
 		p.state.Store(stateShutdown)
 		return err
 	}
-	p.callbacks = make(chan func(), p.cfg.maxInFlightMessages)
+	p.callbacks = make(chan task, p.cfg.maxInFlightMessages)
 	for i := 0; i < p.cfg.callbackWorkers; i++ {
 		p.workers.Add(1)
 		go func() {
 			defer p.workers.Done()
-			for f := range p.callbacks {
-				f()
+			for t := range p.callbacks {
+				t.run()
 			}
 		}()
 	}
