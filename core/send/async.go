@@ -61,15 +61,22 @@ func (p *Producer) SendAsync(ctx context.Context, msg *message.Message, cb func(
 // startAsync starts an accepted async send. A send with forbidden checks or Before hooks starts on
 // a callback worker, so the hooks of concurrent sends run concurrently (over a plugin's instance
 // pool) even when one goroutine makes every send; Java likewise runs its async sends on an
-// executor. A send without hooks starts on the caller's goroutine, which keeps the sends of one
-// goroutine in the order they were made. With auto-batching on, a message that may be batched is
-// held for its batch (autobatch.go).
+// executor. A send without hooks, and an ordered one (ToQueue, or a consistent selector such as
+// OrderedBy), starts on the caller's goroutine, which keeps the sends of one goroutine in the order
+// they were made. With auto-batching on, a message that may be batched is held for its batch
+// (autobatch.go).
 func (c *call) startAsync() {
-	if len(c.hooks.before) == 0 && len(c.hooks.forbidden) == 0 {
+	if (len(c.hooks.before) == 0 && len(c.hooks.forbidden) == 0) || c.ordered() {
 		c.startAsyncOn(false)
 		return
 	}
 	c.p.callbacks <- task{c: c, kind: taskStart}
+}
+
+// ordered reports whether the send's queue is fixed by the caller: its order among the caller's
+// sends matters.
+func (c *call) ordered() bool {
+	return c.queue != nil || c.sc.MessageType == OrderMsg
 }
 
 func (c *call) startAsyncOn(onWorker bool) {

@@ -269,7 +269,10 @@ func TestAutoBatchBeforeHookRefusesOneMessage(t *testing.T) {
 
 // Ordered sends: one goroutine's async sends by key reach their queue in the order they were made.
 func TestAutoBatchOrderedByKeepsOrder(t *testing.T) {
-	p, bb := startBatchFake(t, WithBatchMaxBytes(500))
+	// The Before hook would move an unordered async send to a callback worker; an ordered one
+	// stays on the caller's goroutine.
+	stamp := beforeFunc(func(sc *SendContext) error { sc.Message.SetProperty("seen", "1"); return nil })
+	p, bb := startBatchFake(t, WithBatchMaxBytes(500), WithHooks(stamp))
 	msgs := bodies(300, 100)
 	for _, m := range msgs {
 		m.SetTags("")

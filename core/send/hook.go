@@ -15,8 +15,8 @@ import (
 // Hooks run in registration order on every send attempt (Java semantics): CheckForbidden, then
 // Before (which may edit the message), then queue selection, then the request, then After. For an
 // async send, CheckForbidden and Before run on a callback worker (so those of concurrent sends run
-// concurrently) and After on a callback worker too; for a sync or oneway send, on the caller's
-// goroutine. An auto-batched message (WithAutoBatch) runs CheckForbidden and Before once, when it
+// concurrently; an ordered send's run on the caller's goroutine, to keep its order) and After on a
+// callback worker too; for a sync or oneway send, on the caller's goroutine. An auto-batched message (WithAutoBatch) runs CheckForbidden and Before once, when it
 // is held, and After once, with its batch's outcome.
 //
 // Hooks must be safe for concurrent use.
