@@ -149,6 +149,18 @@ func NewResponse(req *Command, code int32, remark string) *Command {
 // AppendFrame appends the complete frame for c (length prefix, header, body) to dst. With enough
 // capacity in dst it does not allocate.
 func AppendFrame(dst []byte, c *Command, st SerializeType) ([]byte, error) {
+	dst, err := AppendFrameHeader(dst, c, st)
+	if err != nil {
+		return dst, err
+	}
+	return append(dst, c.Body...), nil
+}
+
+// AppendFrameHeader appends c's frame without its body: the length prefix (which counts the
+// body), the header-length word and the header. Appending c.Body completes the frame. A transport
+// encodes the header before it takes its write lock, so concurrent senders encode in parallel and
+// only copy under the lock.
+func AppendFrameHeader(dst []byte, c *Command, st SerializeType) ([]byte, error) {
 	start := len(dst)
 	dst = append(dst, 0, 0, 0, 0, 0, 0, 0, 0)
 	var err error
@@ -167,8 +179,7 @@ func AppendFrame(dst []byte, c *Command, st SerializeType) ([]byte, error) {
 	if headerLen > 0xFFFFFF {
 		return dst[:start], fmt.Errorf("%w (header of %d bytes)", ErrFrameTooLarge, headerLen)
 	}
-	dst = append(dst, c.Body...)
-	total := len(dst) - start
+	total := len(dst) - start + len(c.Body)
 	if total > MaxFrameSize {
 		return dst[:start], fmt.Errorf("%w (%d bytes)", ErrFrameTooLarge, total)
 	}

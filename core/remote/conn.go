@@ -131,6 +131,17 @@ func (cn *conn) fail(p *pending, err error) {
 // caller over the bound waits for room until its deadline (zero: none), so a peer that reads
 // slower than the senders write bounds the memory, as Java's oneway and async permits do.
 func (cn *conn) write(c *codec.Command, deadline time.Time, direct bool) error {
+	// The header is encoded before taking the lock: concurrent senders encode in parallel, and
+	// the lock covers two copies (under it, 4 oneway senders spent most of their time waiting).
+	hp := headerBufs.Get().(*[]byte)
+	hdr, err := codec.AppendFrameHeader((*hp)[:0], c, cn.client.opts.serialize)
+	if cap(hdr) <= 64<<10 { // a header grown by huge properties is not kept
+		*hp = hdr[:0]
+		defer headerBufs.Put(hp)
+	}
+	if err != nil {
+		return err
+	}
 	cn.wmu.Lock()
 	for cn.flushing && len(cn.wbuf) >= maxQueued {
 		if cn.room == nil {
@@ -143,14 +154,7 @@ func (cn *conn) write(c *codec.Command, deadline time.Time, direct bool) error {
 		}
 		cn.wmu.Lock()
 	}
-	n := len(cn.wbuf)
-	var err error
-	cn.wbuf, err = codec.AppendFrame(cn.wbuf, c, cn.client.opts.serialize)
-	if err != nil {
-		cn.wbuf = cn.wbuf[:n]
-		cn.wmu.Unlock()
-		return err
-	}
+	cn.wbuf = append(append(cn.wbuf, hdr...), c.Body...)
 	if cn.flushing {
 		cn.wmu.Unlock()
 		return nil
@@ -166,8 +170,13 @@ func (cn *conn) write(c *codec.Command, deadline time.Time, direct bool) error {
 	return cn.flush(buf, deadline, false)
 }
 
-// maxQueued bounds the bytes queued for the writer beyond the write in progress.
-const maxQueued = 4 << 20
+// headerBufs holds buffers for encoding frame headers outside the write lock.
+var headerBufs = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+
+// maxQueued bounds the bytes queued for the writer beyond the write in progress: about a
+// thousand 1 KiB frames, plenty to fill a syscall, and small enough that the buffers are kept
+// (flush keeps up to writeBufLimit+maxQueued) rather than regrown, copying, under the lock.
+const maxQueued = 1 << 20
 
 // waitRoom waits until the writer takes the queue (room closes), the connection dies or deadline
 // passes.
@@ -257,7 +266,7 @@ func (cn *conn) flush(buf []byte, deadline time.Time, writer bool) error {
 		}
 
 		cn.wmu.Lock()
-		if cap(buf) <= cn.client.opts.writeBufLimit {
+		if cap(buf) <= cn.client.opts.writeBufLimit+maxQueued {
 			cn.spare = buf[:0]
 		}
 		if werr != nil {
