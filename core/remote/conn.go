@@ -49,13 +49,17 @@ type conn struct {
 	closed   bool
 	closeErr error
 
-	wmu      sync.Mutex
-	wbuf     []byte
-	spare    []byte
-	flushing bool          // a goroutine holds the flusher's place: it writes what is queued
-	room     chan struct{} // closed when the writer takes the queue; callers over maxQueued wait
-	kick     chan struct{} // wakes writeLoop
-	tls      bool          // a timed-out TLS write cannot be resumed (flush)
+	wmu       sync.Mutex
+	wbuf      []byte        // the chunk being filled
+	chunks    [][]byte      // full chunks queued before wbuf
+	queued    int           // bytes in chunks and wbuf
+	frames    int           // frames in chunks and wbuf
+	free      [][]byte      // written chunks kept for reuse
+	spareList [][]byte      // the chunk list of the last write, for the next takeQueued
+	flushing  bool          // a goroutine holds the flusher's place: it writes what is queued
+	room      chan struct{} // closed when the writer takes the queue; callers over the bounds wait
+	kick      chan struct{} // wakes writeLoop
+	tls       bool          // a timed-out TLS write cannot be resumed (flush)
 
 	done chan struct{} // closed when the reader has exited
 }
@@ -127,9 +131,11 @@ func (cn *conn) fail(p *pending, err error) {
 // leaves the rest to the connection's writer. Otherwise (async and oneway requests, answers to the
 // broker) the writer goroutine writes it: the caller returns at once and goes on encoding while
 // the writer is in the syscall, so even a single sending goroutine gets its frames coalesced,
-// as Netty's event loop does for the Java client. At most maxQueued bytes wait for the writer: a
-// caller over the bound waits for room until its deadline (zero: none), so a peer that reads
-// slower than the senders write bounds the memory, as Java's oneway and async permits do.
+// as Netty's event loop does for the Java client. At most maxQueuedFrames frames and
+// maxQueuedBytes bytes wait for the writer: a caller over a bound waits for room until its
+// deadline (zero: none), so a peer that reads slower than the senders write bounds the memory,
+// as Java's oneway and async permits do.
+// The queue is a list of chunks of about chunkSize bytes: it grows without copying what it holds.
 func (cn *conn) write(c *codec.Command, deadline time.Time, direct bool) error {
 	// The header is encoded before taking the lock: concurrent senders encode in parallel, and
 	// the lock covers two copies (under it, 4 oneway senders spent most of their time waiting).
@@ -143,7 +149,7 @@ func (cn *conn) write(c *codec.Command, deadline time.Time, direct bool) error {
 		return err
 	}
 	cn.wmu.Lock()
-	for cn.flushing && len(cn.wbuf) >= maxQueued {
+	for cn.flushing && (cn.queued >= maxQueuedBytes || cn.frames >= maxQueuedFrames) {
 		if cn.room == nil {
 			cn.room = make(chan struct{})
 		}
@@ -154,7 +160,24 @@ func (cn *conn) write(c *codec.Command, deadline time.Time, direct bool) error {
 		}
 		cn.wmu.Lock()
 	}
+	n := len(hdr) + len(c.Body)
+	if len(cn.wbuf) > 0 && len(cn.wbuf)+n > chunkSize {
+		if len(cn.free) == 0 {
+			// A new chunk is made (1 MiB zeroed) outside the lock, then the state is looked at
+			// again: the writer may have taken the queue meanwhile.
+			cn.wmu.Unlock()
+			chunk := make([]byte, 0, chunkSize)
+			cn.wmu.Lock()
+			cn.free = append(cn.free, chunk)
+			cn.wmu.Unlock()
+			return cn.write(c, deadline, direct) // the header is encoded again: rare
+		}
+		cn.chunks = append(cn.chunks, cn.wbuf)
+		cn.wbuf = cn.freeChunk()
+	}
 	cn.wbuf = append(append(cn.wbuf, hdr...), c.Body...)
+	cn.queued += n
+	cn.frames++
 	if cn.flushing {
 		cn.wmu.Unlock()
 		return nil
@@ -165,18 +188,33 @@ func (cn *conn) write(c *codec.Command, deadline time.Time, direct bool) error {
 		cn.kickWriter()
 		return nil
 	}
-	buf := cn.takeQueued()
+	bufs := cn.takeQueued() // only this frame: the queue is empty while nobody flushes
 	cn.wmu.Unlock()
-	return cn.flush(buf, deadline, false)
+	return cn.flush(bufs, deadline, false)
 }
 
 // headerBufs holds buffers for encoding frame headers outside the write lock.
 var headerBufs = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
 
-// maxQueued bounds the bytes queued for the writer beyond the write in progress: about a
-// thousand 1 KiB frames, plenty to fill a syscall, and small enough that the buffers are kept
-// (flush keeps up to writeBufLimit+maxQueued) rather than regrown, copying, under the lock.
-const maxQueued = 1 << 20
+// The bounds of the frames queued for the writer beyond the write in progress: Java's 65 535
+// oneway (and async) permits, and at most 64 MiB. The queue is made of chunks of chunkSize bytes
+// (a larger frame gets a chunk of its own); the writer keeps maxFreeChunks of them for reuse.
+const (
+	maxQueuedFrames = 65535
+	maxQueuedBytes  = 64 << 20
+	chunkSize       = 1 << 20
+	maxFreeChunks   = 2
+)
+
+// freeChunk returns a kept empty chunk, or nil.
+func (cn *conn) freeChunk() []byte {
+	if k := len(cn.free); k > 0 {
+		b := cn.free[k-1]
+		cn.free = cn.free[:k-1]
+		return b[:0]
+	}
+	return nil
+}
 
 // waitRoom waits until the writer takes the queue (room closes), the connection dies or deadline
 // passes.
@@ -200,16 +238,18 @@ func (cn *conn) waitRoom(room chan struct{}, deadline time.Time) error {
 	}
 }
 
-// takeQueued returns the queued bytes and starts an empty queue; wmu is held.
-func (cn *conn) takeQueued() []byte {
-	buf := cn.wbuf
-	cn.wbuf = cn.spare[:0]
-	cn.spare = nil
+// takeQueued returns the queued chunks and starts an empty queue; wmu is held.
+func (cn *conn) takeQueued() [][]byte {
+	bufs := append(cn.chunks, cn.wbuf)
+	cn.chunks = cn.spareList[:0]
+	cn.spareList = nil
+	cn.wbuf = cn.freeChunk()
+	cn.queued, cn.frames = 0, 0
 	if cn.room != nil {
 		close(cn.room) // callers waiting for room may queue again
 		cn.room = nil
 	}
-	return buf
+	return bufs
 }
 
 func (cn *conn) kickWriter() {
@@ -231,9 +271,9 @@ func (cn *conn) writeLoop() {
 			return
 		}
 		cn.wmu.Lock()
-		buf := cn.takeQueued()
+		bufs := cn.takeQueued()
 		cn.wmu.Unlock()
-		_ = cn.flush(buf, time.Time{}, true)
+		_ = cn.flush(bufs, time.Time{}, true)
 	}
 }
 
@@ -246,32 +286,44 @@ func (cn *conn) writeLoop() {
 // wait out a peer that stopped reading (SIGSTOP, a stuck broker) for the connection's whole write
 // timeout. The caller's own request then times out at its deadline like any unanswered one. A TLS
 // connection cannot resume a timed-out write, so there the caller waits for the write timeout.
-func (cn *conn) flush(buf []byte, deadline time.Time, writer bool) error {
+func (cn *conn) flush(bufs [][]byte, deadline time.Time, writer bool) error {
 	for {
-		wd := time.Time{}
-		if d := cn.client.opts.writeTimeout; d > 0 {
-			wd = time.Now().Add(d)
-		}
-		handoff := false
-		if !deadline.IsZero() && (wd.IsZero() || deadline.Before(wd)) && !cn.tls {
-			wd, handoff = deadline, true
-		}
-		_ = cn.nc.SetWriteDeadline(wd)
-		n, werr := cn.nc.Write(buf)
-		if werr != nil && handoff && errors.Is(werr, os.ErrDeadlineExceeded) {
-			// Not on the Client's WaitGroup: Close may already be waiting on it. The goroutine
-			// ends with the write: done, past the write timeout, or failed by Close's close.
-			go cn.flushRest(buf[n:]) // an argument, not a captured variable: buf stays on the stack
-			return nil
+		var werr error
+		for _, buf := range bufs {
+			wd := time.Time{}
+			if d := cn.client.opts.writeTimeout; d > 0 {
+				wd = time.Now().Add(d)
+			}
+			handoff := false
+			if !deadline.IsZero() && (wd.IsZero() || deadline.Before(wd)) && !cn.tls {
+				wd, handoff = deadline, true
+			}
+			_ = cn.nc.SetWriteDeadline(wd)
+			var n int
+			n, werr = cn.nc.Write(buf)
+			if werr != nil && handoff && errors.Is(werr, os.ErrDeadlineExceeded) {
+				// Only a direct caller has a deadline, and it writes one chunk (its frame).
+				// Not on the Client's WaitGroup: Close may already be waiting on it. The goroutine
+				// ends with the write: done, past the write timeout, or failed by Close's close.
+				go cn.flushRest(buf[n:]) // an argument, not a captured variable: buf stays on the stack
+				return nil
+			}
+			if werr != nil {
+				break
+			}
 		}
 
 		cn.wmu.Lock()
-		if cap(buf) <= cn.client.opts.writeBufLimit+maxQueued {
-			cn.spare = buf[:0]
+		for i, buf := range bufs {
+			if len(cn.free) < maxFreeChunks && cap(buf) <= max(cn.client.opts.writeBufLimit, chunkSize) {
+				cn.free = append(cn.free, buf[:0])
+			}
+			bufs[i] = nil
 		}
+		cn.spareList = bufs[:0]
 		if werr != nil {
 			cn.flushing = false
-			cn.wbuf = cn.wbuf[:0]
+			cn.wbuf, cn.chunks, cn.queued, cn.frames = cn.wbuf[:0], cn.chunks[:0], 0, 0
 			if cn.room != nil {
 				close(cn.room)
 				cn.room = nil
@@ -281,7 +333,7 @@ func (cn *conn) flush(buf []byte, deadline time.Time, writer bool) error {
 			cn.close(cerr)
 			return cerr
 		}
-		if len(cn.wbuf) == 0 {
+		if cn.queued == 0 {
 			cn.flushing = false
 			cn.wmu.Unlock()
 			return nil
@@ -291,12 +343,12 @@ func (cn *conn) flush(buf []byte, deadline time.Time, writer bool) error {
 			cn.kickWriter() // the writer takes the flusher's place and the queue
 			return nil
 		}
-		buf = cn.takeQueued()
+		bufs = cn.takeQueued()
 		cn.wmu.Unlock()
 	}
 }
 
-func (cn *conn) flushRest(buf []byte) { _ = cn.flush(buf, time.Time{}, false) }
+func (cn *conn) flushRest(buf []byte) { _ = cn.flush([][]byte{buf}, time.Time{}, false) }
 
 // close shuts the connection and fails every pending request with err.
 func (cn *conn) close(err error) {

@@ -65,3 +65,31 @@ func silentPeer(t *testing.T) string {
 	})
 	return ln.Addr().String()
 }
+
+// Oneway frames to a peer that never reads are queued for the connection's writer up to its
+// bound (maxQueuedBytes); past it a send waits for room until its deadline and fails with
+// ErrTimeout, instead of queueing without limit.
+func TestOnewayQueueIsBounded(t *testing.T) {
+	addr := silentPeer(t)
+	c := NewClient(WithWriteTimeout(time.Minute))
+	t.Cleanup(func() { _ = c.Close() })
+	body := make([]byte, 1<<20)
+	limit := maxQueuedBytes/len(body) + 64 // the bound, plus what the socket buffers may take
+	for i := 0; ; i++ {
+		if i > limit {
+			t.Fatalf("%d oneway frames of 1 MiB queued to a peer that never reads: no bound", i)
+		}
+		t0 := time.Now()
+		err := c.InvokeOneway(context.Background(), addr, req("x", body), time.Now().Add(200*time.Millisecond))
+		if err == nil {
+			continue
+		}
+		if !errors.Is(err, ErrTimeout) {
+			t.Fatalf("frame %d: err = %v, want ErrTimeout", i, err)
+		}
+		if d := time.Since(t0); d > 10*time.Second { // generous: the deadline was 200 ms
+			t.Fatalf("frame %d waited %v for room; its deadline was 200ms", i, d)
+		}
+		return
+	}
+}
