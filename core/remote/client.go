@@ -56,8 +56,9 @@ func NewClient(opts ...Option) *Client {
 	return c
 }
 
-func (c *Client) expire(p *pending) {
-	if p.conn.claim(p) {
+func (c *Client) expire(e expiry) {
+	if e.conn.claim(e.p, e.opaque) {
+		p := e.p
 		p.conn.complete(p, nil, timeoutError(p.conn.addr, p.req.Code, time.Since(p.start).Round(time.Millisecond).String()))
 	}
 }
@@ -81,7 +82,7 @@ func (c *Client) Invoke(ctx context.Context, addr string, req *codec.Command, de
 	case r := <-p.ch:
 		return r.resp, r.err
 	case <-ctx.Done():
-		if cn.claim(p) {
+		if cn.claim(p, p.opaque) {
 			err := context.Cause(ctx)
 			cn.complete(p, nil, err)
 			<-p.ch
@@ -99,8 +100,15 @@ func (c *Client) Invoke(ctx context.Context, addr string, req *codec.Command, de
 // Invoke.
 func (c *Client) InvokeAsync(ctx context.Context, addr string, req *codec.Command, deadline time.Time,
 	cb func(resp *codec.Command, err error)) error {
-	return c.InvokeAsyncTo(ctx, addr, req, deadline, CallbackFunc(cb))
+	return c.InvokeAsyncTo(ctx, addr, req, deadline, CallbackFunc(cb), nil)
 }
+
+// Pending is the transport's record of one request in flight. A caller that makes one request
+// at a time for a task (the attempts of one send) keeps a Pending in its own state and passes it
+// to InvokeAsyncTo, so a request allocates no record of its own. It may be passed again once the
+// previous request made with it completed (its callback was called, or InvokeAsyncTo returned an
+// error), never before.
+type Pending struct{ p pending }
 
 // Callback receives the outcome of an asynchronous request. A caller that keeps per-request state
 // in a struct implements it there, so a request needs no closure of its own.
@@ -116,15 +124,21 @@ func (f CallbackFunc) OnResponse(resp *codec.Command, err error) { f(resp, err) 
 
 // InvokeAsyncTo is InvokeAsync with the outcome delivered to cb.OnResponse, with the same
 // guarantees: if it returns an error cb is never called, otherwise exactly once, on the
-// connection's reader goroutine.
-func (c *Client) InvokeAsyncTo(ctx context.Context, addr string, req *codec.Command, deadline time.Time, cb Callback) error {
-	cn, p, err := c.prepare(ctx, addr, req, deadline)
+// connection's reader goroutine. slot, if not nil, holds the request's record (see Pending).
+func (c *Client) InvokeAsyncTo(ctx context.Context, addr string, req *codec.Command, deadline time.Time, cb Callback,
+	slot *Pending) error {
+	var into *pending
+	if slot != nil {
+		into = &slot.p
+	}
+	cn, p, err := c.prepareInto(ctx, addr, req, deadline, into)
 	if err != nil {
 		return err
 	}
 	p.cb = cb
 	if ctx.Done() != nil {
-		p.stopCtx = context.AfterFunc(ctx, func() { cn.fail(p, context.Cause(ctx)) })
+		op := p.opaque
+		p.stopCtx = context.AfterFunc(ctx, func() { cn.fail(p, op, context.Cause(ctx)) })
 	}
 	if err := c.send(cn, p); err != nil {
 		if p.stopCtx != nil {
@@ -162,6 +176,11 @@ func (c *Client) InvokeOneway(ctx context.Context, addr string, req *codec.Comma
 
 // prepare connects, runs the before-hooks and builds the pending entry of a request.
 func (c *Client) prepare(ctx context.Context, addr string, req *codec.Command, deadline time.Time) (*conn, *pending, error) {
+	return c.prepareInto(ctx, addr, req, deadline, nil)
+}
+
+// prepareInto is prepare building the entry in into when it is not nil.
+func (c *Client) prepareInto(ctx context.Context, addr string, req *codec.Command, deadline time.Time, into *pending) (*conn, *pending, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, nil, err
 	}
@@ -186,15 +205,21 @@ func (c *Client) prepare(ctx context.Context, addr string, req *codec.Command, d
 			return nil, nil, err
 		}
 	}
-	return cn, &pending{opaque: req.Opaque, conn: cn, req: req, start: start, deadline: deadline}, nil
+	if into == nil {
+		into = new(pending)
+	}
+	*into = pending{opaque: req.Opaque, conn: cn, req: req, start: start, deadline: deadline}
+	return cn, into, nil
 }
 
 func (c *Client) send(cn *conn, p *pending) error {
+	// Once registered, p may complete (a dying connection) and be reused at any moment: what
+	// the write needs is read before.
+	req, deadline, direct, op := p.req, p.deadline, p.ch != nil, p.opaque
 	if err := cn.register(p); err != nil {
 		return err
 	}
-	c.wheel.add(p)
-	if err := cn.write(p.req, p.deadline, p.ch != nil); err != nil && cn.claim(p) {
+	if err := cn.write(req, deadline, direct); err != nil && cn.claim(p, op) {
 		// Nothing completed p (an encoding error): the caller gets the error and no completion.
 		// Otherwise the dying connection completed it, and the outcome arrives the usual way.
 		return err

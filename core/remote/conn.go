@@ -74,7 +74,9 @@ func newConn(c *Client, addr string, nc net.Conn) *conn {
 	return cn
 }
 
-// register adds p to the pending map; it fails when the connection is already closed.
+// register adds p to the pending map and its deadline to the wheel; it fails when the connection
+// is already closed. Both under cn.mu: a close that fails p finds it in the wheel too, so a
+// completed p is never left there (it may be reused at once).
 func (cn *conn) register(p *pending) error {
 	cn.mu.Lock()
 	if cn.closed {
@@ -83,16 +85,19 @@ func (cn *conn) register(p *pending) error {
 		return err
 	}
 	cn.pending[p.opaque] = p
+	cn.client.wheel.add(p)
 	cn.mu.Unlock()
 	return nil
 }
 
-// claim removes p from the map and reports whether the caller now owns its completion.
-func (cn *conn) claim(p *pending) bool {
+// claim removes p, registered under opaque, from the map and reports whether the caller now
+// owns its completion. Callers that are not p's owner pass the opaque they saw when p was
+// registered: a Pending may be reused, under a new opaque, once its request completed.
+func (cn *conn) claim(p *pending, opaque int32) bool {
 	cn.mu.Lock()
-	owned := cn.pending[p.opaque] == p
+	owned := cn.pending[opaque] == p
 	if owned {
-		delete(cn.pending, p.opaque)
+		delete(cn.pending, opaque)
 	}
 	cn.mu.Unlock()
 	if owned {
@@ -116,9 +121,9 @@ func (cn *conn) complete(p *pending, resp *codec.Command, err error) {
 	}
 }
 
-// fail completes p with err if nobody else has.
-func (cn *conn) fail(p *pending, err error) {
-	if cn.claim(p) {
+// fail completes p, registered under opaque, with err if nobody else has.
+func (cn *conn) fail(p *pending, opaque int32, err error) {
+	if cn.claim(p, opaque) {
 		cn.complete(p, nil, err)
 	}
 }

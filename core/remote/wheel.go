@@ -19,12 +19,21 @@ type wheel struct {
 	wake    chan struct{}
 	stop    chan struct{}
 	done    chan struct{}
-	expire  func(*pending)
+	expire  func(expiry)
+}
+
+// expiry is a request the wheel found past its deadline, with the connection and opaque it had
+// then: read under the wheel's lock, because a caller may reuse its Pending (with a new opaque)
+// as soon as another path completed the request.
+type expiry struct {
+	p      *pending
+	conn   *conn
+	opaque int32
 }
 
 const wheelSlots = 1024
 
-func newWheel(tick time.Duration, expire func(*pending)) *wheel {
+func newWheel(tick time.Duration, expire func(expiry)) *wheel {
 	w := &wheel{tick: tick, start: time.Now(), slots: make([]*pending, wheelSlots),
 		wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}), expire: expire}
 	go w.run()
@@ -94,7 +103,7 @@ func (w *wheel) run() {
 	defer close(w.done)
 	t := time.NewTimer(time.Hour)
 	defer t.Stop()
-	var expired []*pending
+	var expired []expiry
 	for {
 		w.mu.Lock()
 		idle := w.count == 0
@@ -125,15 +134,15 @@ func (w *wheel) run() {
 				next := p.next
 				if p.tick <= now {
 					w.unlink(p)
-					expired = append(expired, p)
+					expired = append(expired, expiry{p, p.conn, p.opaque})
 				}
 				p = next
 			}
 		}
 		w.mu.Unlock()
-		for i, p := range expired {
-			w.expire(p)
-			expired[i] = nil
+		for i, e := range expired {
+			w.expire(e)
+			expired[i] = expiry{}
 		}
 		expired = expired[:0]
 	}

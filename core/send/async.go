@@ -101,7 +101,7 @@ func (c *call) runAsync(onWorker bool) {
 			return
 		}
 		c.sentAt = time.Now()
-		err = c.p.rc.InvokeAsyncTo(c.ctx, c.addr, req, c.attemptDl, c)
+		err = c.p.rc.InvokeAsyncTo(c.ctx, c.addr, req, c.attemptDl, c, &c.pend)
 		if err == nil {
 			return
 		}

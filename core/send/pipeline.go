@@ -59,7 +59,8 @@ type call struct {
 	addr      string
 	attemptDl time.Time // the attempt's deadline: c.deadline or a share of it (see attemptDeadline)
 
-	wire wireRequest // the first attempt's request (see request)
+	wire wireRequest    // the first attempt's request (see request)
+	pend remote.Pending // the transport's record of the attempt in flight, reused by the next
 
 	// compression cache: the body the hooks left and its compressed form
 	plainBody []byte
