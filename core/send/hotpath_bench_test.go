@@ -117,7 +117,18 @@ func startLean(b *testing.B, opts ...Option) (*Producer, *atomic.Int64) {
 	return p, oneway
 }
 
-func BenchmarkSendAsync1KiB(b *testing.B) {
+func BenchmarkSendAsync1KiB(b *testing.B) { benchAsync(b, context.Background()) }
+
+// BenchmarkSendAsync1KiBCancelCtx is the async send with a context that can be cancelled, as a
+// service passes: the transport registers a context.AfterFunc per attempt (cancelling it fails
+// the send at once), which costs allocations of its own.
+func BenchmarkSendAsync1KiBCancelCtx(b *testing.B) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	benchAsync(b, ctx)
+}
+
+func benchAsync(b *testing.B, ctx context.Context) {
 	p, _ := startLean(b)
 	body := make([]byte, 1024)
 	var wg sync.WaitGroup
@@ -127,7 +138,6 @@ func BenchmarkSendAsync1KiB(b *testing.B) {
 		}
 		wg.Done()
 	}
-	ctx := context.Background()
 	b.ReportAllocs()
 	b.SetBytes(int64(len(body)))
 	b.ResetTimer()
