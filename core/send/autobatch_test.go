@@ -472,32 +472,6 @@ func TestAsyncBeforeHooksRunConcurrently(t *testing.T) {
 	}
 }
 
-// BenchmarkSendAsyncAutoBatch1KiB: async 1 KiB sends with auto-batching to the in-process fake
-// broker (which answers at once): the client's cost per message, allocations included.
-func BenchmarkSendAsyncAutoBatch1KiB(b *testing.B) {
-	fc := newFakeCluster(b, "broker-a", "broker-b")
-	p := startFake(b, fc, WithAutoBatch(true), WithSendTimeout(10*time.Second), WithAsyncBackpressure(512, 1<<30, true))
-	body := make([]byte, 1024)
-	var wg sync.WaitGroup
-	cb := func(_ *message.SendResult, err error) {
-		if err != nil {
-			b.Error(err)
-		}
-		wg.Done()
-	}
-	b.ReportAllocs()
-	b.ResetTimer()
-	start := time.Now()
-	for i := 0; i < b.N; i++ {
-		wg.Add(1)
-		if err := p.SendAsync(context.Background(), message.New("FakeTopic", body), cb); err != nil {
-			b.Fatal(err)
-		}
-	}
-	wg.Wait()
-	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "msgs/s")
-}
-
 // A body over the compression threshold is stored compressed, batched or not; a smaller one is
 // not, even when its batch adds up to more: they travel in separate batches.
 func TestAutoBatchCompressionAsIfAlone(t *testing.T) {

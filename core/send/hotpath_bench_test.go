@@ -63,7 +63,7 @@ func leanBroker(s *fakeServer, oneway *atomic.Int64) func(net.Conn) {
 					oneway.Add(1)
 					continue
 				}
-				if code == codec.SendMessageV2 {
+				if code == codec.SendMessageV2 || code == codec.SendBatchMessage {
 					n++
 					resp.Opaque = int32(binary.BigEndian.Uint32(h[5:]))
 					rh.QueueOffset = n
@@ -119,6 +119,12 @@ func startLean(b *testing.B, opts ...Option) (*Producer, *atomic.Int64) {
 
 func BenchmarkSendAsync1KiB(b *testing.B) { benchAsync(b, context.Background()) }
 
+// BenchmarkSendAsyncAutoBatch1KiB is the async send with auto-batching (WithAutoBatch): per
+// message, its share of the batch request included.
+func BenchmarkSendAsyncAutoBatch1KiB(b *testing.B) {
+	benchAsync(b, context.Background(), WithAutoBatch(true), WithAsyncBackpressure(512, 1<<30, true))
+}
+
 // BenchmarkSendAsync1KiBCancelCtx is the async send with a context that can be cancelled, as a
 // service passes: the transport registers a context.AfterFunc per attempt (cancelling it fails
 // the send at once), which costs allocations of its own.
@@ -128,8 +134,8 @@ func BenchmarkSendAsync1KiBCancelCtx(b *testing.B) {
 	benchAsync(b, ctx)
 }
 
-func benchAsync(b *testing.B, ctx context.Context) {
-	p, _ := startLean(b)
+func benchAsync(b *testing.B, ctx context.Context, opts ...Option) {
+	p, _ := startLean(b, opts...)
 	body := make([]byte, 1024)
 	var wg sync.WaitGroup
 	cb := func(_ *message.SendResult, err error) {
