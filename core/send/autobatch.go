@@ -119,7 +119,7 @@ func newAccumulator(p *Producer) *accumulator {
 // and no reply (a batch request cannot carry one).
 func (c *call) batchable() bool {
 	m := c.msg
-	if c.batch || messageType(m, nil) != NormalMsg || strings.HasPrefix(m.Topic, "%RETRY%") {
+	if c.batch || (c.sc.MessageType != NormalMsg && c.sc.MessageType != OrderMsg) || strings.HasPrefix(m.Topic, "%RETRY%") {
 		return false
 	}
 	if _, ok := m.Properties[message.PropertyProducerGroup]; ok {

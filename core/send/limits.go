@@ -15,15 +15,21 @@ import (
 // the broker will count them once it added its own (CLUSTER, and REAL_TOPIC and the like for
 // delayed, timer and transaction messages). A batch wrapper's body is the encoded batch, checked
 // when it was split.
+//
+// With no hook and no selector, nothing could change the message since newCall validated it (it
+// added only its own UNIQ_KEY and WAIT), so only the stored-properties check runs.
 func (c *call) checkAfterHooks(tp *route.TopicPublishInfo, q message.MessageQueue) error {
 	m := c.msg
-	if !c.batch {
+	edited := len(c.hooks.before) > 0 || len(c.hooks.forbidden) > 0 || c.selector != nil
+	if edited && !c.batch {
 		if err := codec.ValidateBody(m.Body, c.p.cfg.maxMessageSize); err != nil {
 			return fmt.Errorf("after the Before hooks: %w", err)
 		}
 	}
-	if err := codec.ValidateProperties(m.Properties); err != nil {
-		return fmt.Errorf("after the Before hooks: %w", err)
+	if edited || c.batch {
+		if err := codec.ValidateProperties(m.Properties); err != nil {
+			return fmt.Errorf("after the Before hooks: %w", err)
+		}
 	}
 	if c.skipStoredCheck {
 		return nil
