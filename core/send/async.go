@@ -49,7 +49,7 @@ func (p *Producer) SendAsync(ctx context.Context, msg *message.Message, cb func(
 	}
 	p.asyncWG.Add(1)
 	if err := p.running(); err != nil { // Shutdown may have begun while we waited for room
-		p.inflight.release(c.size)
+		p.inflight.release(1, c.size)
 		p.asyncWG.Done()
 		c.done()
 		return err
@@ -180,9 +180,11 @@ func (c *call) complete(res *message.SendResult, err error, onWorker bool) {
 
 func (c *call) deliver(res *message.SendResult, err error) {
 	p := c.p
-	defer p.asyncWG.Done()
-	if c.members == nil { // an auto-batch request holds no room: its messages hold their own
-		defer p.inflight.release(c.size)
+	if !c.inBatch { // an auto-batch's fan-out frees its messages' room and count at once
+		defer p.asyncWG.Done()
+	}
+	if c.members == nil && !c.inBatch { // an auto-batch request holds no room: its messages hold their own
+		defer p.inflight.release(1, c.size)
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -247,9 +249,10 @@ func (l *limiter) acquire(ctx context.Context, deadline time.Time, size int64, b
 	}
 }
 
-func (l *limiter) release(size int64) {
+// release frees the room of n messages of size bytes in all, waking every waiter once.
+func (l *limiter) release(n int, size int64) {
 	l.mu.Lock()
-	l.n--
+	l.n -= n
 	l.b -= size
 	if l.waiters > 0 {
 		close(l.released)

@@ -301,7 +301,10 @@ func (a *accumulator) send(b *heldBatch) {
 		return
 	}
 	w.deadline = deadline
-	w.cb = w.fanOut
+	w.cb = w.fanOut // from here on, every member's outcome comes through fanOut
+	for _, m := range members {
+		m.inBatch = true
+	}
 	p.asyncWG.Add(1)
 	w.runAsync(true)
 }
@@ -362,6 +365,14 @@ func (c *call) finishHeld(res *message.SendResult, err error) {
 // fanOut is an auto-batch request's callback (on a callback worker): it gives each member its own
 // result (its id, its offset id, the batch's offset plus its index) or the batch's error.
 func (w *call) fanOut(res *message.SendResult, err error) {
+	// The members' room and drain count are freed together after their callbacks: one wake-up of
+	// a sender waiting for room per batch, not one per message.
+	var size int64
+	for _, m := range w.members {
+		size += m.size
+	}
+	defer w.p.asyncWG.Add(-len(w.members))
+	defer w.p.inflight.release(len(w.members), size)
 	var offIDs []string
 	if res != nil {
 		offIDs = codec.SplitMsgIDs(res.OffsetMsgID)

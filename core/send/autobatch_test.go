@@ -505,3 +505,18 @@ func TestAutoBatchCompressionAsIfAlone(t *testing.T) {
 		t.Fatalf("%d compressed and %d plain records, want 10 and 10", big, small)
 	}
 }
+
+// A batch that cannot be made (here: one message whose batch record is over the maximum size)
+// fails its messages, and frees their in-flight room: with room for one, the next send fits.
+func TestAutoBatchFailedBatchFreesRoom(t *testing.T) {
+	p, _ := startBatchFake(t, WithMaxMessageSize(1000), WithAsyncBackpressure(1, 1<<20, false), WithBatchMaxDelay(5*time.Millisecond))
+	for i := 0; i < 3; i++ {
+		out := sendAll(t, p, []*message.Message{message.New("FakeTopic", make([]byte, 990))})
+		if !errors.Is(out[0].err, codec.ErrValidation) {
+			t.Fatalf("send %d: %v, want a validation error (the record is over 1000 bytes)", i, out[0].err)
+		}
+	}
+	if out := sendAll(t, p, []*message.Message{msg("small")}); out[0].err != nil {
+		t.Fatal(out[0].err)
+	}
+}

@@ -50,6 +50,7 @@ type call struct {
 
 	// auto-batch request: the held messages it carries (see autobatch.go); nil for any other call
 	members []*call
+	inBatch bool // a held message sent in an auto-batch: the batch's fan-out frees its room
 
 	// per-attempt, reused
 	beforeRan bool // the attempt's Before hooks started: its After hooks must run
