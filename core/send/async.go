@@ -80,7 +80,7 @@ func (c *call) ordered() bool {
 }
 
 func (c *call) startAsyncOn(onWorker bool) {
-	if a := c.p.acc; a != nil && c.batchable() && a.hold(c) {
+	if a := c.p.acc; a != nil && c.batchable() && a.hold(c, onWorker) {
 		return
 	}
 	c.runAsync(onWorker)

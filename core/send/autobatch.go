@@ -130,7 +130,7 @@ func (c *call) batchable() bool {
 
 // hold runs the message's own checks and Before hooks, then adds it to its batch. It reports false
 // when the message must go out on its own (the bound on held bytes is reached), with nothing done.
-func (a *accumulator) hold(c *call) bool {
+func (a *accumulator) hold(c *call, onWorker bool) bool {
 	size := int64(len(c.msg.Body))
 	a.mu.Lock()
 	if a.stopped || a.held >= a.p.cfg.totalBatchMaxBytes {
@@ -144,7 +144,7 @@ func (a *accumulator) hold(c *call) bool {
 	if err != nil {
 		a.release(size)
 		c.sentAt = time.Now()
-		c.failHeld(err, false)
+		c.failHeld(err, onWorker)
 		return true
 	}
 	t := a.p.cfg.compressThreshold
@@ -257,7 +257,7 @@ func (a *accumulator) send(b *heldBatch) {
 			err = m.timeoutErr()
 		}
 		if err != nil {
-			m.failHeld(err, true)
+			m.failHeld(err, false) // false: the flusher is no callback worker
 			continue
 		}
 		if deadline.IsZero() || m.deadline.Before(deadline) {
@@ -276,7 +276,7 @@ func (a *accumulator) send(b *heldBatch) {
 	}
 	fail := func(err error) {
 		for _, m := range members {
-			m.failHeld(err, true)
+			m.failHeld(err, false)
 		}
 	}
 	enc, sysFlag := records, int32(0)
@@ -306,7 +306,7 @@ func (a *accumulator) send(b *heldBatch) {
 		m.inBatch = true
 	}
 	p.asyncWG.Add(1)
-	w.runAsync(true)
+	w.runAsync(false) // false: a failure before the request went out is delivered by a callback worker
 }
 
 // asAutoBatch marks the call as the request of an auto-batch carrying members: it runs no hooks

@@ -520,3 +520,33 @@ func TestAutoBatchFailedBatchFreesRoom(t *testing.T) {
 		t.Fatal(out[0].err)
 	}
 }
+
+// Callbacks of held messages run on the callback workers, never on the flusher: a callback that
+// blocks does not hold up the batches behind it. Here every callback of the first batch blocks
+// until the second batch's callbacks ran.
+func TestAutoBatchCallbacksNotOnTheFlusher(t *testing.T) {
+	p, _ := startBatchFake(t, WithBatchMaxDelay(50*time.Millisecond), WithCallbackWorkers(8))
+	ctx, cancel := context.WithCancel(context.Background())
+	gate := make(chan struct{})
+	done := make(chan error, 3)
+	// Cancelled while held: it fails at the flush, and its callback blocks until the next one ran.
+	if err := p.SendAsync(ctx, msg("first"), func(_ *message.SendResult, err error) { <-gate; done <- err }); err != nil {
+		t.Fatal(err)
+	}
+	cancel()                           // well within the 50 ms the message is held
+	time.Sleep(100 * time.Millisecond) // its batch has been flushed: the second opens another
+	if err := p.SendAsync(context.Background(), msg("second"), func(_ *message.SendResult, err error) { close(gate); done <- err }); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("the second message: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the second batch waited for the first batch's blocked callback")
+	}
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("the first message: %v, want context.Canceled", err)
+	}
+}
