@@ -135,6 +135,7 @@ const (
 	taskResponse uint8 = iota
 	taskDeliver
 	taskStart
+	taskFailHeld // an auto-batched message that failed at the flush (resErr): After hooks, callback
 )
 
 func (t task) run() {
@@ -145,6 +146,8 @@ func (t task) run() {
 		t.c.deliver(t.c.res, t.c.resErr)
 	case taskStart:
 		t.c.startAsyncOn(true)
+	case taskFailHeld:
+		t.c.failHeld(t.err, true)
 	}
 }
 

@@ -257,7 +257,7 @@ func (a *accumulator) send(b *heldBatch) {
 			err = m.timeoutErr()
 		}
 		if err != nil {
-			m.failHeld(err, false) // false: the flusher is no callback worker
+			m.failOnWorker(err)
 			continue
 		}
 		if deadline.IsZero() || m.deadline.Before(deadline) {
@@ -276,7 +276,7 @@ func (a *accumulator) send(b *heldBatch) {
 	}
 	fail := func(err error) {
 		for _, m := range members {
-			m.failHeld(err, false)
+			m.failOnWorker(err)
 		}
 	}
 	enc, sysFlag := records, int32(0)
@@ -348,6 +348,12 @@ func (c *call) prepareHeld() (message.MessageQueue, error) {
 func (c *call) failHeld(err error, onWorker bool) {
 	c.finishHeld(nil, err)
 	c.complete(nil, c.finalErr(err), onWorker)
+}
+
+// failOnWorker hands failHeld to a callback worker: the flusher runs neither After hooks nor
+// callbacks, so a slow one never holds up the batches behind it.
+func (c *call) failOnWorker(err error) {
+	c.p.callbacks <- task{c: c, kind: taskFailHeld, err: err}
 }
 
 // finishHeld runs a held message's After hooks with its outcome.
