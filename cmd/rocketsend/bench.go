@@ -596,18 +596,16 @@ func (m *meter) finish(p sender) *benchResult {
 // check waits a moment for the broker to store the last ones and compares with what was sent.
 func storedAfter(ctx context.Context, p sender, o benchOptions, res *benchResult, check *storedCheck) {
 	check.Acknowledged = res.Sent
-	for try := 0; ; try++ {
-		after, err := topicMaxOffsets(ctx, p, o.topic)
-		if err != nil {
-			check.Error = "max offsets after the run: " + err.Error()
-			return
-		}
-		check.After, check.Stored = after, after-check.Before
-		if check.Stored >= check.Acknowledged || try == 1000 || o.mode != "oneway" {
-			break
-		}
-		time.Sleep(10 * time.Millisecond) // often, so the oneway stored rate is exact to ~10 ms
+	wait := time.Duration(0)
+	if o.mode == "oneway" {
+		wait = 10 * time.Second
 	}
+	after, _, err := waitStored(ctx, p, o.topic, check.Before+check.Acknowledged, wait)
+	if err != nil {
+		check.Error = "max offsets after the run: " + err.Error()
+		return
+	}
+	check.After, check.Stored = after, after-check.Before
 	switch {
 	case check.Stored == check.Acknowledged:
 		check.Verdict = verdictOK
@@ -615,6 +613,26 @@ func storedAfter(ctx context.Context, p sender, o benchOptions, res *benchResult
 		check.Verdict = verdictLost
 	default:
 		check.Verdict = verdictExtra
+	}
+}
+
+// waitStored reads the sum of topic's max offsets every 10 ms until it reaches want or wait has
+// passed (0: read once), and returns the last sum and when it reached want (zero if it did not).
+// Often, so a oneway stored rate is exact to about 10 ms.
+func waitStored(ctx context.Context, p sender, topic string, want int64, wait time.Duration) (int64, time.Time, error) {
+	deadline := time.Now().Add(wait)
+	for {
+		n, err := topicMaxOffsets(ctx, p, topic)
+		if err != nil {
+			return n, time.Time{}, err
+		}
+		if n >= want {
+			return n, time.Now(), nil
+		}
+		if !time.Now().Before(deadline) {
+			return n, time.Time{}, nil
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 

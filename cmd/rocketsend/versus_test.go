@@ -183,14 +183,20 @@ func TestVersusJava(t *testing.T) {
 								if load == "oneway" {
 									// From the last send's return, as bench's stored check
 									// does for rocketsend: the JVM's exit is not in it.
-									go func() { storedAt <- versusStoredAt(p, topic, int64(count+500)) }()
+									go func() {
+										_, at, _ := waitStored(context.Background(), p, topic, int64(count+500), 10*time.Second)
+										storedAt <- at
+									}()
 								}
 								b1 = brokerCPU()
 							}
 						}})
 					javaSerialize = res.Serialize
 					want := int64(res.Sent + res.WarmedUp)
-					stored := versusStored(t, p, topic, want)
+					stored, _, err := waitStored(context.Background(), p, topic, want, 10*time.Second)
+					if err != nil {
+						t.Fatalf("max offsets of %s: %v", topic, err)
+					}
 					if stored < want {
 						t.Fatalf("%s %s round %d: the brokers stored %d messages, Java sent %d (+%d warmup)", client, load, r+1, stored, res.Sent, res.WarmedUp)
 					}
@@ -232,38 +238,6 @@ func versusTopic(t *testing.T, p *rocketsend.Producer, topic string) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-}
-
-// versusStored reads the topic's stored messages until they reach want or 5 s pass (oneway sends
-// are stored after the client is done).
-func versusStored(t *testing.T, p sender, topic string, want int64) int64 {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		n, err := topicMaxOffsets(context.Background(), p, topic)
-		if err != nil {
-			t.Fatalf("max offsets of %s: %v", topic, err)
-		}
-		if n >= want || time.Now().After(deadline) {
-			return n
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
-// versusStoredAt polls the topic's stored messages every 10 ms until they reach want, and returns
-// when that was (zero after 10 s, or on an error).
-func versusStoredAt(p sender, topic string, want int64) time.Time {
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		if n, err := topicMaxOffsets(context.Background(), p, topic); err != nil {
-			return time.Time{}
-		} else if n >= want {
-			return time.Now()
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	return time.Time{}
 }
 
 // brokerCPUReader returns a reader of both brokers' JVMs' user+system CPU time in nanoseconds

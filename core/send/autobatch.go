@@ -325,20 +325,22 @@ func (c *call) prepareHeld() (message.MessageQueue, error) {
 	if err != nil {
 		return message.MessageQueue{}, err
 	}
-	var q message.MessageQueue
-	if c.queue != nil || c.selector != nil {
-		if q, err = c.chooseQueue(tp); err != nil {
-			return q, err
+	if c.queue == nil && c.selector == nil {
+		// The batch's queue is chosen when it is sent; the limits depend on the cluster, not the
+		// queue, so any queue of the route serves for them.
+		var anyQ message.MessageQueue
+		if len(tp.Queues) > 0 {
+			anyQ = tp.Queues[0]
 		}
-		c.brokerQ = q
-	} else if len(tp.Queues) > 0 {
-		q = tp.Queues[0] // only for the limits check, which depends on the cluster, not the queue
+		return message.MessageQueue{}, c.checkAfterHooks(tp, anyQ)
 	}
+	q, err := c.chooseQueue(tp)
+	if err != nil {
+		return q, err
+	}
+	c.brokerQ = q
 	if err := c.checkAfterHooks(tp, q); err != nil {
 		return message.MessageQueue{}, err
-	}
-	if c.queue == nil && c.selector == nil {
-		return message.MessageQueue{}, nil
 	}
 	return q, nil
 }
