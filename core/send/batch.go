@@ -3,6 +3,7 @@ package send
 import (
 	"context"
 	"fmt"
+	"maps"
 	"strings"
 
 	"github.com/rocketsend/rocketsend/core/codec"
@@ -138,6 +139,52 @@ func (p *Producer) SendBatch(ctx context.Context, msgs []*message.Message, opts 
 		callOpts = []CallOption{ToQueue(res.Queue)}
 	}
 	return out, nil
+}
+
+// spreadBatchProperties writes what the attempt's hooks set on a SendBatch wrapper into every
+// record, and leaves the request only WAIT. The 4.9 to 5.3 brokers append a batch request's
+// properties to each message they store, but the 5.5 broker stores the records as they came and
+// drops the request's (its MessageExtEncoder no longer reads them): a trace id a Before hook set
+// on a batch would be stored on 5.3.3 and lost on 5.5.1. Written into the records, it is stored
+// on every release, and with the same winner as the appending brokers give a name both carry (the
+// hook's value, the last one readers keep). The caller's messages are left as they are: the
+// records are copies, made again at each attempt, since the hooks run again.
+func (c *call) spreadBatchProperties() error {
+	c.spreadRecords, c.spreadBody, c.spreadProps = nil, nil, nil
+	props := c.msg.Properties
+	shared := 0
+	for k := range props {
+		if k != message.PropertyWaitStoreMsgOK {
+			shared++
+		}
+	}
+	if shared == 0 {
+		return nil
+	}
+	recs := make([]*message.Message, len(c.batchRecords))
+	for i, r := range c.batchRecords {
+		cp := *r
+		cp.Properties = make(map[string]string, len(r.Properties)+shared)
+		maps.Copy(cp.Properties, r.Properties)
+		for k, v := range props {
+			if k != message.PropertyWaitStoreMsgOK {
+				cp.Properties[k] = v
+			}
+		}
+		recs[i] = &cp
+	}
+	body := codec.EncodeBatch(nil, recs)
+	if limit := c.p.cfg.maxMessageSize; len(body) > limit {
+		return &codec.ValidationError{Field: "batch", Rule: fmt.Sprintf(
+			"comes to %d bytes once the properties the Before hooks set are written into each of its %d messages, over the maximum message size of %d",
+			len(body), len(recs), limit)}
+	}
+	wire := map[string]string{}
+	if v, ok := props[message.PropertyWaitStoreMsgOK]; ok {
+		wire[message.PropertyWaitStoreMsgOK] = v
+	}
+	c.spreadRecords, c.spreadBody, c.spreadProps = recs, body, wire
+	return nil
 }
 
 // compressBatch compresses every body of a batch when they add up to the compression threshold

@@ -3,6 +3,7 @@ package send
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -108,6 +109,86 @@ func TestBatchRecordPropertiesLimit(t *testing.T) {
 	_, err := p.SendBatch(context.Background(), []*message.Message{msg("a"), big})
 	var ve *codec.ValidationError
 	if !errors.As(err, &ve) || !strings.Contains(err.Error(), "batch message 1") {
+		t.Fatalf("%v", err)
+	}
+	if n := fc.brokers["broker-a"].sends.Load(); n != 0 {
+		t.Fatalf("%d requests sent", n)
+	}
+}
+
+// TestBatchHookPropertiesGoIntoEveryRecord: what a Before hook sets on a SendBatch wrapper is
+// written into each record, and the request carries WAIT alone, because the 5.5 broker drops a
+// batch request's properties (4.9 to 5.3 append them to every message). A record's own value of
+// the same name loses to the hook's, as it does where the broker appends; the caller's messages
+// are left as they were.
+func TestBatchHookPropertiesGoIntoEveryRecord(t *testing.T) {
+	fc := newFakeCluster(t, "broker-a")
+	b := fc.brokers["broker-a"]
+	var mu sync.Mutex
+	var wire []string
+	var records []*message.Message
+	b.setHandler(func(req *codec.Command) *codec.Command {
+		if req.Code == codec.SendBatchMessage {
+			ms, err := codec.DecodeBatch(req.Body)
+			if err != nil {
+				return codec.NewResponse(req, codec.MessageIllegal, err.Error())
+			}
+			h, err := codec.DecodeSendMessageRequestHeader(req)
+			if err != nil {
+				return codec.NewResponse(req, codec.MessageIllegal, err.Error())
+			}
+			mu.Lock()
+			wire, records = append(wire, h.Properties), append(records, ms...)
+			mu.Unlock()
+		}
+		return fakeBrokerAnswer(b, req, codec.Success)
+	})
+	stamp := hookFuncs{before: func(sc *SendContext) error {
+		if err := sc.Message.SetProperty("trace_id", fmt.Sprintf("t-%d", sc.Attempt)); err != nil {
+			return err
+		}
+		return sc.Message.SetProperty("shared", "hook")
+	}}
+	p := startFake(t, fc, WithCompression(0, codec.Zlib, 0), WithHooks(stamp))
+	a, bm := msg("a"), msg("b")
+	if err := bm.SetProperty("shared", "own"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.SendBatch(context.Background(), []*message.Message{a, bm}); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(wire) != 1 || len(records) != 2 {
+		t.Fatalf("%d requests, %d records", len(wire), len(records))
+	}
+	if props := codec.DecodeProperties(wire[0]); len(props) != 1 || props[message.PropertyWaitStoreMsgOK] != "true" {
+		t.Errorf("the request carries %v; want WAIT alone", props)
+	}
+	for i, r := range records {
+		if r.Property("trace_id") != "t-1" || r.Property("shared") != "hook" {
+			t.Errorf("record %d: trace_id %q, shared %q; want the hook's t-1 and hook", i, r.Property("trace_id"), r.Property("shared"))
+		}
+		if r.UniqID() == "" || r.UniqID() != []*message.Message{a, bm}[i].UniqID() {
+			t.Errorf("record %d lost its own id: %q", i, r.UniqID())
+		}
+	}
+	if a.Property("trace_id") != "" || bm.Property("shared") != "own" {
+		t.Errorf("the caller's messages were changed: %v, %v", a.Properties, bm.Properties)
+	}
+}
+
+// TestBatchHookPropertiesOverTheSize: a batch that the properties its hooks set push over the
+// maximum message size is refused, and nothing is sent.
+func TestBatchHookPropertiesOverTheSize(t *testing.T) {
+	fc := newFakeCluster(t, "broker-a")
+	pad := hookFuncs{before: func(sc *SendContext) error {
+		return sc.Message.SetProperty("pad", strings.Repeat("p", 2000))
+	}}
+	p := startFake(t, fc, WithMaxMessageSize(4096), WithCompression(0, codec.Zlib, 0), WithHooks(pad))
+	_, err := p.SendBatch(context.Background(), []*message.Message{msg("a"), msg("b"), msg("c")})
+	var ve *codec.ValidationError
+	if !errors.As(err, &ve) || !strings.Contains(err.Error(), "Before hooks") {
 		t.Fatalf("%v", err)
 	}
 	if n := fc.brokers["broker-a"].sends.Load(); n != 0 {

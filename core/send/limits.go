@@ -20,7 +20,7 @@ import (
 // added only its own UNIQ_KEY and WAIT), so only the stored-properties check runs.
 func (c *call) checkAfterHooks(tp *route.TopicPublishInfo, q message.MessageQueue) error {
 	m := c.msg
-	edited := len(c.hooks.before) > 0 || len(c.hooks.forbidden) > 0 || c.selector != nil
+	edited := c.mayBeEdited()
 	if edited && !c.batch {
 		if err := codec.ValidateBody(m.Body, c.p.cfg.maxMessageSize); err != nil {
 			return fmt.Errorf("after the Before hooks: %w", err)
@@ -40,10 +40,19 @@ func (c *call) checkAfterHooks(tp *route.TopicPublishInfo, q message.MessageQueu
 		t.Region, t.TraceOn = f.(brokerFacts).region, f.(brokerFacts).traceOn
 	}
 	if c.batch {
+		if c.spreadBody != nil {
+			return checkBatchRecords(c.spreadRecords, c.spreadProps, t)
+		}
 		return checkBatchRecords(c.batchRecords, m.Properties, t)
 	}
 	var added [8]codec.StoredProperty
 	return codec.ValidateStoredProperties(m.Properties, codec.AppendBrokerAddedProperties(added[:0], m.Properties, t))
+}
+
+// mayBeEdited says whether anything since newCall was handed the message and could have changed
+// it: a forbidden check, a Before hook or a selector.
+func (c *call) mayBeEdited() bool {
+	return len(c.hooks.before) > 0 || len(c.hooks.forbidden) > 0 || c.selector != nil
 }
 
 // checkBatchRecords applies the properties limit to every message of a batch request. The broker

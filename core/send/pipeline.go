@@ -41,6 +41,11 @@ type call struct {
 	batch        bool
 	batchIDs     string
 	batchRecords []*message.Message // the request's messages, for the properties check
+	// what the attempt's Before hooks set on the wrapper, written into copies of the records
+	// (see spreadBatchProperties); nil when they set nothing
+	spreadRecords []*message.Message
+	spreadBody    []byte
+	spreadProps   map[string]string // the request's properties then: WAIT alone
 
 	// async
 	cb     func(*message.SendResult, error)
@@ -225,6 +230,11 @@ func (c *call) prepare() (*codec.Command, error) {
 	if err != nil {
 		return nil, err
 	}
+	if c.batch && c.members == nil && c.mayBeEdited() {
+		if err := c.spreadBatchProperties(); err != nil {
+			return nil, err
+		}
+	}
 	if err := c.checkAfterHooks(tp, q); err != nil {
 		return nil, err
 	}
@@ -370,8 +380,12 @@ func (c *call) request(q message.MessageQueue) (*codec.Command, error) {
 			}
 		}
 	}
+	props := m.Properties
 	if c.batch {
 		c.wireBody = m.Body // records already compressed by SendBatch; c.wireFlag says how
+		if c.spreadBody != nil {
+			c.wireBody, props = c.spreadBody, c.spreadProps
+		}
 	}
 	sysFlag := c.wireFlag
 	if m.Property(message.PropertyTransactionPrepared) == "true" {
@@ -388,7 +402,7 @@ func (c *call) request(q message.MessageQueue) (*codec.Command, error) {
 	w.header = codec.SendMessageRequestHeaderV2{
 		ProducerGroup: p.group, Topic: c.topic, DefaultTopic: p.cfg.createTopicKey, UnitMode: p.cfg.unitMode,
 		DefaultTopicQueueNums: int32(p.cfg.defaultTopicQueueNums), QueueID: int32(q.QueueID), SysFlag: sysFlag,
-		BornTimestamp: time.Now().UnixMilli(), Flag: m.Flag, PropertiesMap: m.Properties,
+		BornTimestamp: time.Now().UnixMilli(), Flag: m.Flag, PropertiesMap: props,
 		Batch: c.batch, BrokerName: q.BrokerName,
 	}
 	code := int32(codec.SendMessageV2)
