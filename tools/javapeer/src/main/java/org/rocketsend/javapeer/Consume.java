@@ -1,5 +1,6 @@
 package org.rocketsend.javapeer;
 
+import java.lang.reflect.Method;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CountDownLatch;
@@ -32,8 +33,10 @@ import org.apache.rocketmq.common.MQVersion;
  *
  * <p>"ready" is printed once the consumer has started and its rebalance owns a ProcessQueue for
  * every queue of the topic that the NameServer route lists as readable (for --orderly: and holds
- * the broker-side lock of each). What that guarantees: the client is registered with the brokers
- * (heartbeat) and has pull requests submitted for all queues. It does not guarantee the first pull
+ * the broker-side lock of each), and a heartbeat sent after that carries its subscription's
+ * current version. What that guarantees: the client is registered with the brokers, which will
+ * not refuse its pulls as "subscription not latest", and has pull requests submitted for all
+ * queues. It does not guarantee the first pull
  * has completed. Because the group is new and starts at the first offset, messages sent before
  * "ready" are delivered too; "ready" matters for timing, not for completeness. Queues added to
  * the topic later are picked up by the next rebalance (every 20 s by default).
@@ -161,6 +164,7 @@ final class Consume {
       }
       Thread.sleep(20);
     }
+    heartbeatCurrentSubscription(impl.getmQClientFactory());
     JavaPeer.emit(
         Json.event("ready")
             .str("group", group)
@@ -200,6 +204,30 @@ final class Consume {
       }
     }
     return all.size();
+  }
+
+  /**
+   * Sends the brokers a heartbeat that carries the subscription's current version. Each rebalance
+   * that changed the owned queues gave the subscription a new version and sent a heartbeat, but
+   * that send is skipped when another heartbeat holds the client's heartbeat lock (a tryLock);
+   * the brokers then answer every pull "the consumer's subscription not latest" until the next
+   * periodic heartbeat, 30 s later, and nothing is consumed meanwhile (a 5.5.1 CI run lost a
+   * request-reply test to it). 5.x returns whether the send happened, so it is repeated until it
+   * does; 4.x returns nothing, so it is sent three times, 50 ms apart. Bounded at 5 s: "ready"
+   * is printed anyway, and a stale subscription then shows as the test's own timeout.
+   */
+  private static void heartbeatCurrentSubscription(Object factory) throws Exception {
+    // Reflection: the method returns boolean in 5.x and void in 4.x, and javapeer is built
+    // against either.
+    Method send = factory.getClass().getMethod("sendHeartbeatToAllBrokerWithLock");
+    long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+    for (int sent = 1; ; sent++) {
+      Object r = send.invoke(factory);
+      if (Boolean.TRUE.equals(r) || (r == null && sent >= 3) || System.nanoTime() - until > 0) {
+        return;
+      }
+      Thread.sleep(50);
+    }
   }
 
   /** Answers one request; returns the line to print. */
