@@ -132,10 +132,14 @@ func (sc *SendContext) Prop(key string) string { return sc.Props[key] }
 
 // EndTransactionContext is what EndTransactionHooks see.
 type EndTransactionContext struct {
-	Group         string
-	Message       *message.Message
-	BrokerAddr    string
-	MsgID         string
+	Group      string
+	Message    *message.Message
+	BrokerAddr string
+	MsgID      string
+	// TransactionID is the message's UNIQ_KEY, as Java's hook context has it (its producer sets
+	// the message's transaction id from that key), or, for a message without one, the broker's
+	// transaction id. A 4.x broker returns no transaction id with the half message; 5.x returns
+	// the same key.
 	TransactionID string
 	State         LocalTransactionState
 	FromCheck     bool

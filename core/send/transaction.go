@@ -146,7 +146,7 @@ func (p *Producer) endTransaction(ctx context.Context, msg *message.Message, res
 	}
 	err = p.rc.InvokeOneway(ctx, addr, req, time.Time{})
 	p.runEndTransactionHooks(&EndTransactionContext{Group: p.cfg.group, Message: msg, BrokerAddr: addr,
-		MsgID: res.MsgID, TransactionID: res.TransactionID, State: state})
+		MsgID: res.MsgID, TransactionID: hookTransactionID(msg, res.TransactionID), State: state})
 	return err
 }
 
@@ -197,8 +197,18 @@ func (p *Producer) serveCheckTransaction(ctx context.Context, addr string, req *
 		log.Warn("answering transaction check-back failed", "broker", addr, "msgId", msgID, "err", err)
 	}
 	p.runEndTransactionHooks(&EndTransactionContext{Group: p.cfg.group, Message: &m.Message, BrokerAddr: addr,
-		MsgID: msgID, TransactionID: h.TransactionID, State: state, FromCheck: true})
+		MsgID: msgID, TransactionID: hookTransactionID(&m.Message, h.TransactionID), State: state, FromCheck: true})
 	return nil
+}
+
+// hookTransactionID is the transaction id EndTransaction hooks (and traces) see: the message's
+// UNIQ_KEY, which Java's producer makes the message's transaction id after the half message is
+// stored and again when it is checked back, else the broker's.
+func hookTransactionID(m *message.Message, broker string) string {
+	if id := m.UniqID(); id != "" {
+		return id
+	}
+	return broker
 }
 
 // checkLocal runs the checker; a panic answers Unknown, so the broker asks again later.

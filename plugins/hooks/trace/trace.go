@@ -122,12 +122,19 @@ func (t *Tracer) SendMessageAfter(sc *send.SendContext) {
 		return
 	}
 	now := time.Now()
+	msgType := sc.MessageType
+	if msgType == send.OrderMsg {
+		// Java's producer never records Order_Msg (its sendKernelImpl sets only Trans_Msg_Half and
+		// Delay_Msg), and the 4.x trace decoders have no such type: they fail on the whole trace
+		// message. An ordered send is traced as a normal one, as Java traces it.
+		msgType = send.NormalMsg
+	}
 	t.offer(record{
 		kind:        kindPub,
 		timestampMs: now.Add(-sc.Latency).UnixMilli(),
 		costMs:      sc.Latency.Milliseconds(),
 		bodyLen:     len(sc.Message.Body),
-		msgType:     sc.MessageType,
+		msgType:     msgType,
 		success:     res.Status == message.SendOK,
 		region:      res.RegionID,
 		group:       sc.Group,

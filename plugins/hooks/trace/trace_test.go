@@ -99,6 +99,7 @@ func TestAcknowledgedAttemptsAreTracedAsJavaDoes(t *testing.T) {
 	before := time.Now().UnixMilli()
 	tr.SendMessageAfter(attempt("T", "ID1"))
 	tr.SendMessageAfter(attempt("T", "ID2", func(sc *send.SendContext) {
+		sc.MessageType = send.OrderMsg // traced as Normal_Msg, as Java's producer traces it
 		sc.Result.Status = message.FlushDiskTimeout
 		sc.Message.DelProperty(message.PropertyTags)
 		sc.Message.DelProperty(message.PropertyKeys)
@@ -135,8 +136,8 @@ func TestAcknowledgedAttemptsAreTracedAsJavaDoes(t *testing.T) {
 	if d.ts < before-3 || d.ts > after {
 		t.Errorf("time stamp %d outside [%d-3, %d]: it is the attempt's start", d.ts, before, after)
 	}
-	if d := ds[1]; d.msgID != "ID2" || d.success || d.tags != "null" || d.keys != "null" {
-		t.Errorf("second record %+v: a non-OK status is success=false; no tags/keys are Java's null", d)
+	if d := ds[1]; d.msgID != "ID2" || d.success || d.tags != "null" || d.keys != "null" || d.msgType != int(send.NormalMsg) {
+		t.Errorf("second record %+v: a non-OK status is success=false; no tags/keys are Java's null; an ordered send is Normal_Msg", d)
 	}
 	if s := tr.Stats(); s != (Stats{Recorded: 2, Sent: 2, Messages: 1}) {
 		t.Errorf("stats %+v", s)
