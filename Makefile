@@ -37,7 +37,8 @@ bench:
 ## median msgs/s (min-max), client and broker CPU per 100k msgs, p50/p99, and the ratios to Java, Java
 ## autoBatch and the floor; fails if any client's message is not stored. Knobs: VERSUS_COUNT (30000),
 ## VERSUS_SIZE (1024), VERSUS_INFLIGHT (512), VERSUS_SENDERS (4), VERSUS_ROUNDS (3),
-## VERSUS_MODES (async,sync,oneway), VERSUS_CLIENTS (rocketsend,rocketsend-auto-batch,java,java-auto-batch,floor).
+## VERSUS_MODES (async,sync,oneway), VERSUS_CLIENTS (rocketsend,rocketsend-auto-batch,java,java-auto-batch,floor),
+## VERSUS_PIN (1: each client alone on CPU 0, the brokers on the others).
 bench-java:
 	ROCKETSEND_VERSUS_JAVA=1 go test -count=1 -run '^TestVersusJava$$' -v -timeout 180m ./cmd/rocketsend
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -57,8 +58,8 @@ type versusSample struct {
 // It runs only with ROCKETSEND_VERSUS_JAVA=1. Knobs (environment): VERSUS_COUNT (30000 messages per
 // client and round), VERSUS_SIZE (1024 B), VERSUS_INFLIGHT (512, async and the async floor),
 // VERSUS_SENDERS (4, sync and oneway; the sync floor keeps as many in flight), VERSUS_ROUNDS (3),
-// VERSUS_MODES (async,sync,oneway; VERSUS_MODE is read too) and VERSUS_CLIENTS (every key of
-// versusClients).
+// VERSUS_MODES (async,sync,oneway; VERSUS_MODE is read too), VERSUS_CLIENTS (every key of
+// versusClients) and VERSUS_PIN (1: the client alone on CPU 0, see versusPin).
 func TestVersusJava(t *testing.T) {
 	if os.Getenv("ROCKETSEND_VERSUS_JAVA") != "1" {
 		t.Skip("side-by-side benchmark: run with ROCKETSEND_VERSUS_JAVA=1 (make bench-java)")
@@ -103,6 +104,10 @@ func TestVersusJava(t *testing.T) {
 	cl := rmqtest.Start(t)
 	javapeertest.Jar(t) // build before the clock starts
 	brokerCPU := brokerCPUReader(t, cl)
+	pinned := os.Getenv("VERSUS_PIN") == "1"
+	if pinned {
+		versusPin(t, cl)
+	}
 	ctx := context.Background()
 	// The settings for every client: JSON headers, compression off, 2 retries, 10 s.
 	f := &producerFlags{namesrv: cl.NameServer(), logLevel: "off",
@@ -215,7 +220,7 @@ func TestVersusJava(t *testing.T) {
 		}
 	}
 	out := versusReport(samples, loads, clients, versusHeader{count: count, size: size, inflight: inflight, senders: senders,
-		rounds: rounds, broker: cl.Version(), javaClient: javapeertest.ClientVersion(), javaSerialize: javaSerialize})
+		rounds: rounds, pinned: pinned, broker: cl.Version(), javaClient: javapeertest.ClientVersion(), javaSerialize: javaSerialize})
 	fmt.Print(out)
 	t.Log(out)
 }
@@ -238,6 +243,43 @@ func versusTopic(t *testing.T, p *rocketsend.Producer, topic string) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// versusPin (VERSUS_PIN=1) gives the client a core of its own: every thread of this process, and
+// so the Java client's JVM it starts (a child inherits the mask), runs on CPU 0, and every thread
+// of both brokers on the other CPUs. GOMAXPROCS becomes 1, what a Go program started on one CPU
+// gets, as the JVM sizes its pools for the one CPU it sees. Used to measure what a client can do
+// when the brokers do not take its CPU, as on their own machines; the masks and GOMAXPROCS are
+// put back when the test ends.
+func versusPin(t *testing.T, cl *rmqtest.Cluster) {
+	n := runtime.NumCPU()
+	if n < 2 {
+		t.Fatalf("VERSUS_PIN=1 needs 2 CPUs or more, this machine has %d", n)
+	}
+	if _, err := exec.LookPath("taskset"); err != nil {
+		t.Fatalf("VERSUS_PIN=1 needs taskset (util-linux): %v", err)
+	}
+	all := fmt.Sprintf("0-%d", n-1)
+	pin := func(pid int, cpus string) {
+		if out, err := exec.Command("taskset", "-a", "-p", "-c", cpus, strconv.Itoa(pid)).CombinedOutput(); err != nil {
+			t.Fatalf("taskset -a -p -c %s %d: %v: %s", cpus, pid, err, out)
+		}
+	}
+	for _, b := range []string{rmqtest.BrokerA, rmqtest.BrokerB} {
+		pid, err := cl.BrokerPID(b)
+		if err != nil {
+			t.Fatalf("VERSUS_PIN=1: %v", err)
+		}
+		pin(pid, fmt.Sprintf("1-%d", n-1))
+		t.Cleanup(func() { pin(pid, all) })
+	}
+	pin(os.Getpid(), "0")
+	procs := runtime.GOMAXPROCS(1)
+	t.Cleanup(func() {
+		runtime.GOMAXPROCS(procs)
+		pin(os.Getpid(), all)
+	})
+	t.Logf("VERSUS_PIN=1: clients on CPU 0 (GOMAXPROCS=1), both brokers on CPUs 1-%d", n-1)
 }
 
 // brokerCPUReader returns a reader of both brokers' JVMs' user+system CPU time in nanoseconds
@@ -298,6 +340,7 @@ func per100k(ns, msgs int64) float64 {
 type versusHeader struct {
 	count, size, inflight, senders, rounds int
 	broker, javaClient, javaSerialize      string
+	pinned                                 bool // VERSUS_PIN=1
 }
 
 // versusReport prints, per load, each client's medians (min-max for msgs/s) and the ratios.
@@ -307,6 +350,9 @@ func versusReport(samples map[string]map[string][]versusSample, loads, clients [
 		h.broker, h.javaClient, h.javaSerialize)
 	fmt.Fprintf(&b, "%d x %d B per client and round, %d round(s), clients alternating; medians (min-max); CPU in s per 100k msgs.\n",
 		h.count, h.size, h.rounds)
+	if h.pinned {
+		fmt.Fprintln(&b, "VERSUS_PIN=1: every client on CPU 0 alone (Go: GOMAXPROCS=1), both brokers on the other CPUs.")
+	}
 	name := func(key string) string {
 		for _, c := range versusClients {
 			if c.key == key {
