@@ -29,6 +29,7 @@ var documents = []string{"README.md", "docs/abi.md", "docs/config.md", "docs/obs
 // A block of language sh, go or hcl takes an annotation on the line just above its fence:
 //
 //	<!-- snippet: run -->            sh: run with bash -euo pipefail from the copy's root
+//	<!-- snippet: run since V -->    sh: the same against a RocketMQ release V or later; skipped before it
 //	<!-- snippet: file PATH -->      write the block to PATH (relative to the copy's root), as the text asks the reader to
 //	<!-- snippet: excerpt PATH -->   go: every line of the block appears, in order and contiguous, in PATH (compiled code)
 //	<!-- snippet: syntax -->         hcl: parse only (it names files or variables of the reader's machine)
@@ -93,12 +94,14 @@ func TestSnippets(t *testing.T) {
 		all = append(all, blocks(t, root, doc)...)
 	}
 	var copyRoot, ns string
+	var cluster *rmqtest.Cluster
 	outer := t
 	needCopy := func(*testing.T) { // the copy and the cluster outlive the subtest that asks first
 		if copyRoot != "" {
 			return
 		}
 		c := rmqtest.Start(outer)
+		cluster = c
 		// The documents send to Orders, one command naming broker-a's queue 0: a topic that the
 		// broker auto-created on first use may live on broker-b alone, so make it on both first.
 		c.CreateTopic(outer, "Orders", 4)
@@ -135,7 +138,14 @@ func TestSnippets(t *testing.T) {
 					}
 				}
 			case b.kind == "run" && b.lang == "sh":
+				since, ok := strings.CutPrefix(b.arg, "since ")
+				if b.arg != "" && !ok {
+					t.Fatalf("annotation run %q: want nothing or since <release>", b.arg)
+				}
 				needCopy(t)
+				if ok && !cluster.AtLeast(strings.TrimSpace(since)) {
+					t.Skipf("needs RocketMQ %s; the cluster runs %s", since, cluster.Version())
+				}
 				runShell(t, copyRoot, ns, b.body)
 			case b.kind == "excerpt" && b.lang == "go":
 				src, err := os.ReadFile(filepath.Join(root, b.arg))

@@ -207,6 +207,9 @@ func testProduceConsume(t *testing.T, c *rmqtest.Cluster) {
 			"TAGS": "TagA", "KEYS": wantKeys, "WAIT": "true", "CLUSTER": rmqtest.ClusterName,
 			"UNIQ_KEY": m.MsgID, "jp_seq": strconv.Itoa(idx), "jp_text": "värde ✓ 订单 😀",
 		}
+		if !c.AtLeast("5.0.0") {
+			delete(props, "WAIT") // 4.x leaves WAIT=true out of the stored message
+		}
 		for k, v := range props {
 			if m.Properties[k] != v {
 				t.Errorf("message %d: property %s = %q, want %q (all: %q)", idx, k, m.Properties[k], v, m.Properties)

@@ -122,8 +122,12 @@ func TestAuthClusterBootsRegistersAndStops(t *testing.T) {
 		}
 	}
 	cfg := c.Admin(t, "getBrokerConfig", "-b", c.BrokerAddr(rmqtest.BrokerA))
-	if !regexp.MustCompile(`authenticationEnabled\s*=\s*true`).MatchString(cfg) {
-		t.Errorf("broker-a config does not show authenticationEnabled=true:\n%s", cfg)
+	flag := "authenticationEnabled" // ACL 2.0, what rmq.sh sets up on 5.x
+	if !c.AtLeast("5.0.0") {
+		flag = "aclEnable" // ACL 1.0 (plain_acl.yml) on 4.x
+	}
+	if !regexp.MustCompile(flag + `\s*=\s*true`).MatchString(cfg) {
+		t.Errorf("broker-a config does not show %s=true:\n%s", flag, cfg)
 	}
 
 	ns := c.NameServer()

@@ -94,8 +94,12 @@ final class Consume {
 
     final AtomicInteger seen = new AtomicInteger();
     final CountDownLatch done = new CountDownLatch(1);
+    // Messages are printed after "ready" only: the Go side reads "ready" first. A message pulled
+    // while the ready check still runs (the heartbeat below takes a moment) waits for it.
+    final CountDownLatch readyPrinted = new CountDownLatch(1);
     final Handler handler =
         msg -> {
+          awaitQuietly(readyPrinted);
           int n = seen.incrementAndGet();
           if (count > 0 && n > count) {
             return; // beyond --count: acknowledged, not reported
@@ -153,6 +157,7 @@ final class Consume {
       if (System.nanoTime() - deadline > 0) {
         JavaPeer.emit(
             Json.event("timeout").num("received", seen.get()).bool("ready", false).done());
+        readyPrinted.countDown();
         close.run();
         return 0;
       }
@@ -174,6 +179,7 @@ final class Consume {
             .num("sinceJvmStartMs", JavaPeer.sinceJvmStartMs())
             .str("clientVersion", MQVersion.getVersionDesc(MQVersion.CURRENT_VERSION))
             .done());
+    readyPrinted.countDown();
 
     boolean reached = done.await(JavaPeer.remainingMs(deadline), TimeUnit.MILLISECONDS);
     if (!reached) {
@@ -227,6 +233,14 @@ final class Consume {
         return;
       }
       Thread.sleep(50);
+    }
+  }
+
+  private static void awaitQuietly(CountDownLatch latch) {
+    try {
+      latch.await();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt(); // shutting down: the consumer's threads are interrupted
     }
   }
 
