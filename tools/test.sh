@@ -62,12 +62,12 @@ echo "whole suite against RocketMQ ${RMQ_VERSION:-none}: $((SECONDS - t0)) s" >&
 
 # The other release lines: a compact matrix of the real-broker tests (conformance witnessed by the
 # Java client of the same line, failover, transactions with check-back, ACL, admin queries, the
-# plugin end-to-end tests) against each of MATRIX_VERSIONS, one cluster at a time: every cluster of
-# the previous release is stopped first. MATRIX_VERSIONS="" skips it; `make test-matrix` runs the
+# plugin end-to-end tests, the demo, Java's decoding of the trace records) against each of
+# MATRIX_VERSIONS, one cluster at a time: every cluster of the previous release is stopped first. MATRIX_VERSIONS="" skips it; `make test-matrix` runs the
 # whole suite against a list of releases instead.
 MATRIX_VERSIONS="${MATRIX_VERSIONS-4.9.7 5.5.1}"
-MATRIX_RUN='^(TestConformance|TestFailover|TestAdminQueries|TestSendAndReadBackEveryBroker|TestWasmPluginsEndToEnd|TestProcessPluginsEndToEnd|TestACLAgainstAuthBroker|TestVersionFeatures)'
-MATRIX_PKGS=(./integration/ ./core/send/)
+MATRIX_RUN='^(TestConformance|TestFailover|TestAdminQueries|TestSendAndReadBackEveryBroker|TestWasmPluginsEndToEnd|TestProcessPluginsEndToEnd|TestACLAgainstAuthBroker|TestVersionFeatures|TestDemo$|TestJavaDecodesTheTraceRecords)'
+MATRIX_PKGS=(./integration/ ./core/send/ ./cmd/rocketsend/ ./plugins/hooks/trace/)
 for v in $MATRIX_VERSIONS; do
   [ "$v" = "${RMQ_VERSION:-}" ] && continue
   cleanup
