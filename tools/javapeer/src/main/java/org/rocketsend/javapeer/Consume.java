@@ -3,6 +3,7 @@ package org.rocketsend.javapeer;
 import java.lang.reflect.Method;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -14,6 +15,7 @@ import org.apache.rocketmq.client.consumer.listener.MessageListenerConcurrently;
 import org.apache.rocketmq.client.consumer.listener.MessageListenerOrderly;
 import org.apache.rocketmq.client.impl.consumer.DefaultMQPushConsumerImpl;
 import org.apache.rocketmq.client.impl.consumer.ProcessQueue;
+import org.apache.rocketmq.client.impl.factory.MQClientInstance;
 import org.apache.rocketmq.client.producer.DefaultMQProducer;
 import org.apache.rocketmq.client.producer.SendResult;
 import org.apache.rocketmq.client.utils.MessageUtil;
@@ -169,7 +171,8 @@ final class Consume {
       }
       Thread.sleep(20);
     }
-    heartbeatCurrentSubscription(impl.getmQClientFactory());
+    heartbeatCurrentSubscription(
+        impl, topic, impl.getRebalanceImpl().getTopicSubscribeInfoTable().get(topic));
     JavaPeer.emit(
         Json.event("ready")
             .str("group", group)
@@ -213,26 +216,69 @@ final class Consume {
   }
 
   /**
-   * Sends the brokers a heartbeat that carries the subscription's current version. Each rebalance
-   * that changed the owned queues gave the subscription a new version and sent a heartbeat, but
-   * that send is skipped when another heartbeat holds the client's heartbeat lock (a tryLock);
-   * the brokers then answer every pull "the consumer's subscription not latest" until the next
-   * periodic heartbeat, 30 s later, and nothing is consumed meanwhile (a 5.5.1 CI run lost a
-   * request-reply test to it). 5.x returns whether the send happened, so it is repeated until it
-   * does; 4.x returns nothing, so it is sent three times, 50 ms apart. Bounded at 5 s: "ready"
-   * is printed anyway, and a stale subscription then shows as the test's own timeout.
+   * Makes sure the brokers hold the subscription's current version before "ready" is printed.
+   * Each rebalance that changes the owned queues gives the subscription a new version (right after
+   * the queues show as owned, so after readyQueues saw them) and sends a heartbeat with it, but
+   * that send is skipped when another heartbeat holds the client's lock (a tryLock); the brokers
+   * then answer every pull "the consumer's subscription not latest" until the next periodic
+   * heartbeat, 30 s later, and nothing is consumed meanwhile (5.5.1 CI runs lost request-reply
+   * tests to it, once even with a heartbeat sent here through that same lock, which is what made
+   * the rebalance's own one skip). So the heartbeat goes straight to each broker of the topic,
+   * without the lock, until the version stays what the last one carried for 200 ms. Reflection,
+   * because the heartbeat classes moved packages between 4.x and 5.x and javapeer is built against
+   * either. Bounded at 10 s: "ready" is printed anyway, and a stale subscription then shows as
+   * the test's own timeout.
    */
-  private static void heartbeatCurrentSubscription(Object factory) throws Exception {
-    // Reflection: the method returns boolean in 5.x and void in 4.x, and javapeer is built
-    // against either.
-    Method send = factory.getClass().getMethod("sendHeartbeatToAllBrokerWithLock");
-    long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-    for (int sent = 1; ; sent++) {
-      Object r = send.invoke(factory);
-      if (Boolean.TRUE.equals(r) || (r == null && sent >= 3) || System.nanoTime() - until > 0) {
-        return;
+  private static void heartbeatCurrentSubscription(
+      DefaultMQPushConsumerImpl impl, String topic, Set<MessageQueue> queues) throws Exception {
+    MQClientInstance factory = impl.getmQClientFactory();
+    Method prepare = null;
+    for (Method m : factory.getClass().getDeclaredMethods()) {
+      if (m.getName().equals("prepareHeartbeatData")) {
+        prepare = m; // () in 4.x, (boolean isWithoutSub) in 5.x
       }
-      Thread.sleep(50);
+    }
+    Method send = null;
+    for (Method m : factory.getMQClientAPIImpl().getClass().getMethods()) {
+      if (m.getName().equals("sendHeartbeat") && m.getParameterCount() == 3) {
+        send = m; // (String addr, HeartbeatData data, long timeoutMillis) in both
+      }
+    }
+    if (prepare == null || send == null) {
+      throw new IllegalStateException("this Java client has no prepareHeartbeatData/sendHeartbeat");
+    }
+    prepare.setAccessible(true);
+    Set<String> brokers = new TreeSet<>();
+    for (MessageQueue mq : queues) {
+      brokers.add(mq.getBrokerName());
+    }
+    long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    long sent = Long.MIN_VALUE;
+    while (System.nanoTime() - until < 0) {
+      Object sub = impl.getRebalanceImpl().getSubscriptionInner().get(topic);
+      long version = (Long) sub.getClass().getMethod("getSubVersion").invoke(sub);
+      if (version == sent) {
+        return; // no rebalance changed it since the last heartbeat
+      }
+      // Prepared after the version was read: it carries that version or a newer one.
+      Object data =
+          prepare.getParameterCount() == 0 ? prepare.invoke(factory) : prepare.invoke(factory, false);
+      boolean all = true;
+      for (String b : brokers) {
+        String addr = factory.findBrokerAddressInPublish(b);
+        try {
+          if (addr == null) {
+            throw new IllegalStateException("no address for " + b);
+          }
+          send.invoke(factory.getMQClientAPIImpl(), addr, data, 3000L);
+        } catch (Exception e) {
+          all = false; // retried below
+        }
+      }
+      if (all) {
+        sent = version;
+      }
+      Thread.sleep(200);
     }
   }
 
