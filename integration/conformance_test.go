@@ -470,20 +470,32 @@ func TestConformanceCompressedBatch(t *testing.T) {
 			body := bytes.Repeat([]byte(fmt.Sprintf("record %d of a compressed batch; ", i)), 200)
 			batch = append(batch, confMessage(topic, fmt.Sprintf("zbatch-%d", i), body))
 		}
-		start := time.Now()
-		br, err := p.SendBatch(context.Background(), batch)
-		if err != nil {
-			t.Fatal(err)
-		}
-		seen := byID(w.Collect(3, witnessWait))
+		_, seen, start := sendBatchSeen(t, p, w, batch)
 		for i, m := range batch {
-			got, ok := seen[br.MsgIDs[i]]
-			if !ok {
-				t.Fatalf("%s: Java never saw batch message %d", typ, i)
-			}
-			checkSeen(t, expectation{"compressed batch " + typ.String(), m, nil, javaSysFlag(cl, typ), m.Body}, got, start)
+			checkSeen(t, expectation{"compressed batch " + typ.String(), m, nil, javaSysFlag(cl, typ), m.Body}, seen[i], start)
 		}
 	}
+}
+
+// sendBatchSeen sends batch with p and returns its result, what the witness w read of each of its
+// messages (in the batch's order; a message Java never saw fails the test) and when it was sent.
+func sendBatchSeen(t *testing.T, p *send.Producer, w *javapeertest.Consumer, batch []*message.Message) (*send.BatchResult, []javapeertest.Message, time.Time) {
+	t.Helper()
+	start := time.Now()
+	br, err := p.SendBatch(context.Background(), batch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byMsgID := byID(w.Collect(len(batch), witnessWait))
+	seen := make([]javapeertest.Message, len(batch))
+	for i := range batch {
+		got, ok := byMsgID[br.MsgIDs[i]]
+		if !ok {
+			t.Fatalf("Java never saw batch message %d", i)
+		}
+		seen[i] = got
+	}
+	return br, seen, start
 }
 
 // stampHook is a Before hook that sets one property on every send, a SendBatch wrapper included.
@@ -507,17 +519,9 @@ func TestConformanceBatchHookProperties(t *testing.T) {
 	for i := 0; i < 3; i++ {
 		batch = append(batch, confMessage(topic, fmt.Sprintf("hooked-batch-%d", i), []byte(fmt.Sprintf("hooked batch body %d", i))))
 	}
-	start := time.Now()
-	br, err := p.SendBatch(context.Background(), batch)
-	if err != nil {
-		t.Fatal(err)
-	}
-	seen := byID(w.Collect(3, witnessWait))
+	br, seen, start := sendBatchSeen(t, p, w, batch)
 	for i, m := range batch {
-		got, ok := seen[br.MsgIDs[i]]
-		if !ok {
-			t.Fatalf("Java never saw batch message %d", i)
-		}
+		got := seen[i]
 		checkSeen(t, expectation{fmt.Sprintf("hooked batch %d", i), m, &br.Messages[i], 0, m.Body}, got, start)
 		if v := got.Properties["trace_id"]; v != "batch-trace-1" {
 			t.Errorf("batch message %d: Java read trace_id %q, the hook set %q", i, v, "batch-trace-1")

@@ -152,11 +152,9 @@ func (p *Producer) SendBatch(ctx context.Context, msgs []*message.Message, opts 
 func (c *call) spreadBatchProperties() error {
 	c.spreadRecords, c.spreadBody, c.spreadProps = nil, nil, nil
 	props := c.msg.Properties
-	shared := 0
-	for k := range props {
-		if k != message.PropertyWaitStoreMsgOK {
-			shared++
-		}
+	shared := len(props) // the names the hooks set: all but WAIT
+	if _, ok := props[message.PropertyWaitStoreMsgOK]; ok {
+		shared--
 	}
 	if shared == 0 {
 		return nil
