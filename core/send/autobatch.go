@@ -382,8 +382,10 @@ func (w *call) fanOut(res *message.SendResult, err error) {
 	defer w.p.asyncWG.Add(-len(w.members))
 	defer w.p.inflight.release(len(w.members), size)
 	var offIDs []string
+	var results []message.SendResult // one allocation for the batch: each member gets its own element
 	if res != nil {
 		offIDs = codec.SplitMsgIDs(res.OffsetMsgID)
+		results = make([]message.SendResult, len(w.members))
 	}
 	for i, m := range w.members {
 		m.attempt, m.brokerQ, m.addr = w.attempt, w.brokerQ, w.addr
@@ -393,12 +395,13 @@ func (w *call) fanOut(res *message.SendResult, err error) {
 			m.complete(nil, err, true)
 			continue
 		}
-		r := *res
+		r := &results[i]
+		*r = *res
 		r.MsgID, r.QueueOffset, r.Queue.Topic = m.msg.UniqID(), res.QueueOffset+int64(i), m.msg.Topic
 		if len(offIDs) == len(w.members) {
 			r.OffsetMsgID = offIDs[i]
 		}
-		m.finishHeld(&r, nil)
-		m.complete(&r, nil, true)
+		m.finishHeld(r, nil)
+		m.complete(r, nil, true)
 	}
 }
