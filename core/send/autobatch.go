@@ -3,6 +3,7 @@ package send
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -90,12 +91,13 @@ type batchKey struct {
 // request's outcome reached every member, the batch is reused (accumulator.spare) with its timer,
 // slices, request message and body buffer: a batch of 33 messages allocates almost nothing.
 type heldBatch struct {
-	key     batchKey
-	members []*call
-	body    int       // body bytes: the batchMaxBytes measure, as in Java
-	encoded int       // batch record bytes: kept within the maximum message size
-	due     time.Time // when the delay ends
-	timer   *time.Timer
+	key      batchKey
+	members  []*call
+	body     int       // body bytes: the batchMaxBytes measure, as in Java
+	encoded  int       // batch record bytes: kept within the maximum message size
+	maxProps int       // the most property bytes of a member
+	due      time.Time // when the delay ends
+	timer    *time.Timer
 
 	// the request, filled by send
 	records []*message.Message
@@ -136,6 +138,9 @@ func (c *call) batchable() bool {
 	if c.batch || (c.sc.MessageType != NormalMsg && c.sc.MessageType != OrderMsg) || strings.HasPrefix(m.Topic, "%RETRY%") {
 		return false
 	}
+	if !c.props.Special {
+		return true // neither a producer group nor a reply
+	}
 	if _, ok := m.Properties[message.PropertyProducerGroup]; ok {
 		return false
 	}
@@ -163,7 +168,7 @@ func (a *accumulator) hold(c *call, onWorker bool) bool {
 	}
 	t := a.p.cfg.compressThreshold
 	key := batchKey{topic: c.topic, queue: q, wait: c.msg.WaitStoreMsgOK(), compress: t > 0 && len(c.msg.Body) >= t}
-	rec := codec.BatchRecordSize(c.msg)
+	rec := codec.BatchRecordSizeOf(len(c.msg.Body), c.props.Len) // the properties as the hooks left them
 	a.mu.Lock()
 	b := a.open[key]
 	if b != nil && b.encoded+rec > a.p.cfg.maxMessageSize {
@@ -176,6 +181,7 @@ func (a *accumulator) hold(c *call, onWorker bool) bool {
 	b.members = append(b.members, c)
 	b.body += len(c.msg.Body)
 	b.encoded += rec
+	b.maxProps = max(b.maxProps, c.props.Len)
 	if b.body > a.p.cfg.batchMaxBytes || a.stopped { // stopped: Shutdown flushed while we held it
 		a.closeLocked(b)
 	}
@@ -223,7 +229,7 @@ func (a *accumulator) expire(b *heldBatch) {
 func (a *accumulator) recycle(b *heldBatch) {
 	clear(b.members)
 	clear(b.records)
-	b.members, b.records, b.body, b.encoded = b.members[:0], b.records[:0], 0, 0
+	b.members, b.records, b.body, b.encoded, b.maxProps = b.members[:0], b.records[:0], 0, 0, 0
 	b.wrapper.Body = nil
 	if !a.keepBodies {
 		b.buf = nil
@@ -333,7 +339,12 @@ func (a *accumulator) send(b *heldBatch) {
 			return
 		}
 	}
-	b.buf = codec.EncodeBatch(b.buf[:0], enc)
+	// EncodeBatch without its sizing pass: the records' sizes are known (compressed ones are smaller).
+	buf := slices.Grow(b.buf[:0], b.encoded)
+	for _, r := range enc {
+		buf = codec.AppendBatchRecord(buf, r)
+	}
+	b.buf = buf
 	b.wrapper.Topic, b.wrapper.Body = members[0].msg.Topic, b.buf
 	b.wrapper.SetWaitStoreMsgOK(b.key.wait)
 	// The request runs no hooks of its own (each member ran its own and gets its own After hooks)
@@ -356,6 +367,15 @@ func (a *accumulator) send(b *heldBatch) {
 	}
 	p.asyncWG.Add(1)
 	w.runAsync(false) // false: a failure before the request went out is delivered by a callback worker
+}
+
+// checkRecords is checkBatchRecords for the batch's records, whose property sizes are known: it
+// walks them only to name the one over the limit.
+func (b *heldBatch) checkRecords(records []*message.Message, wrapper map[string]string, t codec.StoreTarget) error {
+	if b.maxProps+codec.StoredPropertiesSize(wrapper, codec.BrokerAddedProperties(map[string]string{}, t)) <= codec.MaxPropertiesLength {
+		return nil
+	}
+	return checkBatchRecords(records, wrapper, t)
 }
 
 // prepareHeld is the part of an attempt a held message makes alone: route, forbidden checks,
