@@ -58,7 +58,8 @@ type conn struct {
 	qframes atomic.Int64  // frames on tail
 	qbytes  atomic.Int64  // bytes on tail
 	kick    chan struct{} // hands the write side to writeLoop
-	wbuf    []byte        // writeLoop's coalescing buffer
+	wbuf    []byte        // writeLoop's coalescing buffer (TLS)
+	wvec    net.Buffers   // writeLoop's writev list (TCP)
 	tls     bool          // a timed-out TLS write cannot be resumed (writeOwn)
 
 	roomMu      sync.Mutex
@@ -347,9 +348,53 @@ func (cn *conn) drain() {
 	}
 }
 
-// writeFrames writes the frames from first on, copied into writes of up to chunkSize bytes, and
-// returns their buffers to the pool.
+// writeFrames writes the frames from first on and returns their buffers to the pool. On TCP
+// the frames go out from their own buffers, up to maxVec of them or chunkSize bytes per writev;
+// TLS has no writev (a Write per frame would be a record and a syscall each), so there they are
+// copied into writes of up to chunkSize bytes.
 func (cn *conn) writeFrames(first *frame) error {
+	if cn.tls {
+		return cn.writeCopied(first)
+	}
+	var err error
+	for f := first; f != nil; {
+		vec, done := cn.wvec[:0], f
+		size := 0
+		for ; f != nil && len(vec) < maxVec && (size == 0 || size+len(f.b) <= chunkSize); f = f.next {
+			vec = append(vec, f.b)
+			size += len(f.b)
+		}
+		if err == nil {
+			err = cn.writeVec(vec)
+		}
+		for g := done; g != f; {
+			next := g.next
+			putFrame(g)
+			g = next
+		}
+		clear(vec)
+		cn.wvec = vec[:0]
+	}
+	return err
+}
+
+// maxVec is the most buffers one writev takes (Linux's IOV_MAX, which net.Buffers also uses).
+const maxVec = 1024
+
+// writeVec writes vec with one writev within the connection's write timeout.
+func (cn *conn) writeVec(vec net.Buffers) error {
+	wd := time.Time{}
+	if d := cn.client.opts.writeTimeout; d > 0 {
+		wd = time.Now().Add(d)
+	}
+	_ = cn.nc.SetWriteDeadline(wd)
+	_, err := vec.WriteTo(cn.nc)
+	return err
+}
+
+// writeCopied is writeFrames copying the frames into writes of up to chunkSize bytes (a frame
+// over half of it is written from its own buffer).
+func (cn *conn) writeCopied(first *frame) error {
 	buf := cn.wbuf[:0]
 	var err error
 	for f := first; f != nil; {
