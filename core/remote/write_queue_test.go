@@ -2,7 +2,10 @@ package remote
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
+	"io"
+	"net"
 	"strconv"
 	"sync"
 	"testing"
@@ -13,8 +16,14 @@ import (
 
 // Senders push frames onto the lock-free write queue and a sync caller may write its own frame
 // past it; the peer must still see every sender's frames in the order that sender wrote them,
-// whatever the mix of oneway, async and sync requests.
+// whatever the mix of oneway, async and sync requests. Over TCP the writer hands the frames to
+// writev; over TLS it copies them into larger writes.
 func TestWriteKeepsEachSendersOrder(t *testing.T) {
+	t.Run("tcp", func(t *testing.T) { testWriteOrder(t, false) })
+	t.Run("tls", func(t *testing.T) { testWriteOrder(t, true) })
+}
+
+func testWriteOrder(t *testing.T, useTLS bool) {
 	const senders, each = 4, 1500
 	var mu sync.Mutex
 	last := map[string]int{}
@@ -35,6 +44,18 @@ func TestWriteKeepsEachSendersOrder(t *testing.T) {
 		}
 	})
 	c := newClient(t)
+	if useTLS {
+		cert, pool := selfSigned(t)
+		raw, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{cert}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p = &peer{t: t, ln: raw, st: codec.SerializeJSON, handle: p.handle}
+		p.wg.Add(1)
+		go p.accept()
+		t.Cleanup(p.close)
+		c = newClient(t, WithTLS(&tls.Config{RootCAs: pool}))
+	}
 	ctx := context.Background()
 	var wg sync.WaitGroup
 	errs := make(chan error, senders*each)
@@ -107,4 +128,59 @@ func TestWriteOnClosedConnectionFails(t *testing.T) {
 			t.Fatalf("direct=%v: write on a closed connection: err = %v, want %v", direct, err, lost)
 		}
 	}
+}
+
+// A sender waiting for room in a full write queue goes on as soon as the writer takes the queue:
+// the peer stops reading until the queue is past its bound and a send waits, then reads again.
+func TestWriteWaitingForRoomGoesOn(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	read := make(chan struct{})
+	peerDone := make(chan struct{})
+	go func() {
+		defer close(peerDone)
+		nc, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer nc.Close()
+		<-read
+		_, _ = io.Copy(io.Discard, nc) // until the client closes
+	}()
+	c := NewClient(WithWriteTimeout(time.Minute))
+	cn, err := c.conn(context.Background(), ln.Addr().String(), time.Now().Add(5*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := make([]byte, 1<<20)
+	limit := maxQueuedBytes/len(body) + 64 // the bound, plus what the socket buffers may take
+	finished := make(chan error, 1)        // the sender's outcome: nil once all its frames are queued
+	go func() {
+		for i := 0; i <= limit; i++ {
+			if err := cn.write(req("x", body), time.Now().Add(time.Minute), false); err != nil {
+				finished <- err
+				return
+			}
+		}
+		finished <- nil
+	}()
+	for end := time.Now().Add(30 * time.Second); cn.roomWaiters.Load() == 0; time.Sleep(5 * time.Millisecond) {
+		select {
+		case err := <-finished:
+			t.Fatalf("the sender finished (err %v) and never waited for room: the queue has no bound", err)
+		default:
+		}
+		if time.Now().After(end) {
+			t.Fatal("no send waited for room within 30 s")
+		}
+	}
+	close(read) // the peer reads: the writer takes the queue, the waiting send goes on
+	if err := <-finished; err != nil {
+		t.Fatalf("the send waiting for room did not go on: %v", err)
+	}
+	_ = c.Close()
+	<-peerDone
 }
