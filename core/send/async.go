@@ -186,7 +186,7 @@ func (c *call) deliver(res *message.SendResult, err error) {
 	if !c.inBatch { // an auto-batch's fan-out frees its messages' room and count at once
 		defer p.asyncWG.Done()
 	}
-	if c.members == nil && !c.inBatch { // an auto-batch request holds no room: its messages hold their own
+	if c.held == nil && !c.inBatch { // an auto-batch request holds no room: its messages hold their own
 		defer p.inflight.release(1, c.size)
 	}
 	defer func() {
@@ -194,6 +194,10 @@ func (c *call) deliver(res *message.SendResult, err error) {
 			p.cfg.logger.Error("async send callback panicked", "topic", c.msg.Topic, "panic", fmt.Sprint(r))
 		}
 	}()
+	if c.held != nil {
+		c.fanOut(res, err) // an auto-batch request: every member's outcome comes through it
+		return
+	}
 	c.cb(res, err)
 }
 

@@ -86,13 +86,21 @@ type batchKey struct {
 	compress bool
 }
 
-// heldBatch is the batch being filled for one key.
+// heldBatch is the batch being filled for one key, then the request that carries it. Once the
+// request's outcome reached every member, the batch is reused (accumulator.spare) with its timer,
+// slices, request message and body buffer: a batch of 33 messages allocates almost nothing.
 type heldBatch struct {
 	key     batchKey
 	members []*call
-	body    int // body bytes: the batchMaxBytes measure, as in Java
-	encoded int // batch record bytes: kept within the maximum message size
+	body    int       // body bytes: the batchMaxBytes measure, as in Java
+	encoded int       // batch record bytes: kept within the maximum message size
+	due     time.Time // when the delay ends
 	timer   *time.Timer
+
+	// the request, filled by send
+	records []*message.Message
+	wrapper message.Message // the request's message; its Properties hold WAIT alone
+	buf     []byte          // the request's body
 }
 
 // accumulator holds auto-batches. Batches leave in the order they closed, through one flusher
@@ -107,10 +115,16 @@ type accumulator struct {
 	wake    chan struct{}
 	stopped bool
 	done    chan struct{}
+
+	spare sync.Pool // *heldBatch, sent and done with
+	// keepBodies says a sent batch's body buffer may be reused: no RPC hook of the user's was
+	// shown the request (such a hook might keep it; the transport copies the frame as it writes).
+	keepBodies bool
 }
 
 func newAccumulator(p *Producer) *accumulator {
-	a := &accumulator{p: p, open: map[batchKey]*heldBatch{}, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	a := &accumulator{p: p, open: map[batchKey]*heldBatch{}, wake: make(chan struct{}, 1), done: make(chan struct{}),
+		keepBodies: len(p.cfg.rpcHooks) == 0}
 	go a.flushLoop()
 	return a
 }
@@ -157,9 +171,7 @@ func (a *accumulator) hold(c *call, onWorker bool) bool {
 		b = nil
 	}
 	if b == nil {
-		b = &heldBatch{key: key}
-		a.open[key] = b
-		b.timer = time.AfterFunc(a.p.cfg.batchMaxDelay, func() { a.expire(b) })
+		b = a.openLocked(key)
 	}
 	b.members = append(b.members, c)
 	b.body += len(c.msg.Body)
@@ -177,13 +189,46 @@ func (a *accumulator) release(size int64) {
 	a.mu.Unlock()
 }
 
-// expire closes b when its delay ends, unless it closed already.
+// openLocked starts a batch for key, reusing a done one when there is one.
+func (a *accumulator) openLocked(key batchKey) *heldBatch {
+	d := a.p.cfg.batchMaxDelay
+	b, _ := a.spare.Get().(*heldBatch)
+	if b == nil {
+		b = &heldBatch{key: key, due: time.Now().Add(d)}
+		b.timer = time.AfterFunc(d, func() { a.expire(b) })
+	} else {
+		b.key, b.due = key, time.Now().Add(d)
+		b.timer.Reset(d)
+	}
+	a.open[key] = b
+	return b
+}
+
+// expire closes b when its delay ends, unless it closed already. A firing left over from b's
+// earlier use (it fired as that use's batch closed, and waited for the lock) comes before b's
+// delay ends: it sets the timer for the rest of the delay again.
 func (a *accumulator) expire(b *heldBatch) {
 	a.mu.Lock()
 	if a.open[b.key] == b {
-		a.closeLocked(b)
+		if wait := time.Until(b.due); wait > 0 {
+			b.timer.Reset(wait)
+		} else {
+			a.closeLocked(b)
+		}
 	}
 	a.mu.Unlock()
+}
+
+// recycle keeps a batch whose request's outcome reached every member, for openLocked.
+func (a *accumulator) recycle(b *heldBatch) {
+	clear(b.members)
+	clear(b.records)
+	b.members, b.records, b.body, b.encoded = b.members[:0], b.records[:0], 0, 0
+	b.wrapper.Body = nil
+	if !a.keepBodies {
+		b.buf = nil
+	}
+	a.spare.Put(b)
 }
 
 // closeLocked moves b from the open batches to the flusher's queue.
@@ -266,54 +311,51 @@ func (a *accumulator) send(b *heldBatch) {
 		members = append(members, m)
 	}
 	a.release(size)
+	b.members = members
 	if len(members) == 0 {
+		a.recycle(b)
 		return
-	}
-	records := make([]*message.Message, len(members))
-	ids := make([]string, len(members))
-	for i, m := range members {
-		records[i], ids[i] = m.msg, m.msg.UniqID()
 	}
 	fail := func(err error) {
 		for _, m := range members {
 			m.failOnWorker(err)
 		}
+		a.recycle(b)
 	}
-	enc, sysFlag := records, int32(0)
+	for _, m := range members {
+		b.records = append(b.records, m.msg)
+	}
+	enc, sysFlag := b.records, int32(0)
 	if b.key.compress {
 		var err error
-		if enc, sysFlag, err = p.compressRecords(records); err != nil {
+		if enc, sysFlag, err = p.compressRecords(b.records); err != nil {
 			fail(err)
 			return
 		}
 	}
-	wrapper := &message.Message{Topic: members[0].msg.Topic, Body: codec.EncodeBatch(nil, enc)}
-	wrapper.SetWaitStoreMsgOK(b.key.wait)
-	opts := []CallOption{asBatch(enc, strings.Join(ids, ","), sysFlag), asAutoBatch(members)}
+	b.buf = codec.EncodeBatch(b.buf[:0], enc)
+	b.wrapper.Topic, b.wrapper.Body = members[0].msg.Topic, b.buf
+	b.wrapper.SetWaitStoreMsgOK(b.key.wait)
+	// The request runs no hooks of its own (each member ran its own and gets its own After hooks)
+	// and takes no in-flight room (each member holds its own). Its context carries no member's
+	// cancellation (each member's was checked above, and a request cannot be taken back from the
+	// others); its budget is the earliest member's. Its SendResult's MsgID is never seen (each
+	// member gets its own id), so the request carries no list of ids.
+	w := &call{p: p, ctx: context.Background(), msg: &b.wrapper, mode: ModeAsync, timeout: p.cfg.sendTimeout,
+		batch: true, batchRecords: enc, wireFlag: sysFlag, held: b}
 	if b.key.queue.BrokerName != "" {
-		opts = append(opts, ToQueue(b.key.queue))
+		w.queue = &b.key.queue // as ToQueue does
 	}
-	// The batch's context carries no member's cancellation (each member's was checked above, and
-	// a request cannot be taken back from the others); its budget is the earliest member's.
-	w, err := p.newCallReady(context.Background(), wrapper, ModeAsync, opts)
-	if err != nil {
+	if err := p.initCall(w); err != nil {
 		fail(err)
 		return
 	}
 	w.deadline = deadline
-	w.cb = w.fanOut // from here on, every member's outcome comes through fanOut
 	for _, m := range members {
 		m.inBatch = true
 	}
 	p.asyncWG.Add(1)
 	w.runAsync(false) // false: a failure before the request went out is delivered by a callback worker
-}
-
-// asAutoBatch marks the call as the request of an auto-batch carrying members: it runs no hooks
-// of its own (each member ran its own and gets its own After hooks) and takes no in-flight room
-// (each member holds its own).
-func asAutoBatch(members []*call) CallOption {
-	return func(c *call) { c.members = members }
 }
 
 // prepareHeld is the part of an attempt a held message makes alone: route, forbidden checks,
@@ -375,17 +417,20 @@ func (c *call) finishHeld(res *message.SendResult, err error) {
 func (w *call) fanOut(res *message.SendResult, err error) {
 	// The members' room and drain count are freed together after their callbacks: one wake-up of
 	// a sender waiting for room per batch, not one per message.
+	members := w.held.members
 	var size int64
-	for _, m := range w.members {
+	for _, m := range members {
 		size += m.size
 	}
-	defer w.p.asyncWG.Add(-len(w.members))
-	defer w.p.inflight.release(len(w.members), size)
+	defer w.p.asyncWG.Add(-len(members))
+	defer w.p.inflight.release(len(members), size)
 	var offIDs []string
+	var results []message.SendResult // one allocation for the batch: each member gets its own element
 	if res != nil {
 		offIDs = codec.SplitMsgIDs(res.OffsetMsgID)
+		results = make([]message.SendResult, len(members))
 	}
-	for i, m := range w.members {
+	for i, m := range members {
 		m.attempt, m.brokerQ, m.addr = w.attempt, w.brokerQ, w.addr
 		m.sc.Attempt, m.sc.Queue, m.sc.BrokerAddr = w.attempt, w.sc.Queue, w.addr
 		if err != nil {
@@ -393,12 +438,14 @@ func (w *call) fanOut(res *message.SendResult, err error) {
 			m.complete(nil, err, true)
 			continue
 		}
-		r := *res
+		r := &results[i]
+		*r = *res
 		r.MsgID, r.QueueOffset, r.Queue.Topic = m.msg.UniqID(), res.QueueOffset+int64(i), m.msg.Topic
-		if len(offIDs) == len(w.members) {
+		if len(offIDs) == len(members) {
 			r.OffsetMsgID = offIDs[i]
 		}
-		m.finishHeld(&r, nil)
-		m.complete(&r, nil, true)
+		m.finishHeld(r, nil)
+		m.complete(r, nil, true)
 	}
+	w.p.acc.recycle(w.held)
 }

@@ -550,3 +550,112 @@ func TestAutoBatchCallbacksNotOnTheFlusher(t *testing.T) {
 		t.Fatalf("the first message: %v, want context.Canceled", err)
 	}
 }
+
+// keptRequests is an RPC hook that keeps every batch request it is shown, body and all, without
+// copying: a user's hook may, so the producer must not reuse a body such a hook saw.
+type keptRequests struct {
+	mu     sync.Mutex
+	bodies [][]byte
+}
+
+func (k *keptRequests) BeforeRequest(_ string, req *codec.Command) error {
+	if req.Code == codec.SendBatchMessage {
+		k.mu.Lock()
+		k.bodies = append(k.bodies, req.Body)
+		k.mu.Unlock()
+	}
+	return nil
+}
+
+func (*keptRequests) AfterResponse(string, *codec.Command, *codec.Command, error) {}
+
+// TestAutoBatchReusesBatchesSafely sends rounds of batches one after the other, so that later
+// batches reuse the buffers of earlier ones: the broker stores each message once, as sent, and a
+// body an RPC hook kept still holds what it held when it was sent.
+func TestAutoBatchReusesBatchesSafely(t *testing.T) {
+	for _, hooked := range []bool{false, true} {
+		t.Run(fmt.Sprintf("rpc_hook=%v", hooked), func(t *testing.T) {
+			kept := &keptRequests{}
+			opts := []Option{WithBatchMaxBytes(2000), WithBatchMaxDelay(5 * time.Millisecond)}
+			if hooked {
+				opts = append(opts, WithRPCHooks(kept))
+			}
+			p, bb := startBatchFake(t, opts...)
+			want := map[string]string{} // uniq id -> body
+			for round := 0; round < 5; round++ {
+				msgs := bodies(40, 300)
+				for i, m := range msgs {
+					m.Body = []byte(fmt.Sprintf("round %d message %d %s", round, i, m.Body))
+				}
+				for i, o := range sendAll(t, p, msgs) {
+					if o.err != nil {
+						t.Fatalf("round %d message %d: %v", round, i, o.err)
+					}
+					want[msgs[i].UniqID()] = string(msgs[i].Body)
+				}
+			}
+			check := func(what string, recs []*message.Message) map[string]bool {
+				seen := map[string]bool{}
+				for _, rec := range recs {
+					id := rec.Properties[message.PropertyUniqClientMessageIDKeyIdx]
+					if seen[id] || want[id] != string(rec.Body) {
+						t.Fatalf("%s: message %s seen before (%v) or with body %q, want %q", what, id, seen[id], rec.Body, want[id])
+					}
+					seen[id] = true
+				}
+				if len(seen) != len(want) {
+					t.Fatalf("%s: %d messages, want %d", what, len(seen), len(want))
+				}
+				return seen
+			}
+			var stored []*message.Message
+			batches := 0
+			for _, r := range bb.requests() {
+				stored = append(stored, r.records...)
+				if r.code == codec.SendBatchMessage {
+					batches++
+				}
+			}
+			if batches < 20 {
+				t.Fatalf("%d batches for 200 messages of about 320 B with 2000 B batches", batches)
+			}
+			check("stored", stored)
+			if hooked {
+				var shown []*message.Message
+				for _, body := range kept.bodies {
+					recs, err := codec.DecodeBatch(body)
+					if err != nil {
+						t.Fatal(err)
+					}
+					shown = append(shown, recs...)
+				}
+				check("kept by the RPC hook", shown)
+			}
+		})
+	}
+}
+
+// TestAutoBatchLeftoverTimerFiring: a reused batch's timer may fire for its earlier use after the
+// batch opened again (the firing waited for the lock); that firing does not close it early.
+func TestAutoBatchLeftoverTimerFiring(t *testing.T) {
+	p, _ := startBatchFake(t, WithBatchMaxDelay(30*time.Second))
+	a := p.acc
+	key := batchKey{topic: "FakeTopic"}
+	a.mu.Lock()
+	b := a.openLocked(key)
+	a.mu.Unlock()
+	a.expire(b) // as a firing left from an earlier use would
+	a.mu.Lock()
+	open := a.open[key] == b
+	b.due = time.Now() // the delay ends: the next firing closes it
+	a.mu.Unlock()
+	if !open {
+		t.Fatal("a firing before the batch's delay ended closed it")
+	}
+	a.expire(b)
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.open[key] == b {
+		t.Fatal("the firing at the end of the delay left the batch open")
+	}
+}

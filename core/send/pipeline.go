@@ -53,8 +53,9 @@ type call struct {
 	res    *message.SendResult // the outcome complete hands to a worker
 	resErr error
 
-	// auto-batch request: the held messages it carries (see autobatch.go); nil for any other call
-	members []*call
+	// auto-batch request: the batch of held messages it carries (see autobatch.go); nil for any
+	// other call
+	held    *heldBatch
 	inBatch bool // a held message sent in an auto-batch: the batch's fan-out frees its room
 
 	// per-attempt, reused
@@ -121,20 +122,31 @@ func (p *Producer) newCallReady(ctx context.Context, msg *message.Message, mode 
 	if err := callOptionsOK(opts); err != nil {
 		return nil, err
 	}
-	if err := codec.ValidateMessage(msg, p.cfg.maxMessageSize); err != nil {
-		return nil, err
-	}
-	now := time.Now()
-	c := &call{p: p, ctx: ctx, msg: msg, mode: mode, start: now, timeout: p.cfg.sendTimeout}
+	c := &call{p: p, ctx: ctx, msg: msg, mode: mode, timeout: p.cfg.sendTimeout}
 	for _, o := range opts {
 		o(c)
 	}
+	if err := p.initCall(c); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// initCall checks a call whose options are applied and readies it for its first attempt. The
+// auto-batch request's call is made here with its fields set directly, without options.
+func (p *Producer) initCall(c *call) error {
+	msg, ctx := c.msg, c.ctx
+	if err := codec.ValidateMessage(msg, p.cfg.maxMessageSize); err != nil {
+		return err
+	}
 	if c.nilSelector {
-		return nil, errNil("WithSelector's selector")
+		return errNil("WithSelector's selector")
 	}
 	if c.timeout <= 0 {
-		return nil, fmt.Errorf("%w: send timeout %v must be positive", codec.ErrValidation, c.timeout)
+		return fmt.Errorf("%w: send timeout %v must be positive", codec.ErrValidation, c.timeout)
 	}
+	now := time.Now()
+	c.start = now
 	c.deadline = now.Add(c.timeout)
 	if d, ok := ctx.Deadline(); ok && d.Before(c.deadline) {
 		c.deadline = d
@@ -150,16 +162,16 @@ func (p *Producer) newCallReady(ctx context.Context, msg *message.Message, mode 
 		msg.SetSystemProperty(message.PropertyWaitStoreMsgOK, "true") // as every Java Message carries it
 	}
 	c.hooks = p.pinHooks()
-	if c.selector == nil && c.queue == nil && c.hooks.factory != nil && c.members == nil {
+	if c.selector == nil && c.queue == nil && c.hooks.factory != nil && c.held == nil {
 		c.selector = c.hooks.selectorFor(msg.Topic)
 	}
 	if c.selector != nil && c.queue == nil {
 		c.retry = selectorRetry(c.selector)
 	}
 	c.maxAttempts = c.attempts()
-	c.sc = SendContext{Context: ctx, Group: p.cfg.group, Namespace: p.cfg.namespace, Message: msg, Mode: mode,
+	c.sc = SendContext{Context: ctx, Group: p.cfg.group, Namespace: p.cfg.namespace, Message: msg, Mode: c.mode,
 		MessageType: messageType(msg, c.selector), Batch: c.batch}
-	return c, nil
+	return nil
 }
 
 // attempts is how many attempts the send may make (docs/producer.md, "Retry rules"): Java's
@@ -230,7 +242,7 @@ func (c *call) prepare() (*codec.Command, error) {
 	if err != nil {
 		return nil, err
 	}
-	if c.batch && c.members == nil && c.mayBeEdited() {
+	if c.batch && c.held == nil && c.mayBeEdited() {
 		if err := c.spreadBatchProperties(); err != nil {
 			return nil, err
 		}
@@ -267,14 +279,14 @@ func (c *call) prepareHooks() (*route.TopicPublishInfo, error) {
 	if remaining <= 0 {
 		return nil, c.timeoutErr()
 	}
-	if err := p.running(); err != nil && c.members == nil {
+	if err := p.running(); err != nil && c.held == nil {
 		return nil, err
 	}
 	tp, err := c.publishInfo()
 	if err != nil {
 		return nil, err
 	}
-	if c.members != nil {
+	if c.held != nil {
 		return tp, nil
 	}
 	sc := &c.sc
@@ -463,7 +475,7 @@ func (c *call) finishAttempt(res *message.SendResult, err error) (retry bool) {
 	latency := time.Since(c.sentAt)
 	sc := &c.sc
 	sc.Latency, sc.Result, sc.Err = latency, res, err
-	if c.members == nil { // an auto-batch's messages get their After hooks with the final outcome
+	if c.held == nil { // an auto-batch's messages get their After hooks with the final outcome
 		for _, h := range c.hooks.after {
 			h.SendMessageAfter(sc)
 		}
