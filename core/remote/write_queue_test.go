@@ -1,0 +1,186 @@
+package remote
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"io"
+	"net"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rocketsend/rocketsend/core/codec"
+)
+
+// Senders push frames onto the lock-free write queue and a sync caller may write its own frame
+// past it; the peer must still see every sender's frames in the order that sender wrote them,
+// whatever the mix of oneway, async and sync requests. Over TCP the writer hands the frames to
+// writev; over TLS it copies them into larger writes.
+func TestWriteKeepsEachSendersOrder(t *testing.T) {
+	t.Run("tcp", func(t *testing.T) { testWriteOrder(t, false) })
+	t.Run("tls", func(t *testing.T) { testWriteOrder(t, true) })
+}
+
+func testWriteOrder(t *testing.T, useTLS bool) {
+	const senders, each = 4, 1500
+	var mu sync.Mutex
+	last := map[string]int{}
+	var disorder []string
+	seen := 0
+	p := newPeer(t, codec.SerializeJSON, func(pc *peerConn, r *codec.Command) {
+		s, _ := r.ExtValue("s")
+		i, _ := strconv.Atoi(func() string { v, _ := r.ExtValue("i"); return v }())
+		mu.Lock()
+		if prev, ok := last[s]; ok && i <= prev {
+			disorder = append(disorder, s+": "+strconv.Itoa(i)+" after "+strconv.Itoa(prev))
+		}
+		last[s] = i
+		seen++
+		mu.Unlock()
+		if !r.IsOneway() {
+			pc.reply(r, codec.Success, "", nil)
+		}
+	})
+	c := newClient(t)
+	if useTLS {
+		cert, pool := selfSigned(t)
+		raw, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{cert}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p = &peer{t: t, ln: raw, st: codec.SerializeJSON, handle: p.handle}
+		p.wg.Add(1)
+		go p.accept()
+		t.Cleanup(p.close)
+		c = newClient(t, WithTLS(&tls.Config{RootCAs: pool}))
+	}
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	errs := make(chan error, senders*each)
+	for s := 0; s < senders; s++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			body := make([]byte, 100+s*300)
+			for i := 0; i < each; i++ {
+				r := codec.NewRequest(codec.GetMaxOffset, codec.Fields{{Key: "s", Value: strconv.Itoa(s)}, {Key: "i", Value: strconv.Itoa(i)}}, body)
+				deadline := time.Now().Add(30 * time.Second)
+				var err error
+				switch i % 3 {
+				case 0:
+					err = c.InvokeOneway(ctx, p.addr(), r, deadline)
+				case 1:
+					err = c.InvokeAsync(ctx, p.addr(), r, deadline, func(_ *codec.Command, err error) {
+						if err != nil {
+							errs <- err
+						}
+					})
+				default:
+					_, err = c.Invoke(ctx, p.addr(), r, deadline)
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	// Every frame ends with a sync send whose answer came after the peer read them all, except the
+	// oneway and async frames after a sender's last sync one: wait for those.
+	for end := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		mu.Lock()
+		n := seen
+		mu.Unlock()
+		if n == senders*each || time.Now().After(end) {
+			break
+		}
+	}
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(disorder) > 0 {
+		t.Fatalf("%d frames out of their sender's order, first: %s", len(disorder), disorder[0])
+	}
+	if seen != senders*each {
+		t.Fatalf("peer read %d frames, want %d", seen, senders*each)
+	}
+}
+
+// A frame written on a connection that has closed fails with the connection's error: it would
+// never be written, since the connection's writer has ended.
+func TestWriteOnClosedConnectionFails(t *testing.T) {
+	p := newPeer(t, codec.SerializeJSON, echo)
+	c := newClient(t)
+	cn, err := c.conn(context.Background(), p.addr(), time.Now().Add(5*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lost := &ConnError{Addr: p.addr(), Op: "read", Err: errors.New("reset by the test")}
+	cn.close(lost)
+	for _, direct := range []bool{false, true} {
+		if err := cn.write(req("x", nil), time.Now().Add(time.Second), direct); !errors.Is(err, lost) {
+			t.Fatalf("direct=%v: write on a closed connection: err = %v, want %v", direct, err, lost)
+		}
+	}
+}
+
+// A sender waiting for room in a full write queue goes on as soon as the writer takes the queue:
+// the peer stops reading until the queue is past its bound and a send waits, then reads again.
+func TestWriteWaitingForRoomGoesOn(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	read := make(chan struct{})
+	peerDone := make(chan struct{})
+	go func() {
+		defer close(peerDone)
+		nc, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer nc.Close()
+		<-read
+		_, _ = io.Copy(io.Discard, nc) // until the client closes
+	}()
+	c := NewClient(WithWriteTimeout(time.Minute))
+	cn, err := c.conn(context.Background(), ln.Addr().String(), time.Now().Add(5*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := make([]byte, 1<<20)
+	limit := maxQueuedBytes/len(body) + 64 // the bound, plus what the socket buffers may take
+	finished := make(chan error, 1)        // the sender's outcome: nil once all its frames are queued
+	go func() {
+		for i := 0; i <= limit; i++ {
+			if err := cn.write(req("x", body), time.Now().Add(time.Minute), false); err != nil {
+				finished <- err
+				return
+			}
+		}
+		finished <- nil
+	}()
+	for end := time.Now().Add(30 * time.Second); cn.roomWaiters.Load() == 0; time.Sleep(5 * time.Millisecond) {
+		select {
+		case err := <-finished:
+			t.Fatalf("the sender finished (err %v) and never waited for room: the queue has no bound", err)
+		default:
+		}
+		if time.Now().After(end) {
+			t.Fatal("no send waited for room within 30 s")
+		}
+	}
+	close(read) // the peer reads: the writer takes the queue, the waiting send goes on
+	if err := <-finished; err != nil {
+		t.Fatalf("the send waiting for room did not go on: %v", err)
+	}
+	_ = c.Close()
+	<-peerDone
+}
