@@ -119,6 +119,7 @@ type accumulator struct {
 	done    chan struct{}
 
 	spare sync.Pool // *heldBatch, sent and done with
+	calls sync.Pool // *call, zeroed: held messages' calls that nothing else can have kept
 	// keepBodies says a sent batch's body buffer may be reused: no RPC hook of the user's was
 	// shown the request (such a hook might keep it; the transport copies the frame as it writes).
 	keepBodies bool
@@ -467,5 +468,31 @@ func (w *call) fanOut(res *message.SendResult, err error) {
 		m.finishHeld(r, nil)
 		m.complete(r, nil, true)
 	}
-	w.p.acc.recycle(w.held)
+	a := w.p.acc
+	for _, m := range members {
+		a.reuseCall(m)
+	}
+	a.recycle(w.held)
+}
+
+// allocCall returns a zeroed call. An async send's may be held for an auto-batch: it comes from
+// the calls its batch's fan-out gave back.
+func (p *Producer) allocCall(mode Mode) *call {
+	if a := p.acc; a != nil && mode == ModeAsync {
+		if c, _ := a.calls.Get().(*call); c != nil {
+			return c
+		}
+	}
+	return new(call)
+}
+
+// reuseCall keeps the call of a held message whose outcome was delivered, unless a hook was shown
+// its SendContext (a hook may keep it). Nothing else refers to it then: a held message never
+// reaches the transport, and its callback gets the result and the error only.
+func (a *accumulator) reuseCall(c *call) {
+	if hs := c.hooks; len(hs.forbidden) > 0 || len(hs.before) > 0 || len(hs.after) > 0 {
+		return
+	}
+	*c = call{}
+	a.calls.Put(c)
 }

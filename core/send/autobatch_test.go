@@ -659,3 +659,46 @@ func TestAutoBatchLeftoverTimerFiring(t *testing.T) {
 		t.Fatal("the firing at the end of the delay left the batch open")
 	}
 }
+
+// TestAutoBatchHookMayKeepItsSendContext: the producer reuses a held message's call (and its
+// SendContext) once its outcome is delivered, but only when no hook was shown it: an After hook
+// that keeps the *SendContext of every message still reads each one's own message and result
+// after later sends.
+func TestAutoBatchHookMayKeepItsSendContext(t *testing.T) {
+	var mu sync.Mutex
+	var kept []*SendContext
+	keep := struct {
+		SendMessageBeforeHook
+		SendMessageAfterHook
+	}{
+		beforeFunc(func(*SendContext) error { return nil }),
+		afterFunc(func(sc *SendContext) {
+			mu.Lock()
+			kept = append(kept, sc)
+			mu.Unlock()
+		}),
+	}
+	p, _ := startBatchFake(t, WithHooks(keep), WithBatchMaxBytes(2000), WithBatchMaxDelay(5*time.Millisecond))
+	var msgs []*message.Message
+	for round := 0; round < 4; round++ {
+		round := bodies(40, 300)
+		for i, o := range sendAll(t, p, round) {
+			if o.err != nil {
+				t.Fatalf("message %d: %v", i, o.err)
+			}
+		}
+		msgs = append(msgs, round...)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(kept) != len(msgs) {
+		t.Fatalf("After hook ran %d times for %d messages", len(kept), len(msgs))
+	}
+	seen := map[*message.Message]bool{}
+	for i, sc := range kept {
+		if sc.Message == nil || sc.Result == nil || sc.Result.MsgID != sc.Message.UniqID() || seen[sc.Message] {
+			t.Fatalf("kept SendContext %d no longer describes its own send: %+v", i, sc)
+		}
+		seen[sc.Message] = true
+	}
+}

@@ -126,7 +126,8 @@ func (p *Producer) newCallReady(ctx context.Context, msg *message.Message, mode 
 	if err := callOptionsOK(opts); err != nil {
 		return nil, err
 	}
-	c := &call{p: p, ctx: ctx, msg: msg, mode: mode, timeout: p.cfg.sendTimeout}
+	c := p.allocCall(mode)
+	c.p, c.ctx, c.msg, c.mode, c.timeout = p, ctx, msg, mode, p.cfg.sendTimeout
 	for _, o := range opts {
 		o(c)
 	}
