@@ -411,7 +411,7 @@ func (c *call) prepareHeld() (message.MessageQueue, error) {
 // failHeld ends a held message that never went out: its After hooks (when its Before hooks ran),
 // then its callback.
 func (c *call) failHeld(err error, onWorker bool) {
-	c.finishHeld(nil, err)
+	c.finishHeld(nil, err, false)
 	c.complete(nil, c.finalErr(err), onWorker)
 }
 
@@ -421,9 +421,11 @@ func (c *call) failOnWorker(err error) {
 	c.p.callbacks <- task{c: c, kind: taskFailHeld, err: err}
 }
 
-// finishHeld runs a held message's After hooks with its outcome.
-func (c *call) finishHeld(res *message.SendResult, err error) {
-	if !c.beforeRan {
+// finishHeld runs a held message's After hooks with its outcome: always once its batch's request
+// went out (sent), as an unbatched send's run for every attempt sent; otherwise when its Before
+// hooks ran, so that what they opened is closed, as prepareAttempt does.
+func (c *call) finishHeld(res *message.SendResult, err error, sent bool) {
+	if !sent && !c.beforeRan {
 		return
 	}
 	sc := &c.sc
@@ -451,11 +453,12 @@ func (w *call) fanOut(res *message.SendResult, err error) {
 		offIDs = codec.SplitMsgIDs(res.OffsetMsgID)
 		results = make([]message.SendResult, len(members))
 	}
+	sent := !w.sentAt.IsZero() // an attempt of the request went out (runAsync)
 	for i, m := range members {
 		m.attempt, m.brokerQ, m.addr = w.attempt, w.brokerQ, w.addr
 		m.sc.Attempt, m.sc.Queue, m.sc.BrokerAddr = w.attempt, w.sc.Queue, w.addr
 		if err != nil {
-			m.finishHeld(nil, err)
+			m.finishHeld(nil, err, sent)
 			m.complete(nil, err, true)
 			continue
 		}
@@ -465,7 +468,7 @@ func (w *call) fanOut(res *message.SendResult, err error) {
 		if len(offIDs) == len(members) {
 			r.OffsetMsgID = offIDs[i]
 		}
-		m.finishHeld(r, nil)
+		m.finishHeld(r, nil, sent)
 		m.complete(r, nil, true)
 	}
 	a := w.p.acc

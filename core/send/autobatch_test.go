@@ -702,3 +702,41 @@ func TestAutoBatchHookMayKeepItsSendContext(t *testing.T) {
 		seen[sc.Message] = true
 	}
 }
+
+// TestAutoBatchAfterHookWithoutBeforeHook: an After hook runs for every auto-batched message
+// even when no Before hook does (the message trace hook is such a hook), with the message's own
+// result, or the batch's error, as for an unbatched send.
+func TestAutoBatchAfterHookWithoutBeforeHook(t *testing.T) {
+	for _, fail := range []bool{false, true} {
+		t.Run(fmt.Sprintf("fail=%v", fail), func(t *testing.T) {
+			var mu sync.Mutex
+			seen := map[string]string{} // message id -> result id or error, as the After hook saw it
+			after := afterFunc(func(sc *SendContext) {
+				mu.Lock()
+				defer mu.Unlock()
+				if sc.Result != nil {
+					seen[sc.Message.UniqID()] = sc.Result.MsgID
+				} else {
+					seen[sc.Message.UniqID()] = "error: " + fmt.Sprint(sc.Err)
+				}
+			})
+			p, bb := startBatchFake(t, WithHooks(after))
+			if fail {
+				bb.code = codec.SystemBusy
+			}
+			msgs := bodies(30, 100)
+			out := sendAll(t, p, msgs)
+			mu.Lock()
+			defer mu.Unlock()
+			if len(seen) != len(msgs) {
+				t.Fatalf("the After hook saw %d of %d messages", len(seen), len(msgs))
+			}
+			for i, o := range out {
+				id := msgs[i].UniqID()
+				if (o.err != nil) != fail || (!fail && seen[id] != id) || (fail && !strings.Contains(seen[id], "error: ")) {
+					t.Fatalf("message %d: outcome %v, its After hook saw %q", i, o.err, seen[id])
+				}
+			}
+		})
+	}
+}
