@@ -425,7 +425,7 @@ func (c *call) failOnWorker(err error) {
 // went out (sent), as an unbatched send's run for every attempt sent; otherwise when its Before
 // hooks ran, so that what they opened is closed, as prepareAttempt does.
 func (c *call) finishHeld(res *message.SendResult, err error, sent bool) {
-	if !sent && !c.beforeRan {
+	if len(c.hooks.after) == 0 || (!sent && !c.beforeRan) {
 		return
 	}
 	sc := &c.sc
