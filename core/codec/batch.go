@@ -17,8 +17,12 @@ func BatchRecordSize(m *message.Message) int {
 	if m == nil {
 		return 0
 	}
-	return batchRecordOverhead + len(m.Body) + PropertiesLen(m.Properties)
+	return BatchRecordSizeOf(len(m.Body), PropertiesLen(m.Properties))
 }
+
+// BatchRecordSizeOf is BatchRecordSize for a message whose body and properties take bodyLen and
+// propsLen bytes (PropertiesInfo.Len).
+func BatchRecordSizeOf(bodyLen, propsLen int) int { return batchRecordOverhead + bodyLen + propsLen }
 
 // AppendBatchRecord appends m as one record of a SEND_BATCH_MESSAGE body (Java
 // MessageDecoder.encodeMessage):

@@ -83,15 +83,26 @@ func DefaultUniqIDGenerator() *UniqIDGenerator { return defaultUniqIDGenerator()
 // NextUniqID returns DefaultUniqIDGenerator().Next().
 func NextUniqID() string { return defaultUniqIDGenerator().Next() }
 
+// NextUniqIDAt returns DefaultUniqIDGenerator().NextAt(now).
+func NextUniqIDAt(now time.Time) string { return defaultUniqIDGenerator().NextAt(now) }
+
 // Next returns a new id. It allocates only the returned string.
 func (g *UniqIDGenerator) Next() string {
 	var buf [56]byte
 	return string(g.AppendNext(buf[:0]))
 }
 
+// NextAt returns a new id made at now, a time the caller has just read: a send reads the clock
+// once for its id and its deadline.
+func (g *UniqIDGenerator) NextAt(now time.Time) string {
+	var buf [56]byte
+	return string(g.appendNext(buf[:0], now.UnixMilli()))
+}
+
 // AppendNext appends a new id to dst without allocating (given room in dst).
-func (g *UniqIDGenerator) AppendNext(dst []byte) []byte {
-	now := g.nowMillis()
+func (g *UniqIDGenerator) AppendNext(dst []byte) []byte { return g.appendNext(dst, g.nowMillis()) }
+
+func (g *UniqIDGenerator) appendNext(dst []byte, now int64) []byte {
 	w := g.window.Load()
 	if now >= w.next {
 		w = g.roll(now)

@@ -190,48 +190,106 @@ func ValidateUserProperty(name, value string) error {
 // dropped silently), and the encoded form must fit in MaxPropertiesLength bytes. Empty values are
 // allowed: the encoder drops them, as Java's decoder would.
 func ValidateProperties(props map[string]string) error {
-	n := 0
+	_, err := CheckProperties(props)
+	return err
+}
+
+// CheckProperties is ValidateProperties that also returns what the pass learned of props, so that
+// the send path need not look at them again.
+func CheckProperties(props map[string]string) (PropertiesInfo, error) {
+	var in PropertiesInfo
 	for k, v := range props {
+		if !in.Special && specialProperty(k) {
+			in.Special = true
+		}
 		if v == "" {
 			continue
 		}
 		if k == "" {
-			return newValidationError("property name", "", "is empty (its value "+strconv.Quote(codecClip(v))+" would be dropped)")
+			return in, newValidationError("property name", "", "is empty (its value "+strconv.Quote(codecClip(v))+" would be dropped)")
 		}
 		if strings.ContainsAny(k, "\x01\x02") {
-			return newValidationError("property name", k, `contains a separator character \x01 or \x02`)
+			return in, newValidationError("property name", k, `contains a separator character \x01 or \x02`)
 		}
 		if strings.ContainsAny(v, "\x01\x02") {
-			return newValidationError("value of property "+strconv.Quote(codecClip(k)), v, `contains a separator character \x01 or \x02`)
+			return in, newValidationError("value of property "+strconv.Quote(codecClip(k)), v, `contains a separator character \x01 or \x02`)
 		}
-		n += len(k) + len(v) + 2
+		in.Len += len(k) + len(v) + 2
 	}
-	if n > MaxPropertiesLength {
-		return newValidationError("properties", "", fmt.Sprintf("encode to %d bytes, over max value, MAX: %d", n, MaxPropertiesLength))
+	if in.Len > MaxPropertiesLength {
+		return in, newValidationError("properties", "", fmt.Sprintf("encode to %d bytes, over max value, MAX: %d", in.Len, MaxPropertiesLength))
 	}
-	return nil
+	return in, nil
 }
+
+// PropertiesInfo is what one pass over a message's properties (CheckProperties, CheckMessage)
+// tells the send path, so that it looks none of them up one by one: a message without special
+// properties (nearly every message) is a normal message, and what the broker adds to it before
+// its size check does not depend on them.
+type PropertiesInfo struct {
+	// Len is the number of bytes the properties encode to (PropertiesLen).
+	Len int
+	// Special says a property is set, even to "", whose name the producer or the broker treats
+	// specially: a transaction, a delay or timer, a producer group, a reply, or one the broker
+	// adds or replaces (see specialProperty).
+	Special bool
+}
+
+// Added accounts for a property set to a non-empty value where it was absent or empty.
+func (in *PropertiesInfo) Added(name, value string) {
+	in.Len += len(name) + len(value) + 2
+	in.Special = in.Special || specialProperty(name)
+}
+
+// specialProperty says whether a property named name changes how a message is sent (its type,
+// whether it may be batched, its request code) or what the broker adds to it before its size
+// check (BrokerAddedProperties): while none is set, both are known without looking.
+func specialProperty(name string) bool {
+	switch name {
+	case message.PropertyTransactionPrepared, message.PropertyDelayTimeLevel, message.PropertyStartDeliverTime,
+		message.PropertyTimerDeliverMS, message.PropertyTimerDelaySec, message.PropertyTimerDelayMS, propertyTimerOutMs,
+		message.PropertyProducerGroup, message.PropertyMessageType, message.PropertyMsgRegion, message.PropertyTraceSwitch,
+		message.PropertyCluster, message.PropertyRealTopic, message.PropertyRealQueueID, message.PropertyTransactionID,
+		propertyInnerMultiDispatch:
+		return true
+	}
+	return false
+}
+
+const (
+	propertyTimerOutMs         = "TIMER_OUT_MS"
+	propertyInnerMultiDispatch = "INNER_MULTI_DISPATCH"
+)
 
 // ValidateMessage runs every client-side check on m before its first send: topic, body against
 // maxSize (<= 0 means DefaultMaxMessageSize), properties, and Java's rule that
 // INNER_MULTI_DISPATCH holds no path separator.
 func ValidateMessage(m *message.Message, maxSize int) error {
+	_, err := CheckMessage(m, maxSize)
+	return err
+}
+
+// CheckMessage is ValidateMessage that also returns what it learned of m's properties.
+func CheckMessage(m *message.Message, maxSize int) (PropertiesInfo, error) {
 	if m == nil {
-		return newValidationError("message", "", "is nil")
+		return PropertiesInfo{}, newValidationError("message", "", "is nil")
 	}
 	if err := ValidateTopic(m.Topic); err != nil {
-		return err
+		return PropertiesInfo{}, err
 	}
 	if err := ValidateBody(m.Body, maxSize); err != nil {
-		return err
+		return PropertiesInfo{}, err
 	}
-	if err := ValidateProperties(m.Properties); err != nil {
-		return err
+	in, err := CheckProperties(m.Properties)
+	if err != nil {
+		return in, err
 	}
-	if v := m.Properties["INNER_MULTI_DISPATCH"]; strings.Contains(v, "/") {
-		return newValidationError("value of property \"INNER_MULTI_DISPATCH\"", v, "contains the path separator /")
+	if in.Special {
+		if v := m.Properties[propertyInnerMultiDispatch]; strings.Contains(v, "/") {
+			return in, newValidationError("value of property \"INNER_MULTI_DISPATCH\"", v, "contains the path separator /")
+		}
 	}
-	return nil
+	return in, nil
 }
 
 // StoredProperty is a property the broker adds to a message before it stores it.
@@ -267,8 +325,7 @@ func BrokerAddedProperties(props map[string]string, t StoreTarget) []StoredPrope
 // AppendBrokerAddedProperties appends BrokerAddedProperties(props, t) to dst; with room in dst
 // (8 entries always suffice) it does not allocate, which the send path relies on.
 func AppendBrokerAddedProperties(dst []StoredProperty, props map[string]string, t StoreTarget) []StoredProperty {
-	add := append(dst, StoredProperty{message.PropertyMsgRegion, t.Region}, StoredProperty{message.PropertyTraceSwitch, strconv.FormatBool(t.TraceOn)},
-		StoredProperty{message.PropertyCluster, t.Cluster})
+	add := appendBrokerStamps(dst, t)
 	topic, queueID, nowMs := t.Topic, t.QueueID, t.NowMs
 	appendReal := func(add []StoredProperty) []StoredProperty {
 		return append(add, StoredProperty{message.PropertyRealTopic, topic}, StoredProperty{message.PropertyRealQueueID, strconv.Itoa(queueID)})
@@ -286,7 +343,7 @@ func AppendBrokerAddedProperties(dst []StoredProperty, props map[string]string, 
 			return appendReal(add)
 		}
 	}
-	if props["TIMER_OUT_MS"] != "" {
+	if props[propertyTimerOutMs] != "" {
 		return add
 	}
 	var deliverMs int64
@@ -308,8 +365,35 @@ func AppendBrokerAddedProperties(dst []StoredProperty, props map[string]string, 
 	if err != nil || deliverMs <= nowMs {
 		return add // the broker refuses an unparsable time, and delivers a past one at once
 	}
-	add = append(add, StoredProperty{"TIMER_OUT_MS", strconv.FormatInt(deliverMs, 10)})
+	add = append(add, StoredProperty{propertyTimerOutMs, strconv.FormatInt(deliverMs, 10)})
 	return appendReal(add)
+}
+
+// appendBrokerStamps appends what the broker adds to every message it stores.
+func appendBrokerStamps(dst []StoredProperty, t StoreTarget) []StoredProperty {
+	return append(dst, StoredProperty{message.PropertyMsgRegion, t.Region}, StoredProperty{message.PropertyTraceSwitch, strconv.FormatBool(t.TraceOn)},
+		StoredProperty{message.PropertyCluster, t.Cluster})
+}
+
+// CheckStoredProperties is ValidateStoredProperties(props, BrokerAddedProperties(props, t)) for
+// the properties that in describes (CheckProperties, kept up to date with Added). Without special
+// properties the broker adds only its stamps, whatever props holds: the size is a sum, and
+// neither props nor t.NowMs is read.
+func CheckStoredProperties(props map[string]string, in PropertiesInfo, t StoreTarget) error {
+	if !in.Special {
+		var stamps [3]StoredProperty
+		n := in.Len
+		for _, a := range appendBrokerStamps(stamps[:0], t) {
+			if a.Value != "" {
+				n += len(a.Name) + len(a.Value) + 2
+			}
+		}
+		if n <= MaxPropertiesLength {
+			return nil
+		}
+	}
+	var added [8]StoredProperty
+	return ValidateStoredProperties(props, AppendBrokerAddedProperties(added[:0], props, t))
 }
 
 // StoredPropertiesSize returns how many bytes props encode to once the broker applied added (see

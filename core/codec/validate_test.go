@@ -2,6 +2,8 @@ package codec
 
 import (
 	"errors"
+	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
@@ -165,6 +167,54 @@ func BenchmarkValidateMessage(b *testing.B) {
 	for b.Loop() {
 		if err := ValidateMessage(m, 0); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// TestCheckStoredPropertiesMatchesTheFullCheck: for property sets made of every name the broker
+// or the producer treats specially, and others, what CheckProperties learns and CheckStoredProperties
+// decides agree with the full lookups (PropertiesLen, BrokerAddedProperties, ValidateStoredProperties).
+func TestCheckStoredPropertiesMatchesTheFullCheck(t *testing.T) {
+	names := []string{message.PropertyTags, message.PropertyKeys, message.PropertyWaitStoreMsgOK,
+		message.PropertyUniqClientMessageIDKeyIdx, message.PropertyTransactionPrepared, message.PropertyDelayTimeLevel,
+		message.PropertyStartDeliverTime, message.PropertyTimerDeliverMS, message.PropertyTimerDelaySec,
+		message.PropertyTimerDelayMS, "TIMER_OUT_MS", message.PropertyProducerGroup, message.PropertyMessageType,
+		message.PropertyMsgRegion, message.PropertyTraceSwitch, message.PropertyCluster, message.PropertyRealTopic,
+		message.PropertyRealQueueID, message.PropertyTransactionID, "INNER_MULTI_DISPATCH", "user_a", "user_b"}
+	values := []string{"", "1", "3", "true", "TRUE", "false", "-5", "x", "4102444800000", "60",
+		strings.Repeat("v", 16360), strings.Repeat("w", 32700), strings.Repeat("y", 32730), strings.Repeat("z", 32750)}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := 0; i < 20000; i++ {
+		props := map[string]string{}
+		for range rng.IntN(5) {
+			props[names[rng.IntN(len(names))]] = values[rng.IntN(len(values))]
+		}
+		target := StoreTarget{Topic: "T", QueueID: rng.IntN(20), Cluster: values[rng.IntN(4)], Region: "DefaultRegion",
+			TraceOn: rng.IntN(2) == 0, NowMs: 1_700_000_000_000}
+		in, err := CheckProperties(props)
+		if err != nil {
+			continue // over the limit alone
+		}
+		if in.Len != PropertiesLen(props) {
+			t.Fatalf("%v: Len %d, PropertiesLen %d", props, in.Len, PropertiesLen(props))
+		}
+		added := BrokerAddedProperties(props, target)
+		if !in.Special && !slices.Equal(added, appendBrokerStamps(nil, target)) {
+			t.Fatalf("%v: not special, but the broker adds %v", props, added)
+		}
+		full := ValidateStoredProperties(props, added)
+		got := CheckStoredProperties(props, in, target)
+		if (full == nil) != (got == nil) || (full != nil && full.Error() != got.Error()) {
+			t.Fatalf("%v: CheckStoredProperties %v, the full check %v", props, got, full)
+		}
+		grown := in
+		name, value := names[rng.IntN(len(names))], values[1+rng.IntN(len(values)-1)]
+		if props[name] == "" {
+			props[name] = value
+			grown.Added(name, value)
+			if want, _ := CheckProperties(props); grown != want {
+				t.Fatalf("%v: Added(%s) gives %+v, CheckProperties %+v", props, name, grown, want)
+			}
 		}
 	}
 }

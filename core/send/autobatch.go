@@ -3,6 +3,7 @@ package send
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -90,12 +91,13 @@ type batchKey struct {
 // request's outcome reached every member, the batch is reused (accumulator.spare) with its timer,
 // slices, request message and body buffer: a batch of 33 messages allocates almost nothing.
 type heldBatch struct {
-	key     batchKey
-	members []*call
-	body    int       // body bytes: the batchMaxBytes measure, as in Java
-	encoded int       // batch record bytes: kept within the maximum message size
-	due     time.Time // when the delay ends
-	timer   *time.Timer
+	key      batchKey
+	members  []*call
+	body     int       // body bytes: the batchMaxBytes measure, as in Java
+	encoded  int       // batch record bytes: kept within the maximum message size
+	maxProps int       // the most property bytes of a member
+	due      time.Time // when the delay ends
+	timer    *time.Timer
 
 	// the request, filled by send
 	records []*message.Message
@@ -117,6 +119,7 @@ type accumulator struct {
 	done    chan struct{}
 
 	spare sync.Pool // *heldBatch, sent and done with
+	calls sync.Pool // *call, zeroed: held messages' calls that nothing else can have kept
 	// keepBodies says a sent batch's body buffer may be reused: no RPC hook of the user's was
 	// shown the request (such a hook might keep it; the transport copies the frame as it writes).
 	keepBodies bool
@@ -135,6 +138,9 @@ func (c *call) batchable() bool {
 	m := c.msg
 	if c.batch || (c.sc.MessageType != NormalMsg && c.sc.MessageType != OrderMsg) || strings.HasPrefix(m.Topic, "%RETRY%") {
 		return false
+	}
+	if !c.props.Special {
+		return true // neither a producer group nor a reply
 	}
 	if _, ok := m.Properties[message.PropertyProducerGroup]; ok {
 		return false
@@ -163,7 +169,7 @@ func (a *accumulator) hold(c *call, onWorker bool) bool {
 	}
 	t := a.p.cfg.compressThreshold
 	key := batchKey{topic: c.topic, queue: q, wait: c.msg.WaitStoreMsgOK(), compress: t > 0 && len(c.msg.Body) >= t}
-	rec := codec.BatchRecordSize(c.msg)
+	rec := codec.BatchRecordSizeOf(len(c.msg.Body), c.props.Len) // the properties as the hooks left them
 	a.mu.Lock()
 	b := a.open[key]
 	if b != nil && b.encoded+rec > a.p.cfg.maxMessageSize {
@@ -176,6 +182,7 @@ func (a *accumulator) hold(c *call, onWorker bool) bool {
 	b.members = append(b.members, c)
 	b.body += len(c.msg.Body)
 	b.encoded += rec
+	b.maxProps = max(b.maxProps, c.props.Len)
 	if b.body > a.p.cfg.batchMaxBytes || a.stopped { // stopped: Shutdown flushed while we held it
 		a.closeLocked(b)
 	}
@@ -223,7 +230,7 @@ func (a *accumulator) expire(b *heldBatch) {
 func (a *accumulator) recycle(b *heldBatch) {
 	clear(b.members)
 	clear(b.records)
-	b.members, b.records, b.body, b.encoded = b.members[:0], b.records[:0], 0, 0
+	b.members, b.records, b.body, b.encoded, b.maxProps = b.members[:0], b.records[:0], 0, 0, 0
 	b.wrapper.Body = nil
 	if !a.keepBodies {
 		b.buf = nil
@@ -333,7 +340,12 @@ func (a *accumulator) send(b *heldBatch) {
 			return
 		}
 	}
-	b.buf = codec.EncodeBatch(b.buf[:0], enc)
+	// EncodeBatch without its sizing pass: the records' sizes are known (compressed ones are smaller).
+	buf := slices.Grow(b.buf[:0], b.encoded)
+	for _, r := range enc {
+		buf = codec.AppendBatchRecord(buf, r)
+	}
+	b.buf = buf
 	b.wrapper.Topic, b.wrapper.Body = members[0].msg.Topic, b.buf
 	b.wrapper.SetWaitStoreMsgOK(b.key.wait)
 	// The request runs no hooks of its own (each member ran its own and gets its own After hooks)
@@ -356,6 +368,15 @@ func (a *accumulator) send(b *heldBatch) {
 	}
 	p.asyncWG.Add(1)
 	w.runAsync(false) // false: a failure before the request went out is delivered by a callback worker
+}
+
+// checkRecords is checkBatchRecords for the batch's records, whose property sizes are known: it
+// walks them only to name the one over the limit.
+func (b *heldBatch) checkRecords(records []*message.Message, wrapper map[string]string, t codec.StoreTarget) error {
+	if b.maxProps+codec.StoredPropertiesSize(wrapper, codec.BrokerAddedProperties(map[string]string{}, t)) <= codec.MaxPropertiesLength {
+		return nil
+	}
+	return checkBatchRecords(records, wrapper, t)
 }
 
 // prepareHeld is the part of an attempt a held message makes alone: route, forbidden checks,
@@ -390,7 +411,7 @@ func (c *call) prepareHeld() (message.MessageQueue, error) {
 // failHeld ends a held message that never went out: its After hooks (when its Before hooks ran),
 // then its callback.
 func (c *call) failHeld(err error, onWorker bool) {
-	c.finishHeld(nil, err)
+	c.finishHeld(nil, err, false)
 	c.complete(nil, c.finalErr(err), onWorker)
 }
 
@@ -400,9 +421,11 @@ func (c *call) failOnWorker(err error) {
 	c.p.callbacks <- task{c: c, kind: taskFailHeld, err: err}
 }
 
-// finishHeld runs a held message's After hooks with its outcome.
-func (c *call) finishHeld(res *message.SendResult, err error) {
-	if !c.beforeRan {
+// finishHeld runs a held message's After hooks with its outcome: always once its batch's request
+// went out (sent), as an unbatched send's run for every attempt sent; otherwise when its Before
+// hooks ran, so that what they opened is closed, as prepareAttempt does.
+func (c *call) finishHeld(res *message.SendResult, err error, sent bool) {
+	if len(c.hooks.after) == 0 || (!sent && !c.beforeRan) {
 		return
 	}
 	sc := &c.sc
@@ -430,11 +453,12 @@ func (w *call) fanOut(res *message.SendResult, err error) {
 		offIDs = codec.SplitMsgIDs(res.OffsetMsgID)
 		results = make([]message.SendResult, len(members))
 	}
+	sent := !w.sentAt.IsZero() // an attempt of the request went out (runAsync)
 	for i, m := range members {
 		m.attempt, m.brokerQ, m.addr = w.attempt, w.brokerQ, w.addr
 		m.sc.Attempt, m.sc.Queue, m.sc.BrokerAddr = w.attempt, w.sc.Queue, w.addr
 		if err != nil {
-			m.finishHeld(nil, err)
+			m.finishHeld(nil, err, sent)
 			m.complete(nil, err, true)
 			continue
 		}
@@ -444,8 +468,34 @@ func (w *call) fanOut(res *message.SendResult, err error) {
 		if len(offIDs) == len(members) {
 			r.OffsetMsgID = offIDs[i]
 		}
-		m.finishHeld(r, nil)
+		m.finishHeld(r, nil, sent)
 		m.complete(r, nil, true)
 	}
-	w.p.acc.recycle(w.held)
+	a := w.p.acc
+	for _, m := range members {
+		a.reuseCall(m)
+	}
+	a.recycle(w.held)
+}
+
+// allocCall returns a zeroed call. An async send's may be held for an auto-batch: it comes from
+// the calls its batch's fan-out gave back.
+func (p *Producer) allocCall(mode Mode) *call {
+	if a := p.acc; a != nil && mode == ModeAsync {
+		if c, _ := a.calls.Get().(*call); c != nil {
+			return c
+		}
+	}
+	return new(call)
+}
+
+// reuseCall keeps the call of a held message whose outcome was delivered, unless a hook was shown
+// its SendContext (a hook may keep it). Nothing else refers to it then: a held message never
+// reaches the transport, and its callback gets the result and the error only.
+func (a *accumulator) reuseCall(c *call) {
+	if hs := c.hooks; len(hs.forbidden) > 0 || len(hs.before) > 0 || len(hs.after) > 0 {
+		return
+	}
+	*c = call{}
+	a.calls.Put(c)
 }

@@ -659,3 +659,84 @@ func TestAutoBatchLeftoverTimerFiring(t *testing.T) {
 		t.Fatal("the firing at the end of the delay left the batch open")
 	}
 }
+
+// TestAutoBatchHookMayKeepItsSendContext: the producer reuses a held message's call (and its
+// SendContext) once its outcome is delivered, but only when no hook was shown it: an After hook
+// that keeps the *SendContext of every message still reads each one's own message and result
+// after later sends.
+func TestAutoBatchHookMayKeepItsSendContext(t *testing.T) {
+	var mu sync.Mutex
+	var kept []*SendContext
+	keep := struct {
+		SendMessageBeforeHook
+		SendMessageAfterHook
+	}{
+		beforeFunc(func(*SendContext) error { return nil }),
+		afterFunc(func(sc *SendContext) {
+			mu.Lock()
+			kept = append(kept, sc)
+			mu.Unlock()
+		}),
+	}
+	p, _ := startBatchFake(t, WithHooks(keep), WithBatchMaxBytes(2000), WithBatchMaxDelay(5*time.Millisecond))
+	var msgs []*message.Message
+	for round := 0; round < 4; round++ {
+		round := bodies(40, 300)
+		for i, o := range sendAll(t, p, round) {
+			if o.err != nil {
+				t.Fatalf("message %d: %v", i, o.err)
+			}
+		}
+		msgs = append(msgs, round...)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(kept) != len(msgs) {
+		t.Fatalf("After hook ran %d times for %d messages", len(kept), len(msgs))
+	}
+	seen := map[*message.Message]bool{}
+	for i, sc := range kept {
+		if sc.Message == nil || sc.Result == nil || sc.Result.MsgID != sc.Message.UniqID() || seen[sc.Message] {
+			t.Fatalf("kept SendContext %d no longer describes its own send: %+v", i, sc)
+		}
+		seen[sc.Message] = true
+	}
+}
+
+// TestAutoBatchAfterHookWithoutBeforeHook: an After hook runs for every auto-batched message
+// even when no Before hook does (the message trace hook is such a hook), with the message's own
+// result, or the batch's error, as for an unbatched send.
+func TestAutoBatchAfterHookWithoutBeforeHook(t *testing.T) {
+	for _, fail := range []bool{false, true} {
+		t.Run(fmt.Sprintf("fail=%v", fail), func(t *testing.T) {
+			var mu sync.Mutex
+			seen := map[string]string{} // message id -> result id or error, as the After hook saw it
+			after := afterFunc(func(sc *SendContext) {
+				mu.Lock()
+				defer mu.Unlock()
+				if sc.Result != nil {
+					seen[sc.Message.UniqID()] = sc.Result.MsgID
+				} else {
+					seen[sc.Message.UniqID()] = "error: " + fmt.Sprint(sc.Err)
+				}
+			})
+			p, bb := startBatchFake(t, WithHooks(after))
+			if fail {
+				bb.code = codec.SystemBusy
+			}
+			msgs := bodies(30, 100)
+			out := sendAll(t, p, msgs)
+			mu.Lock()
+			defer mu.Unlock()
+			if len(seen) != len(msgs) {
+				t.Fatalf("the After hook saw %d of %d messages", len(seen), len(msgs))
+			}
+			for i, o := range out {
+				id := msgs[i].UniqID()
+				if (o.err != nil) != fail || (!fail && seen[id] != id) || (fail && !strings.Contains(seen[id], "error: ")) {
+					t.Fatalf("message %d: outcome %v, its After hook saw %q", i, o.err, seen[id])
+				}
+			}
+		})
+	}
+}

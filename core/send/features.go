@@ -136,8 +136,8 @@ func (p *Producer) RequireFeature(f Feature, broker, addr string) error {
 // checkFeatures refuses the attempt when the chosen broker lacks what the message asks for.
 func (c *call) checkFeatures() error {
 	m := c.msg
-	if m.Property(message.PropertyTimerDeliverMS) != "" || m.Property(message.PropertyTimerDelaySec) != "" ||
-		m.Property(message.PropertyTimerDelayMS) != "" {
+	if (c.batch || c.props.Special) && (m.Property(message.PropertyTimerDeliverMS) != "" ||
+		m.Property(message.PropertyTimerDelaySec) != "" || m.Property(message.PropertyTimerDelayMS) != "") {
 		if _, known := c.p.versions.get(c.addr); !known {
 			// The release comes with the first heartbeat's answer, which a send does not
 			// otherwise wait for: wait for it here, within the attempt's deadline.

@@ -27,26 +27,33 @@ func (c *call) checkAfterHooks(tp *route.TopicPublishInfo, q message.MessageQueu
 		}
 	}
 	if edited || c.batch {
-		if err := codec.ValidateProperties(m.Properties); err != nil {
+		props, err := codec.CheckProperties(m.Properties)
+		if err != nil {
 			return fmt.Errorf("after the Before hooks: %w", err)
 		}
+		c.props = props
 	}
 	if c.skipStoredCheck {
 		return nil
 	}
 	t := codec.StoreTarget{Topic: m.Topic, QueueID: q.QueueID, Cluster: clusterOf(tp, q.BrokerName),
-		Region: defaultRegion, TraceOn: true, NowMs: time.Now().UnixMilli()}
+		Region: defaultRegion, TraceOn: true}
+	if c.batch || c.props.Special {
+		t.NowMs = time.Now().UnixMilli() // read for timer messages only
+	}
 	if f, ok := c.p.brokerFacts.Load(q.BrokerName); ok {
 		t.Region, t.TraceOn = f.(brokerFacts).region, f.(brokerFacts).traceOn
 	}
 	if c.batch {
-		if c.spreadBody != nil {
+		switch {
+		case c.spreadBody != nil:
 			return checkBatchRecords(c.spreadRecords, c.spreadProps, t)
+		case c.held != nil:
+			return c.held.checkRecords(c.batchRecords, m.Properties, t)
 		}
 		return checkBatchRecords(c.batchRecords, m.Properties, t)
 	}
-	var added [8]codec.StoredProperty
-	return codec.ValidateStoredProperties(m.Properties, codec.AppendBrokerAddedProperties(added[:0], m.Properties, t))
+	return codec.CheckStoredProperties(m.Properties, c.props, t)
 }
 
 // mayBeEdited says whether anything since newCall was handed the message and could have changed

@@ -66,6 +66,10 @@ type call struct {
 	addr      string
 	attemptDl time.Time // the attempt's deadline: c.deadline or a share of it (see attemptDeadline)
 
+	// what the message's properties are (codec.PropertiesInfo), as the send path last saw them: from
+	// newCall on, and again after hooks that may have edited them; a batch's are not described
+	props codec.PropertiesInfo
+
 	wire wireRequest    // the first attempt's request (see request)
 	pend remote.Pending // the transport's record of the attempt in flight, reused by the next
 
@@ -122,7 +126,8 @@ func (p *Producer) newCallReady(ctx context.Context, msg *message.Message, mode 
 	if err := callOptionsOK(opts); err != nil {
 		return nil, err
 	}
-	c := &call{p: p, ctx: ctx, msg: msg, mode: mode, timeout: p.cfg.sendTimeout}
+	c := p.allocCall(mode)
+	c.p, c.ctx, c.msg, c.mode, c.timeout = p, ctx, msg, mode, p.cfg.sendTimeout
 	for _, o := range opts {
 		o(c)
 	}
@@ -136,7 +141,8 @@ func (p *Producer) newCallReady(ctx context.Context, msg *message.Message, mode 
 // auto-batch request's call is made here with its fields set directly, without options.
 func (p *Producer) initCall(c *call) error {
 	msg, ctx := c.msg, c.ctx
-	if err := codec.ValidateMessage(msg, p.cfg.maxMessageSize); err != nil {
+	var err error
+	if c.props, err = codec.CheckMessage(msg, p.cfg.maxMessageSize); err != nil {
 		return err
 	}
 	if c.nilSelector {
@@ -156,10 +162,13 @@ func (p *Producer) initCall(c *call) error {
 	msg.Topic = p.withoutNamespace(msg.Topic)
 	c.topic = p.withNamespace(msg.Topic)
 	if msg.UniqID() == "" && !c.batch { // a batch wrapper must carry none (see SendBatch)
-		msg.SetSystemProperty(message.PropertyUniqClientMessageIDKeyIdx, codec.NextUniqID())
+		id := codec.NextUniqIDAt(now)
+		msg.SetSystemProperty(message.PropertyUniqClientMessageIDKeyIdx, id)
+		c.props.Added(message.PropertyUniqClientMessageIDKeyIdx, id)
 	}
 	if _, ok := msg.Properties[message.PropertyWaitStoreMsgOK]; !ok {
 		msg.SetSystemProperty(message.PropertyWaitStoreMsgOK, "true") // as every Java Message carries it
+		c.props.Added(message.PropertyWaitStoreMsgOK, "true")
 	}
 	c.hooks = p.pinHooks()
 	if c.selector == nil && c.queue == nil && c.hooks.factory != nil && c.held == nil {
@@ -170,7 +179,7 @@ func (p *Producer) initCall(c *call) error {
 	}
 	c.maxAttempts = c.attempts()
 	c.sc = SendContext{Context: ctx, Group: p.cfg.group, Namespace: p.cfg.namespace, Message: msg, Mode: c.mode,
-		MessageType: messageType(msg, c.selector), Batch: c.batch}
+		MessageType: messageType(msg, c.props, c.selector), Batch: c.batch}
 	return nil
 }
 
@@ -199,13 +208,15 @@ func (c *call) failsOver() bool {
 // done ends the call's use of its hook set; every call that newCall returned ends with it once.
 func (c *call) done() { c.hooks.unpin() }
 
-func messageType(m *message.Message, sel QueueSelector) MessageType {
+// messageType is the message's type for the hooks; props describes m's properties: without
+// special ones, none marks a transaction or a delay.
+func messageType(m *message.Message, props codec.PropertiesInfo, sel QueueSelector) MessageType {
 	switch {
-	case m.Property(message.PropertyTransactionPrepared) == "true":
+	case props.Special && m.Property(message.PropertyTransactionPrepared) == "true":
 		return TransMsgHalf
-	case m.Property(message.PropertyDelayTimeLevel) != "" || m.Property(message.PropertyStartDeliverTime) != "" ||
+	case props.Special && (m.Property(message.PropertyDelayTimeLevel) != "" || m.Property(message.PropertyStartDeliverTime) != "" ||
 		m.Property(message.PropertyTimerDeliverMS) != "" || m.Property(message.PropertyTimerDelaySec) != "" ||
-		m.Property(message.PropertyTimerDelayMS) != "":
+		m.Property(message.PropertyTimerDelayMS) != ""):
 		return DelayMsg
 	case sel != nil && isConsistent(sel):
 		return OrderMsg
@@ -400,7 +411,8 @@ func (c *call) request(q message.MessageQueue) (*codec.Command, error) {
 		}
 	}
 	sysFlag := c.wireFlag
-	if m.Property(message.PropertyTransactionPrepared) == "true" {
+	special := c.batch || c.props.Special // a batch's properties are the request's, not described
+	if special && m.Property(message.PropertyTransactionPrepared) == "true" {
 		sysFlag |= codec.SysFlagTransactionPrepared
 	}
 	// The first attempt's request lives in the call; a retry gets a fresh one, so a request an RPC
@@ -421,7 +433,7 @@ func (c *call) request(q message.MessageQueue) (*codec.Command, error) {
 	switch {
 	case c.batch:
 		code = codec.SendBatchMessage
-	case m.Property(message.PropertyMessageType) == message.ReplyMessageFlag:
+	case special && m.Property(message.PropertyMessageType) == message.ReplyMessageFlag:
 		code = codec.SendReplyMessageV2
 	}
 	w.cmd = codec.Command{Code: code, Language: codec.LanguageGo, Version: codec.DefaultVersion, Header: &w.header, Body: c.wireBody}
