@@ -164,7 +164,10 @@ func (c *Client) InvokeOneway(ctx context.Context, addr string, req *codec.Comma
 			return err
 		}
 	}
-	err = cn.write(req, deadline, false) // on a closed connection: its error
+	// A frame queued on a closed connection would never be written (its writer has ended).
+	if err = cn.closeError(); err == nil {
+		err = cn.write(req, deadline, false)
+	}
 	for _, h := range c.opts.hooks {
 		h.AfterResponse(addr, req, nil, err)
 	}

@@ -9,7 +9,6 @@ import (
 	"os"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/rocketsend/rocketsend/core/codec"
@@ -50,51 +49,19 @@ type conn struct {
 	closed   bool
 	closeErr error
 
-	// The write side (see write). Senders push encoded frames onto tail, a lock-free stack; whoever
-	// holds the socket's write side (wstate wBusy: the writer goroutine, or a sync caller writing
-	// its own frame) takes the stack whole and writes it in push order.
-	tail    atomic.Pointer[frame]
-	wstate  atomic.Int32  // wIdle, wBusy or wDead
-	qframes atomic.Int64  // frames on tail
-	qbytes  atomic.Int64  // bytes on tail
-	kick    chan struct{} // hands the write side to writeLoop
-	wbuf    []byte        // writeLoop's coalescing buffer (TLS)
-	wvec    net.Buffers   // writeLoop's writev list (TCP)
-	tls     bool          // a timed-out TLS write cannot be resumed (writeOwn)
-
-	roomMu      sync.Mutex
-	room        chan struct{} // closed when the writer takes the queue; senders over the bounds wait
-	roomWaiters atomic.Int32
+	wmu       sync.Mutex
+	wbuf      []byte        // the chunk being filled
+	chunks    [][]byte      // full chunks queued before wbuf
+	queued    int           // bytes in chunks and wbuf
+	frames    int           // frames in chunks and wbuf
+	free      [][]byte      // written chunks kept for reuse
+	spareList [][]byte      // the chunk list of the last write, for the next takeQueued
+	flushing  bool          // a goroutine holds the flusher's place: it writes what is queued
+	room      chan struct{} // closed when the writer takes the queue; callers over the bounds wait
+	kick      chan struct{} // wakes writeLoop
+	tls       bool          // a timed-out TLS write cannot be resumed (flush)
 
 	done chan struct{} // closed when the reader has exited
-}
-
-// The states of a connection's write side.
-const (
-	wIdle int32 = iota // nobody writes: the next sender to push takes the write side
-	wBusy              // someone writes, and writes what is pushed before giving the side up
-	wDead              // the connection closed: frames are not written
-)
-
-// frame is one encoded frame waiting on a connection's write queue.
-type frame struct {
-	b    []byte
-	next *frame
-}
-
-// framePool holds frame buffers: a sender encodes into one outside any lock, and the writer
-// returns it once copied to the socket.
-var framePool = sync.Pool{New: func() any { return &frame{b: make([]byte, 0, 2048)} }}
-
-// maxPooledFrame bounds the frame buffers kept for reuse; larger frames are left to the GC.
-const maxPooledFrame = 64 << 10
-
-func putFrame(f *frame) {
-	if cap(f.b) > maxPooledFrame {
-		return
-	}
-	f.b, f.next = f.b[:0], nil
-	framePool.Put(f)
 }
 
 func newConn(c *Client, addr string, nc net.Conn) *conn {
@@ -161,125 +128,133 @@ func (cn *conn) fail(p *pending, opaque int32, err error) {
 	}
 }
 
-// write encodes c's frame into a buffer of its own, outside any lock, and pushes it onto the
-// connection's write queue; frames pushed while a write is under way go out together in the
-// next one, so concurrent requests share syscalls.
+// write queues c's frame in the shared write buffer. Frames queued while a write is under way
+// go out together in the next one, so concurrent requests share syscalls.
 //
-// The queue is a lock-free stack, as Netty's event loop takes the Java client's writes from a
-// lock-free task queue: a sender never waits for another to finish copying (under a mutex, four
-// oneway senders parked on it for a third of their time, and all of them whenever the OS took
-// the holder's core for a broker). The sender whose push finds the write side idle takes it and
-// hands it to the connection's writer goroutine, which takes the whole stack, restores push order
-// and writes it, until it finds the stack empty; the caller returns at once and goes on encoding
-// while the writer is in the syscall, so even a single sending goroutine gets its frames
-// coalesced.
-//
-// direct (sync requests) asks the caller to write its own frame when the write side is idle and
-// nothing is queued, which saves a goroutine wake-up on a quiet connection.
-//
-// At most maxQueuedFrames frames and maxQueuedBytes bytes wait for the writer: a caller over a
-// bound waits for room until its deadline (zero: none), so a peer that reads slower than the
-// senders write bounds the memory, as Java's oneway and async permits do. On a closed connection
-// write fails with the connection's error.
+// direct (sync requests) asks the caller to write the frame itself when nobody is writing, which
+// saves a goroutine wake-up on a quiet connection; the caller then writes what is queued once and
+// leaves the rest to the connection's writer. Otherwise (async and oneway requests, answers to the
+// broker) the writer goroutine writes it: the caller returns at once and goes on encoding while
+// the writer is in the syscall, so even a single sending goroutine gets its frames coalesced,
+// as Netty's event loop does for the Java client. At most maxQueuedFrames frames and
+// maxQueuedBytes bytes wait for the writer: a caller over a bound waits for room until its
+// deadline (zero: none), so a peer that reads slower than the senders write bounds the memory,
+// as Java's oneway and async permits do.
+// The queue is a list of chunks of about chunkSize bytes: it grows without copying what it holds.
 func (cn *conn) write(c *codec.Command, deadline time.Time, direct bool) error {
-	f := framePool.Get().(*frame)
-	b, err := codec.AppendFrameHeader(f.b[:0], c, cn.client.opts.serialize)
+	// The header is encoded before taking the lock: concurrent senders encode in parallel, and
+	// the lock covers two copies (under it, 4 oneway senders spent most of their time waiting).
+	hp := headerBufs.Get().(*[]byte)
+	hdr, err := codec.AppendFrameHeader((*hp)[:0], c, cn.client.opts.serialize)
+	if cap(hdr) <= 64<<10 { // a header grown by huge properties is not kept
+		*hp = hdr[:0]
+		defer headerBufs.Put(hp)
+	}
 	if err != nil {
-		f.b = b
-		putFrame(f)
 		return err
 	}
-	f.b = append(b, c.Body...)
-	if cn.wstate.Load() == wDead {
-		putFrame(f)
-		return cn.closeError()
-	}
-	if cn.full() {
-		if err := cn.waitRoom(deadline); err != nil {
-			putFrame(f)
+	cn.wmu.Lock()
+	for cn.flushing && (cn.queued >= maxQueuedBytes || cn.frames >= maxQueuedFrames) {
+		if cn.room == nil {
+			cn.room = make(chan struct{})
+		}
+		room := cn.room
+		cn.wmu.Unlock()
+		if err := cn.waitRoom(room, deadline); err != nil {
 			return err
 		}
+		cn.wmu.Lock()
 	}
-	if direct && cn.tail.Load() == nil && cn.wstate.CompareAndSwap(wIdle, wBusy) {
-		return cn.writeOwn(f, deadline)
-	}
-	cn.qframes.Add(1)
-	cn.qbytes.Add(int64(len(f.b)))
-	for {
-		old := cn.tail.Load()
-		f.next = old
-		if cn.tail.CompareAndSwap(old, f) {
-			break
+	n := len(hdr) + len(c.Body)
+	if len(cn.wbuf) > 0 && len(cn.wbuf)+n > chunkSize {
+		if len(cn.free) == 0 {
+			// A new chunk is made (1 MiB zeroed) outside the lock, then the state is looked at
+			// again: the writer may have taken the queue meanwhile.
+			cn.wmu.Unlock()
+			chunk := make([]byte, 0, chunkSize)
+			cn.wmu.Lock()
+			cn.free = append(cn.free, chunk)
+			cn.wmu.Unlock()
+			return cn.write(c, deadline, direct) // the header is encoded again: rare
 		}
+		cn.chunks = append(cn.chunks, cn.wbuf)
+		cn.wbuf = cn.freeChunk()
 	}
-	if cn.wstate.CompareAndSwap(wIdle, wBusy) {
+	cn.wbuf = append(append(cn.wbuf, hdr...), c.Body...)
+	cn.queued += n
+	cn.frames++
+	if cn.flushing {
+		cn.wmu.Unlock()
+		return nil
+	}
+	cn.flushing = true
+	if !direct {
+		cn.wmu.Unlock()
 		cn.kickWriter()
+		return nil
 	}
-	return nil
+	bufs := cn.takeQueued() // only this frame: the queue is empty while nobody flushes
+	cn.wmu.Unlock()
+	return cn.flush(bufs, deadline, false)
 }
 
+// headerBufs holds buffers for encoding frame headers outside the write lock.
+var headerBufs = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+
 // The bounds of the frames queued for the writer beyond the write in progress: Java's 65 535
-// oneway (and async) permits, and at most 64 MiB. The writer copies what it takes into writes of
-// up to chunkSize bytes (a frame over half of it is written from its own buffer).
+// oneway (and async) permits, and at most 64 MiB. The queue is made of chunks of chunkSize bytes
+// (a larger frame gets a chunk of its own); the writer keeps maxFreeChunks of them for reuse.
 const (
 	maxQueuedFrames = 65535
 	maxQueuedBytes  = 64 << 20
 	chunkSize       = 1 << 20
+	maxFreeChunks   = 2
 )
 
-func (cn *conn) full() bool {
-	return cn.qframes.Load() >= maxQueuedFrames || cn.qbytes.Load() >= maxQueuedBytes
+// freeChunk returns a kept empty chunk, or nil.
+func (cn *conn) freeChunk() []byte {
+	if k := len(cn.free); k > 0 {
+		b := cn.free[k-1]
+		cn.free = cn.free[:k-1]
+		return b[:0]
+	}
+	return nil
 }
 
-// waitRoom waits until the queue is under its bounds, the connection dies or deadline passes.
-// A waiter counts itself before it looks at the bounds, and the writer lowers them before it looks
-// for waiters, so a waiter either sees the room or is woken.
-func (cn *conn) waitRoom(deadline time.Time) error {
+// waitRoom waits until the writer takes the queue (room closes), the connection dies or deadline
+// passes.
+func (cn *conn) waitRoom(room chan struct{}, deadline time.Time) error {
 	var expired <-chan time.Time
 	if !deadline.IsZero() {
 		t := time.NewTimer(time.Until(deadline))
 		defer t.Stop()
 		expired = t.C
 	}
-	for {
-		cn.roomMu.Lock()
-		cn.roomWaiters.Add(1)
-		if !cn.full() {
-			cn.roomWaiters.Add(-1)
-			cn.roomMu.Unlock()
-			return nil
-		}
-		if cn.room == nil {
-			cn.room = make(chan struct{})
-		}
-		room := cn.room
-		cn.roomMu.Unlock()
-		var err error
-		select {
-		case <-room:
-		case <-cn.done:
-			err = cn.closeError()
-		case <-expired:
-			err = timeoutError(cn.addr, 0, "waiting for room in the write queue")
-		}
-		cn.roomWaiters.Add(-1)
-		if err != nil {
-			return err
-		}
+	select {
+	case <-room:
+		return nil
+	case <-cn.done:
+		cn.mu.Lock()
+		err := cn.closeErr
+		cn.mu.Unlock()
+		return err
+	case <-expired:
+		return timeoutError(cn.addr, 0, "waiting for room in the write queue")
 	}
 }
 
-// signalRoom wakes the callers waiting for room; the bounds were lowered before.
-func (cn *conn) signalRoom() {
-	if cn.roomWaiters.Load() == 0 {
-		return
-	}
-	cn.roomMu.Lock()
+// takeQueued returns the queued chunks and starts an empty queue; wmu is held.
+func (cn *conn) takeQueued() [][]byte {
+	bufs := append(cn.chunks, cn.wbuf)
+	cn.chunks = cn.spareList[:0]
+	cn.spareList = nil
+	cn.wbuf = cn.freeChunk()
+	cn.queued, cn.frames = 0, 0
 	if cn.room != nil {
-		close(cn.room)
+		close(cn.room) // callers waiting for room may queue again
 		cn.room = nil
 	}
-	cn.roomMu.Unlock()
+	return bufs
 }
 
 func (cn *conn) kickWriter() {
@@ -289,17 +264,9 @@ func (cn *conn) kickWriter() {
 	}
 }
 
-// release gives up the write side; frames pushed meanwhile go to the writer goroutine. A pusher
-// that found the side busy left its frame to the holder, so the holder looks again after giving
-// it up.
-func (cn *conn) release() {
-	if cn.wstate.CompareAndSwap(wBusy, wIdle) && cn.tail.Load() != nil && cn.wstate.CompareAndSwap(wIdle, wBusy) {
-		cn.kickWriter()
-	}
-}
-
-// writeLoop is the connection's writer: each kick hands it the write side, and it writes whatever
-// is queued until the queue is empty. It ends when the reader does (the connection closed).
+// writeLoop is the connection's writer: it writes whatever is queued when kicked, holding the
+// flusher's place the kicker gave it, until the queue is empty. It ends when the reader does
+// (the connection closed).
 func (cn *conn) writeLoop() {
 	defer cn.client.wg.Done()
 	for {
@@ -308,185 +275,85 @@ func (cn *conn) writeLoop() {
 		case <-cn.done:
 			return
 		}
-		cn.drain()
+		cn.wmu.Lock()
+		bufs := cn.takeQueued()
+		cn.wmu.Unlock()
+		_ = cn.flush(bufs, time.Time{}, true)
 	}
 }
 
-// drain writes the queue until it is empty and gives up the write side, which the caller holds.
-func (cn *conn) drain() {
-	for {
-		top := cn.tail.Swap(nil)
-		if cn.wstate.Load() == wDead {
-			return // close discards what is queued
-		}
-		if top == nil {
-			if !cn.wstate.CompareAndSwap(wBusy, wIdle) {
-				return
-			}
-			if cn.tail.Load() == nil || !cn.wstate.CompareAndSwap(wIdle, wBusy) {
-				return
-			}
-			continue
-		}
-		var first *frame // the stack reversed: push order
-		var frames, bytes int64
-		for f := top; f != nil; {
-			next := f.next
-			f.next = first
-			first = f
-			frames++
-			bytes += int64(len(f.b))
-			f = next
-		}
-		cn.qframes.Add(-frames)
-		cn.qbytes.Add(-bytes)
-		cn.signalRoom()
-		if err := cn.writeFrames(first); err != nil {
-			cn.close(&ConnError{Addr: cn.addr, Op: "write", Err: err})
-			return
-		}
-	}
-}
-
-// writeFrames writes the frames from first on and returns their buffers to the pool. On TCP
-// the frames go out from their own buffers, up to maxVec of them or chunkSize bytes per writev;
-// TLS has no writev (a Write per frame would be a record and a syscall each), so there they are
-// copied into writes of up to chunkSize bytes.
-func (cn *conn) writeFrames(first *frame) error {
-	if cn.tls {
-		return cn.writeCopied(first)
-	}
-	var err error
-	for f := first; f != nil; {
-		vec, done := cn.wvec[:0], f
-		size := 0
-		for ; f != nil && len(vec) < maxVec && (size == 0 || size+len(f.b) <= chunkSize); f = f.next {
-			vec = append(vec, f.b)
-			size += len(f.b)
-		}
-		if err == nil {
-			err = cn.writeVec(vec)
-		}
-		for g := done; g != f; {
-			next := g.next
-			putFrame(g)
-			g = next
-		}
-		clear(vec)
-		cn.wvec = vec[:0]
-	}
-	return err
-}
-
-// maxVec is the most buffers one writev takes (Linux's IOV_MAX, which net.Buffers also uses).
-const maxVec = 1024
-
-// writeVec writes vec with one writev within the connection's write timeout.
-func (cn *conn) writeVec(vec net.Buffers) error {
-	wd := time.Time{}
-	if d := cn.client.opts.writeTimeout; d > 0 {
-		wd = time.Now().Add(d)
-	}
-	_ = cn.nc.SetWriteDeadline(wd)
-	_, err := vec.WriteTo(cn.nc)
-	return err
-}
-
-// writeCopied is writeFrames copying the frames into writes of up to chunkSize bytes (a frame
-// over half of it is written from its own buffer).
-func (cn *conn) writeCopied(first *frame) error {
-	buf := cn.wbuf[:0]
-	var err error
-	for f := first; f != nil; {
-		next := f.next
-		switch {
-		case err != nil: // the connection is lost: the rest is dropped
-		case len(f.b) > chunkSize/2:
-			if len(buf) > 0 {
-				err = cn.writeTimed(buf)
-				buf = buf[:0]
-			}
-			if err == nil {
-				err = cn.writeTimed(f.b)
-			}
-		default:
-			if len(buf)+len(f.b) > chunkSize {
-				err = cn.writeTimed(buf)
-				buf = buf[:0]
-			}
-			buf = append(buf, f.b...)
-		}
-		putFrame(f)
-		f = next
-	}
-	if err == nil && len(buf) > 0 {
-		err = cn.writeTimed(buf)
-	}
-	if cap(buf) <= max(cn.client.opts.writeBufLimit, chunkSize) {
-		cn.wbuf = buf[:0]
-	} else {
-		cn.wbuf = nil
-	}
-	return err
-}
-
-// writeTimed writes b within the connection's write timeout.
-func (cn *conn) writeTimed(b []byte) error {
-	wd := time.Time{}
-	if d := cn.client.opts.writeTimeout; d > 0 {
-		wd = time.Now().Add(d)
-	}
-	_ = cn.nc.SetWriteDeadline(wd)
-	_, err := cn.nc.Write(b)
-	return err
-}
-
-// writeOwn writes f, a sync caller's frame, from the caller's goroutine; the caller holds the
-// write side and gives it up after.
+// flush writes buf. The caller holds the flusher's place (cn.flushing). The writer goroutine
+// (writer) goes on with whatever was queued meanwhile until the queue is empty; a direct caller
+// hands that to the writer instead, so a sync request never writes for others for long.
 //
-// When the caller's deadline ends the write half done, a background goroutine finishes it and
-// then gives the write side up: the frames must go out whole and in order, and a send's budget
-// must not wait out a peer that stopped reading (SIGSTOP, a stuck broker) for the connection's
-// whole write timeout. The caller's own request then times out at its deadline like any
-// unanswered one. A TLS connection cannot resume a timed-out write, so there the caller waits
-// for the write timeout.
-func (cn *conn) writeOwn(f *frame, deadline time.Time) error {
-	wd := time.Time{}
-	if d := cn.client.opts.writeTimeout; d > 0 {
-		wd = time.Now().Add(d)
+// A direct caller passes the flusher's place on to a background goroutine when its deadline
+// ends a write half done: the frames must go out whole and in order, and a send's budget must not
+// wait out a peer that stopped reading (SIGSTOP, a stuck broker) for the connection's whole write
+// timeout. The caller's own request then times out at its deadline like any unanswered one. A TLS
+// connection cannot resume a timed-out write, so there the caller waits for the write timeout.
+func (cn *conn) flush(bufs [][]byte, deadline time.Time, writer bool) error {
+	for {
+		var werr error
+		for _, buf := range bufs {
+			wd := time.Time{}
+			if d := cn.client.opts.writeTimeout; d > 0 {
+				wd = time.Now().Add(d)
+			}
+			handoff := false
+			if !deadline.IsZero() && (wd.IsZero() || deadline.Before(wd)) && !cn.tls {
+				wd, handoff = deadline, true
+			}
+			_ = cn.nc.SetWriteDeadline(wd)
+			var n int
+			n, werr = cn.nc.Write(buf)
+			if werr != nil && handoff && errors.Is(werr, os.ErrDeadlineExceeded) {
+				// Only a direct caller has a deadline, and it writes one chunk (its frame).
+				// Not on the Client's WaitGroup: Close may already be waiting on it. The goroutine
+				// ends with the write: done, past the write timeout, or failed by Close's close.
+				go cn.flushRest(buf[n:]) // an argument, not a captured variable: buf stays on the stack
+				return nil
+			}
+			if werr != nil {
+				break
+			}
+		}
+
+		cn.wmu.Lock()
+		for i, buf := range bufs {
+			if len(cn.free) < maxFreeChunks && cap(buf) <= max(cn.client.opts.writeBufLimit, chunkSize) {
+				cn.free = append(cn.free, buf[:0])
+			}
+			bufs[i] = nil
+		}
+		cn.spareList = bufs[:0]
+		if werr != nil {
+			cn.flushing = false
+			cn.wbuf, cn.chunks, cn.queued, cn.frames = cn.wbuf[:0], cn.chunks[:0], 0, 0
+			if cn.room != nil {
+				close(cn.room)
+				cn.room = nil
+			}
+			cn.wmu.Unlock()
+			cerr := &ConnError{Addr: cn.addr, Op: "write", Err: werr}
+			cn.close(cerr)
+			return cerr
+		}
+		if cn.queued == 0 {
+			cn.flushing = false
+			cn.wmu.Unlock()
+			return nil
+		}
+		if !writer {
+			cn.wmu.Unlock()
+			cn.kickWriter() // the writer takes the flusher's place and the queue
+			return nil
+		}
+		bufs = cn.takeQueued()
+		cn.wmu.Unlock()
 	}
-	handoff := false
-	if !deadline.IsZero() && (wd.IsZero() || deadline.Before(wd)) && !cn.tls {
-		wd, handoff = deadline, true
-	}
-	_ = cn.nc.SetWriteDeadline(wd)
-	n, err := cn.nc.Write(f.b)
-	if err != nil && handoff && errors.Is(err, os.ErrDeadlineExceeded) {
-		// Not on the Client's WaitGroup: Close may already be waiting on it. The goroutine ends
-		// with the write: done, past the write timeout, or failed by Close's close.
-		go cn.finishOwn(f, n)
-		return nil
-	}
-	putFrame(f)
-	if err != nil {
-		cerr := &ConnError{Addr: cn.addr, Op: "write", Err: err}
-		cn.close(cerr)
-		return cerr
-	}
-	cn.release()
-	return nil
 }
 
-// finishOwn writes what writeOwn left of f, from byte n, and gives the write side up.
-func (cn *conn) finishOwn(f *frame, n int) {
-	err := cn.writeTimed(f.b[n:])
-	putFrame(f)
-	if err != nil {
-		cn.close(&ConnError{Addr: cn.addr, Op: "write", Err: err})
-		return
-	}
-	cn.release()
-}
+func (cn *conn) flushRest(buf []byte) { _ = cn.flush([][]byte{buf}, time.Time{}, false) }
 
 // close shuts the connection and fails every pending request with err.
 func (cn *conn) close(err error) {
@@ -497,7 +364,6 @@ func (cn *conn) close(err error) {
 	}
 	cn.closed = true
 	cn.closeErr = err
-	cn.wstate.Store(wDead) // frames pushed from now on are never written: write fails instead
 	ps := cn.pending
 	cn.pending = make(map[int32]*pending)
 	cn.mu.Unlock()
