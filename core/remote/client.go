@@ -70,17 +70,23 @@ func (c *Client) expire(e expiry) {
 // a non-success code is returned as a response, not an error: the caller knows what each code
 // means for its request.
 func (c *Client) Invoke(ctx context.Context, addr string, req *codec.Command, deadline time.Time) (*codec.Command, error) {
-	cn, p, err := c.prepare(ctx, addr, req, deadline)
+	rec := syncPendings.Get().(*pending)
+	ch := rec.ch
+	defer func() { // the one outcome, if any, was received: nothing refers to rec any more
+		*rec = pending{ch: ch}
+		syncPendings.Put(rec)
+	}()
+	cn, p, err := c.prepareInto(ctx, addr, req, deadline, rec)
 	if err != nil {
 		return nil, err
 	}
-	p.ch = make(chan result, 1)
+	p.ch = ch
 	if err := c.send(cn, p); err != nil {
 		return nil, err
 	}
+	var r result
 	select {
-	case r := <-p.ch:
-		return r.resp, r.err
+	case r = <-p.ch:
 	case <-ctx.Done():
 		if cn.claim(p, p.opaque) {
 			err := context.Cause(ctx)
@@ -88,10 +94,16 @@ func (c *Client) Invoke(ctx context.Context, addr string, req *codec.Command, de
 			<-p.ch
 			return nil, err
 		}
-		r := <-p.ch // completed concurrently; take that outcome
-		return r.resp, r.err
+		r = <-p.ch // completed concurrently; take that outcome
 	}
+	return r.resp, r.err
 }
+
+// syncPendings holds the records of finished sync requests with their result channels, which
+// are empty: a sync caller receives the one outcome of its request before it gives the record
+// back, and whatever may still name the record (the deadline wheel, a late failure) names it by
+// the old opaque, which no longer maps to it (see Pending).
+var syncPendings = sync.Pool{New: func() any { return &pending{ch: make(chan result, 1)} }}
 
 // InvokeAsync sends req to addr and returns once it is written (or queued behind a write in
 // progress). If it returns an error, cb is never called; otherwise cb is called exactly once, with

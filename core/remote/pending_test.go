@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -95,6 +96,64 @@ func TestPendingReused(t *testing.T) {
 			case o := <-r.done:
 				t.Errorf("an outcome with no request in flight: %+v", o)
 			default:
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// TestSyncRecordsReused: sync requests take their record and result channel from a pool and
+// give them back once they have their outcome. Goroutines making requests answered, left
+// unanswered until their deadline, cancelled and failed by a dying connection each get their own
+// outcome: an expiry or a failure left from an earlier request never reaches a later one.
+func TestSyncRecordsReused(t *testing.T) {
+	var seen atomic.Int64
+	p := newPeer(t, codec.SerializeRocketMQ, func(pc *peerConn, req *codec.Command) {
+		n := seen.Add(1)
+		v, _ := req.ExtValue("k")
+		switch {
+		case strings.HasPrefix(v, "silent"), strings.HasPrefix(v, "cancel"):
+		case n%97 == 0:
+			_ = pc.nc.Close() // a dying connection: everything in flight on it fails
+		default:
+			echo(pc, req)
+		}
+	})
+	c := newClient(t, WithTimerResolution(time.Millisecond))
+	const goroutines, each = 8, 150
+	var wg sync.WaitGroup
+	for g := 0; g < goroutines; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < each; i++ {
+				key := strconv.Itoa(g) + "/" + strconv.Itoa(i)
+				ctx, cancel := context.Background(), context.CancelFunc(func() {})
+				deadline := time.Now().Add(5 * time.Second)
+				switch i % 10 {
+				case 3:
+					key = "silent " + key
+					deadline = time.Now().Add(5 * time.Millisecond)
+				case 7:
+					key = "cancel " + key
+					ctx, cancel = context.WithCancel(ctx)
+					time.AfterFunc(2*time.Millisecond, cancel)
+				}
+				resp, err := c.Invoke(ctx, p.addr(), req(key, nil), deadline)
+				cancel()
+				switch {
+				case err == nil:
+					if v, _ := resp.ExtValue("echo"); v != key {
+						t.Errorf("request %q got the answer of %q", key, v)
+					}
+				case errors.Is(err, ErrConnClosed), errors.Is(err, ErrConnect):
+				case strings.HasPrefix(key, "silent") && !errors.Is(err, ErrTimeout):
+					t.Errorf("unanswered request %q: %v", key, err)
+				case strings.HasPrefix(key, "cancel") && !errors.Is(err, context.Canceled):
+					t.Errorf("cancelled request %q: %v", key, err)
+				case !strings.HasPrefix(key, "silent") && !strings.HasPrefix(key, "cancel"):
+					t.Errorf("request %q: %v", key, err)
+				}
 			}
 		}()
 	}
