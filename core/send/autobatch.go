@@ -119,7 +119,6 @@ type accumulator struct {
 	done    chan struct{}
 
 	spare sync.Pool // *heldBatch, sent and done with
-	calls sync.Pool // *call, zeroed: held messages' calls that nothing else can have kept
 	// keepBodies says a sent batch's body buffer may be reused: no RPC hook of the user's was
 	// shown the request (such a hook might keep it; the transport copies the frame as it writes).
 	keepBodies bool
@@ -473,29 +472,30 @@ func (w *call) fanOut(res *message.SendResult, err error) {
 	}
 	a := w.p.acc
 	for _, m := range members {
-		a.reuseCall(m)
+		w.p.reuseCall(m)
 	}
 	a.recycle(w.held)
 }
 
-// allocCall returns a zeroed call. An async send's may be held for an auto-batch: it comes from
-// the calls its batch's fan-out gave back.
-func (p *Producer) allocCall(mode Mode) *call {
-	if a := p.acc; a != nil && mode == ModeAsync {
-		if c, _ := a.calls.Get().(*call); c != nil {
-			return c
-		}
+// allocCall returns a zeroed call, one a finished send gave back when there is one.
+func (p *Producer) allocCall() *call {
+	if c, _ := p.calls.Get().(*call); c != nil {
+		return c
 	}
 	return new(call)
 }
 
-// reuseCall keeps the call of a held message whose outcome was delivered, unless a hook was shown
-// its SendContext (a hook may keep it). Nothing else refers to it then: a held message never
-// reaches the transport, and its callback gets the result and the error only.
-func (a *accumulator) reuseCall(c *call) {
-	if hs := c.hooks; len(hs.forbidden) > 0 || len(hs.before) > 0 || len(hs.after) > 0 {
+// reuseCall keeps the call of a finished send for the next one, unless something outside the
+// send may still hold a part of it: a send hook was shown its SendContext, a selector its queue
+// list, or an RPC hook its request (all of which they may keep). Nothing else refers to a finished
+// call: a held message never reaches the transport, and a sync or oneway request is encoded into
+// the connection's buffer before the transport returns, which then forgets it. The callers make
+// sure the send's outcome was delivered and its hook set unpinned.
+func (p *Producer) reuseCall(c *call) {
+	if hs := c.hooks; len(hs.forbidden) > 0 || len(hs.before) > 0 || len(hs.after) > 0 ||
+		c.selector != nil || len(p.cfg.rpcHooks) > 0 {
 		return
 	}
 	*c = call{}
-	a.calls.Put(c)
+	p.calls.Put(c)
 }

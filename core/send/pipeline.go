@@ -126,7 +126,7 @@ func (p *Producer) newCallReady(ctx context.Context, msg *message.Message, mode 
 	if err := callOptionsOK(opts); err != nil {
 		return nil, err
 	}
-	c := p.allocCall(mode)
+	c := p.allocCall()
 	c.p, c.ctx, c.msg, c.mode, c.timeout = p, ctx, msg, mode, p.cfg.sendTimeout
 	for _, o := range opts {
 		o(c)
@@ -594,7 +594,9 @@ func (p *Producer) Send(ctx context.Context, msg *message.Message, opts ...CallO
 	if err != nil {
 		return nil, err
 	}
-	return c.runSync()
+	res, err := c.runSync()
+	p.reuseCall(c)
+	return res, err
 }
 
 func (c *call) runSync() (*message.SendResult, error) {
@@ -632,14 +634,17 @@ func (p *Producer) SendOneway(ctx context.Context, msg *message.Message, opts ..
 	if err != nil {
 		return err
 	}
-	defer c.done()
 	req, err := c.prepareAttempt()
 	if err != nil {
-		return c.finalErr(err)
+		err = c.finalErr(err)
+		c.done()
+		return err
 	}
 	c.sentAt = time.Now()
 	err = fromTransport(c.p.rc.InvokeOneway(ctx, c.addr, req, c.deadline))
 	c.finishAttempt(nil, err)
+	c.done()
+	p.reuseCall(c)
 	return err
 }
 

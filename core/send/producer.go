@@ -66,6 +66,8 @@ type Producer struct {
 
 	replies replyTable
 
+	calls sync.Pool // *call, zeroed: calls of finished sends that nothing else can have kept (reuseCall)
+
 	brokerFacts sync.Map // broker name -> brokerFacts, see limits.go
 }
 
