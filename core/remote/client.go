@@ -76,7 +76,7 @@ func (c *Client) Invoke(ctx context.Context, addr string, req *codec.Command, de
 		*rec = pending{ch: ch}
 		syncPendings.Put(rec)
 	}()
-	cn, p, err := c.prepareInto(ctx, addr, req, deadline, rec)
+	cn, p, err := c.prepare(ctx, addr, req, deadline, rec)
 	if err != nil {
 		return nil, err
 	}
@@ -143,7 +143,7 @@ func (c *Client) InvokeAsyncTo(ctx context.Context, addr string, req *codec.Comm
 	if slot != nil {
 		into = &slot.p
 	}
-	cn, p, err := c.prepareInto(ctx, addr, req, deadline, into)
+	cn, p, err := c.prepare(ctx, addr, req, deadline, into)
 	if err != nil {
 		return err
 	}
@@ -186,13 +186,9 @@ func (c *Client) InvokeOneway(ctx context.Context, addr string, req *codec.Comma
 	return err
 }
 
-// prepare connects, runs the before-hooks and builds the pending entry of a request.
-func (c *Client) prepare(ctx context.Context, addr string, req *codec.Command, deadline time.Time) (*conn, *pending, error) {
-	return c.prepareInto(ctx, addr, req, deadline, nil)
-}
-
-// prepareInto is prepare building the entry in into when it is not nil.
-func (c *Client) prepareInto(ctx context.Context, addr string, req *codec.Command, deadline time.Time, into *pending) (*conn, *pending, error) {
+// prepare connects, runs the before-hooks and builds the pending entry of a request, in into
+// when it is not nil (a pooled or caller-held record), else in a new one.
+func (c *Client) prepare(ctx context.Context, addr string, req *codec.Command, deadline time.Time, into *pending) (*conn, *pending, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, nil, err
 	}
