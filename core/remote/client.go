@@ -178,7 +178,7 @@ func (c *Client) InvokeOneway(ctx context.Context, addr string, req *codec.Comma
 	}
 	// A frame queued on a closed connection would never be written (its writer has ended).
 	if err = cn.closeError(); err == nil {
-		err = cn.write(req, deadline, false)
+		_, err = cn.write(req, deadline, false, nil)
 	}
 	for _, h := range c.opts.hooks {
 		h.AfterResponse(addr, req, nil, err)
@@ -221,13 +221,11 @@ func (c *Client) prepare(ctx context.Context, addr string, req *codec.Command, d
 }
 
 func (c *Client) send(cn *conn, p *pending) error {
-	// Once registered, p may complete (a dying connection) and be reused at any moment: what
-	// the write needs is read before.
+	// Once registered (in write), p may complete (a dying connection) and be reused at any
+	// moment: what the write needs is read before.
 	req, deadline, direct, op := p.req, p.deadline, p.ch != nil, p.opaque
-	if err := cn.register(p); err != nil {
-		return err
-	}
-	if err := cn.write(req, deadline, direct); err != nil && cn.claim(p, op) {
+	registered, err := cn.write(req, deadline, direct, p)
+	if err != nil && (!registered || cn.claim(p, op)) {
 		// Nothing completed p (an encoding error): the caller gets the error and no completion.
 		// Otherwise the dying connection completed it, and the outcome arrives the usual way.
 		return err

@@ -141,7 +141,13 @@ func (cn *conn) fail(p *pending, opaque int32, err error) {
 // deadline (zero: none), so a peer that reads slower than the senders write bounds the memory,
 // as Java's oneway and async permits do.
 // The queue is a list of chunks of about chunkSize bytes: it grows without copying what it holds.
-func (cn *conn) write(c *codec.Command, deadline time.Time, direct bool) error {
+//
+// p, when not nil, is registered once the header is encoded and before the frame is queued: the
+// response cannot arrive before it is registered, and once it is registered p may complete (a
+// timeout, a dying connection) and its caller go on with the message, so nothing that the header
+// reads (the properties map among them) is read after. registered tells the caller whether an
+// error came after the registration, when p may have been completed by someone else.
+func (cn *conn) write(c *codec.Command, deadline time.Time, direct bool, p *pending) (registered bool, err error) {
 	// The header is encoded before taking the lock: concurrent senders encode in parallel, and
 	// the lock covers two copies (under it, 4 oneway senders spent most of their time waiting).
 	hp := headerBufs.Get().(*[]byte)
@@ -151,32 +157,40 @@ func (cn *conn) write(c *codec.Command, deadline time.Time, direct bool) error {
 		defer headerBufs.Put(hp)
 	}
 	if err != nil {
-		return err
+		return false, err
 	}
-	cn.wmu.Lock()
-	for cn.flushing && (cn.queued >= maxQueuedBytes || cn.frames >= maxQueuedFrames) {
-		if cn.room == nil {
-			cn.room = make(chan struct{})
+	if p != nil {
+		if err := cn.register(p); err != nil {
+			return false, err
 		}
-		room := cn.room
-		cn.wmu.Unlock()
-		if err := cn.waitRoom(room, deadline); err != nil {
-			return err
-		}
-		cn.wmu.Lock()
 	}
 	n := len(hdr) + len(c.Body)
-	if len(cn.wbuf) > 0 && len(cn.wbuf)+n > chunkSize {
-		if len(cn.free) == 0 {
+	cn.wmu.Lock()
+	for {
+		if cn.flushing && (cn.queued >= maxQueuedBytes || cn.frames >= maxQueuedFrames) {
+			if cn.room == nil {
+				cn.room = make(chan struct{})
+			}
+			room := cn.room
+			cn.wmu.Unlock()
+			if err := cn.waitRoom(room, deadline); err != nil {
+				return p != nil, err
+			}
+			cn.wmu.Lock()
+			continue
+		}
+		if len(cn.wbuf) > 0 && len(cn.wbuf)+n > chunkSize && len(cn.free) == 0 {
 			// A new chunk is made (1 MiB zeroed) outside the lock, then the state is looked at
 			// again: the writer may have taken the queue meanwhile.
 			cn.wmu.Unlock()
 			chunk := make([]byte, 0, chunkSize)
 			cn.wmu.Lock()
 			cn.free = append(cn.free, chunk)
-			cn.wmu.Unlock()
-			return cn.write(c, deadline, direct) // the header is encoded again: rare
+			continue
 		}
+		break
+	}
+	if len(cn.wbuf) > 0 && len(cn.wbuf)+n > chunkSize {
 		cn.chunks = append(cn.chunks, cn.wbuf)
 		cn.wbuf = cn.freeChunk()
 	}
@@ -185,17 +199,17 @@ func (cn *conn) write(c *codec.Command, deadline time.Time, direct bool) error {
 	cn.frames++
 	if cn.flushing {
 		cn.wmu.Unlock()
-		return nil
+		return p != nil, nil
 	}
 	cn.flushing = true
 	if !direct {
 		cn.wmu.Unlock()
 		cn.kickWriter()
-		return nil
+		return p != nil, nil
 	}
 	bufs := cn.takeQueued() // only this frame: the queue is empty while nobody flushes
 	cn.wmu.Unlock()
-	return cn.flush(bufs, deadline, false)
+	return p != nil, cn.flush(bufs, deadline, false)
 }
 
 // headerBufs holds buffers for encoding frame headers outside the write lock.
@@ -440,7 +454,7 @@ func (cn *conn) serve(req *codec.Command) {
 		if !req.IsOneway() {
 			resp := codec.NewResponse(req, codec.RequestCodeNotSupported,
 				" request type "+strconv.Itoa(int(req.Code))+" not supported")
-			_ = cn.write(resp, time.Time{}, false)
+			_, _ = cn.write(resp, time.Time{}, false, nil)
 		}
 		return
 	}
@@ -457,7 +471,7 @@ func (cn *conn) serve(req *codec.Command) {
 		if resp != nil && !req.IsOneway() {
 			resp.Opaque = req.Opaque
 			resp.Flag |= codec.FlagResponse
-			if err := cn.write(resp, time.Time{}, false); err != nil {
+			if _, err := cn.write(resp, time.Time{}, false, nil); err != nil {
 				c.opts.logger.Warn("cannot answer broker request", "addr", cn.addr, "code", req.Code, "err", err)
 			}
 		}

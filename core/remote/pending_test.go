@@ -159,3 +159,54 @@ func TestSyncRecordsReused(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// probeHeader calls f while the frame's header is being encoded.
+type probeHeader struct{ f func() }
+
+func (h probeHeader) EncodeExt(w *codec.ExtWriter) { h.f(); w.String("k", "probe") }
+
+// TestHeaderEncodedBeforeRegistration: once a request is registered it may complete at any
+// moment (its deadline, a dying connection) and its caller go on with the message, for instance
+// write its properties map, which a send's header reads. So the header of every kind of request
+// is encoded while the request is not yet registered.
+func TestHeaderEncodedBeforeRegistration(t *testing.T) {
+	p := newPeer(t, codec.SerializeRocketMQ, echo)
+	c := newClient(t, WithSerializeType(codec.SerializeRocketMQ))
+	ctx := context.Background()
+	if _, err := c.Invoke(ctx, p.addr(), req("dial", nil), time.Now().Add(5*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	c.mu.Lock()
+	cn := c.conns[p.addr()].conn
+	c.mu.Unlock()
+	var encoded, registeredWhileEncoding atomic.Int64
+	probe := func() *codec.Command {
+		return &codec.Command{Code: codec.GetMaxOffset, Language: codec.LanguageGo, Version: codec.DefaultVersion,
+			Header: probeHeader{f: func() {
+				encoded.Add(1)
+				cn.mu.Lock()
+				if len(cn.pending) > 0 {
+					registeredWhileEncoding.Add(1)
+				}
+				cn.mu.Unlock()
+			}}}
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	if _, err := c.Invoke(ctx, p.addr(), probe(), deadline); err != nil {
+		t.Fatal(err)
+	}
+	var slot Pending
+	done := make(chan error, 1)
+	if err := c.InvokeAsyncTo(ctx, p.addr(), probe(), deadline, CallbackFunc(func(_ *codec.Command, err error) { done <- err }), &slot); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if n := encoded.Load(); n != 2 {
+		t.Fatalf("the probe header was encoded %d times, want 2", n)
+	}
+	if n := registeredWhileEncoding.Load(); n != 0 {
+		t.Fatalf("%d of 2 requests were registered (could complete) while their header was being encoded", n)
+	}
+}

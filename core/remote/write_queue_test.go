@@ -140,7 +140,7 @@ func TestWriteWaitingForRoomGoesOn(t *testing.T) {
 	finished := make(chan error, 1)        // the sender's outcome: nil once all its frames are queued
 	go func() {
 		for i := 0; i <= limit; i++ {
-			if err := cn.write(req("x", body), time.Now().Add(time.Minute), false); err != nil {
+			if _, err := cn.write(req("x", body), time.Now().Add(time.Minute), false, nil); err != nil {
 				finished <- err
 				return
 			}
