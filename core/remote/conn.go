@@ -142,11 +142,13 @@ func (cn *conn) fail(p *pending, opaque int32, err error) {
 // as Java's oneway and async permits do.
 // The queue is a list of chunks of about chunkSize bytes: it grows without copying what it holds.
 //
-// p, when not nil, is registered once the header is encoded and before the frame is queued: the
-// response cannot arrive before it is registered, and once it is registered p may complete (a
-// timeout, a dying connection) and its caller go on with the message, so nothing that the header
-// reads (the properties map among them) is read after. registered tells the caller whether an
-// error came after the registration, when p may have been completed by someone else.
+// p, when not nil, is registered once its frame is in the queue, under the write lock, so the
+// frame cannot be written (and answered) before it is registered. Once registered, p may complete
+// at any moment (its deadline, a dying connection) and its caller go on with the message and the
+// request, reuse the body, edit the properties the header was encoded from: so nothing of c is
+// read after. A frame whose registration fails (the connection closed) is taken out of the queue.
+// registered tells the caller whether an error came after the registration, when p may have been
+// completed by someone else.
 func (cn *conn) write(c *codec.Command, deadline time.Time, direct bool, p *pending) (registered bool, err error) {
 	// The header is encoded before taking the lock: concurrent senders encode in parallel, and
 	// the lock covers two copies (under it, 4 oneway senders spent most of their time waiting).
@@ -159,12 +161,8 @@ func (cn *conn) write(c *codec.Command, deadline time.Time, direct bool, p *pend
 	if err != nil {
 		return false, err
 	}
-	if p != nil {
-		if err := cn.register(p); err != nil {
-			return false, err
-		}
-	}
-	n := len(hdr) + len(c.Body)
+	body := c.Body
+	n := len(hdr) + len(body)
 	cn.wmu.Lock()
 	for {
 		if cn.flushing && (cn.queued >= maxQueuedBytes || cn.frames >= maxQueuedFrames) {
@@ -174,7 +172,7 @@ func (cn *conn) write(c *codec.Command, deadline time.Time, direct bool, p *pend
 			room := cn.room
 			cn.wmu.Unlock()
 			if err := cn.waitRoom(room, deadline); err != nil {
-				return p != nil, err
+				return false, err
 			}
 			cn.wmu.Lock()
 			continue
@@ -194,7 +192,15 @@ func (cn *conn) write(c *codec.Command, deadline time.Time, direct bool, p *pend
 		cn.chunks = append(cn.chunks, cn.wbuf)
 		cn.wbuf = cn.freeChunk()
 	}
-	cn.wbuf = append(append(cn.wbuf, hdr...), c.Body...)
+	at := len(cn.wbuf)
+	cn.wbuf = append(append(cn.wbuf, hdr...), body...)
+	if p != nil {
+		if err := cn.register(p); err != nil {
+			cn.wbuf = cn.wbuf[:at]
+			cn.wmu.Unlock()
+			return false, err
+		}
+	}
 	cn.queued += n
 	cn.frames++
 	if cn.flushing {

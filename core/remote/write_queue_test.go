@@ -3,6 +3,7 @@ package remote
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"io"
 	"net"
 	"strconv"
@@ -164,4 +165,33 @@ func TestWriteWaitingForRoomGoesOn(t *testing.T) {
 	}
 	_ = c.Close()
 	<-peerDone
+}
+
+// A request whose connection closed before it could be registered is neither registered nor
+// left in the write queue, and its caller gets the connection's error: nobody else completes it.
+func TestWriteOnClosedConnQueuesNothing(t *testing.T) {
+	p := newPeer(t, codec.SerializeRocketMQ, echo)
+	c := newClient(t)
+	cn, err := c.conn(context.Background(), p.addr(), time.Now().Add(5*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cn.close(ErrConnClosed)
+	r := req("x", []byte("body"))
+	pe := &pending{opaque: 7, conn: cn, req: r, start: time.Now(), deadline: time.Now().Add(time.Minute), ch: make(chan result, 1)}
+	registered, err := cn.write(r, pe.deadline, true, pe)
+	if registered || !errors.Is(err, ErrConnClosed) {
+		t.Fatalf("write on a closed connection: registered %v, err %v; want false, ErrConnClosed", registered, err)
+	}
+	cn.wmu.Lock()
+	queued, frames, buffered := cn.queued, cn.frames, len(cn.wbuf)
+	cn.wmu.Unlock()
+	if queued != 0 || frames != 0 || buffered != 0 {
+		t.Fatalf("the refused frame stayed queued: %d bytes, %d frames, %d buffered", queued, frames, buffered)
+	}
+	select {
+	case r := <-pe.ch:
+		t.Fatalf("the refused request was completed too: %v", r.err)
+	default:
+	}
 }
