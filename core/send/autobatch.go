@@ -488,9 +488,13 @@ func (p *Producer) allocCall() *call {
 // reuseCall keeps the call of a finished send for the next one, unless something outside the
 // send may still hold a part of it: a send hook was shown its SendContext, a selector its queue
 // list, or an RPC hook its request (all of which they may keep). Nothing else refers to a finished
-// call: a held message never reaches the transport, and a sync or oneway request is encoded into
-// the connection's buffer before the transport returns, which then forgets it. The callers make
-// sure the send's outcome was delivered and its hook set unpinned.
+// call: a held message never reaches the transport, and the transport copies a request's frame
+// into the connection's queue before it registers the request, so it reads nothing of the call
+// once the request can complete; what may still fire for a completed request (its deadline, a
+// cancelled context) names the call's remote.Pending by an opaque that no longer maps to it. The
+// callers make sure the send's outcome was delivered and its hook set unpinned: Send and
+// SendOneway once the transport returned, an async send once its callback returned, a held
+// message once its batch's fan-out called it back.
 func (p *Producer) reuseCall(c *call) {
 	if hs := c.hooks; len(hs.forbidden) > 0 || len(hs.before) > 0 || len(hs.after) > 0 ||
 		c.selector != nil || len(p.cfg.rpcHooks) > 0 {
