@@ -81,7 +81,7 @@ func (c *Client) Invoke(ctx context.Context, addr string, req *codec.Command, de
 		return nil, err
 	}
 	p.ch = ch
-	if err := c.send(cn, p); err != nil {
+	if err := c.send(ctx, cn, p); err != nil {
 		return nil, err
 	}
 	var r result
@@ -152,7 +152,7 @@ func (c *Client) InvokeAsyncTo(ctx context.Context, addr string, req *codec.Comm
 		op := p.opaque
 		p.stopCtx = context.AfterFunc(ctx, func() { cn.fail(p, op, context.Cause(ctx)) })
 	}
-	if err := c.send(cn, p); err != nil {
+	if err := c.send(ctx, cn, p); err != nil {
 		if p.stopCtx != nil {
 			p.stopCtx()
 		}
@@ -178,7 +178,7 @@ func (c *Client) InvokeOneway(ctx context.Context, addr string, req *codec.Comma
 	}
 	// A frame queued on a closed connection would never be written (its writer has ended).
 	if err = cn.closeError(); err == nil {
-		_, err = cn.write(req, deadline, false, nil)
+		_, err = cn.write(ctx, req, deadline, false, nil)
 	}
 	for _, h := range c.opts.hooks {
 		h.AfterResponse(addr, req, nil, err)
@@ -220,11 +220,11 @@ func (c *Client) prepare(ctx context.Context, addr string, req *codec.Command, d
 	return cn, into, nil
 }
 
-func (c *Client) send(cn *conn, p *pending) error {
+func (c *Client) send(ctx context.Context, cn *conn, p *pending) error {
 	// Once registered (in write), p may complete (a dying connection) and be reused at any
 	// moment: what the write needs is read before.
 	req, deadline, direct, op := p.req, p.deadline, p.ch != nil, p.opaque
-	registered, err := cn.write(req, deadline, direct, p)
+	registered, err := cn.write(ctx, req, deadline, direct, p)
 	if err != nil && (!registered || cn.claim(p, op)) {
 		// Nothing completed p (an encoding error): the caller gets the error and no completion.
 		// Otherwise the dying connection completed it, and the outcome arrives the usual way.

@@ -2,6 +2,7 @@ package remote
 
 import (
 	"bufio"
+	"context"
 	"crypto/tls"
 	"errors"
 	"io"
@@ -138,8 +139,8 @@ func (cn *conn) fail(p *pending, opaque int32, err error) {
 // the writer is in the syscall, so even a single sending goroutine gets its frames coalesced,
 // as Netty's event loop does for the Java client. At most maxQueuedFrames frames and
 // maxQueuedBytes bytes wait for the writer: a caller over a bound waits for room until its
-// deadline (zero: none), so a peer that reads slower than the senders write bounds the memory,
-// as Java's oneway and async permits do.
+// deadline (zero: none) or until ctx ends, so a peer that reads slower than the senders write
+// bounds the memory, as Java's oneway and async permits do.
 // The queue is a list of chunks of about chunkSize bytes: it grows without copying what it holds.
 //
 // p, when not nil, is registered once its frame is in the queue, under the write lock, so the
@@ -149,7 +150,7 @@ func (cn *conn) fail(p *pending, opaque int32, err error) {
 // read after. A frame whose registration fails (the connection closed) is taken out of the queue.
 // registered tells the caller whether an error came after the registration, when p may have been
 // completed by someone else.
-func (cn *conn) write(c *codec.Command, deadline time.Time, direct bool, p *pending) (registered bool, err error) {
+func (cn *conn) write(ctx context.Context, c *codec.Command, deadline time.Time, direct bool, p *pending) (registered bool, err error) {
 	// The header is encoded before taking the lock: concurrent senders encode in parallel, and
 	// the lock covers two copies (under it, 4 oneway senders spent most of their time waiting).
 	hp := headerBufs.Get().(*[]byte)
@@ -171,7 +172,7 @@ func (cn *conn) write(c *codec.Command, deadline time.Time, direct bool, p *pend
 			}
 			room := cn.room
 			cn.wmu.Unlock()
-			if err := cn.waitRoom(room, deadline); err != nil {
+			if err := cn.waitRoom(ctx, room, deadline); err != nil {
 				return false, err
 			}
 			cn.wmu.Lock()
@@ -241,9 +242,9 @@ func (cn *conn) freeChunk() []byte {
 	return nil
 }
 
-// waitRoom waits until the writer takes the queue (room closes), the connection dies or deadline
-// passes.
-func (cn *conn) waitRoom(room chan struct{}, deadline time.Time) error {
+// waitRoom waits until the writer takes the queue (room closes), the connection dies, ctx ends or
+// deadline passes.
+func (cn *conn) waitRoom(ctx context.Context, room chan struct{}, deadline time.Time) error {
 	var expired <-chan time.Time
 	if !deadline.IsZero() {
 		t := time.NewTimer(time.Until(deadline))
@@ -258,6 +259,8 @@ func (cn *conn) waitRoom(room chan struct{}, deadline time.Time) error {
 		err := cn.closeErr
 		cn.mu.Unlock()
 		return err
+	case <-ctx.Done():
+		return context.Cause(ctx)
 	case <-expired:
 		return timeoutError(cn.addr, 0, "waiting for room in the write queue")
 	}
@@ -460,7 +463,7 @@ func (cn *conn) serve(req *codec.Command) {
 		if !req.IsOneway() {
 			resp := codec.NewResponse(req, codec.RequestCodeNotSupported,
 				" request type "+strconv.Itoa(int(req.Code))+" not supported")
-			_, _ = cn.write(resp, time.Time{}, false, nil)
+			_, _ = cn.write(context.Background(), resp, time.Time{}, false, nil)
 		}
 		return
 	}
@@ -477,7 +480,7 @@ func (cn *conn) serve(req *codec.Command) {
 		if resp != nil && !req.IsOneway() {
 			resp.Opaque = req.Opaque
 			resp.Flag |= codec.FlagResponse
-			if _, err := cn.write(resp, time.Time{}, false, nil); err != nil {
+			if _, err := cn.write(context.Background(), resp, time.Time{}, false, nil); err != nil {
 				c.opts.logger.Warn("cannot answer broker request", "addr", cn.addr, "code", req.Code, "err", err)
 			}
 		}

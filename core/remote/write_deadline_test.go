@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/rocketsend/rocketsend/core/codec"
 )
 
 // A peer that accepts and never reads (a SIGSTOPped broker) fills the socket buffers; a send
@@ -90,6 +92,28 @@ func TestOnewayQueueIsBounded(t *testing.T) {
 		if d := time.Since(t0); d > 10*time.Second { // generous: the deadline was 200 ms
 			t.Fatalf("frame %d waited %v for room; its deadline was 200ms", i, d)
 		}
-		return
+		break
+	}
+	// The queue is full: a request waiting for room ends with its context, long before its
+	// deadline, with the context's cause, whatever its kind.
+	cause := errors.New("the caller gave up")
+	for _, kind := range []string{"oneway", "sync", "async"} {
+		deadline := time.Now().Add(20 * time.Second) // far from the 100 ms of the context
+		ctx, cancel := context.WithCancelCause(context.Background())
+		time.AfterFunc(100*time.Millisecond, func() { cancel(cause) })
+		var err error
+		switch kind {
+		case "oneway":
+			err = c.InvokeOneway(ctx, addr, req("x", body), deadline)
+		case "sync":
+			_, err = c.Invoke(ctx, addr, req("x", body), deadline)
+		case "async":
+			err = c.InvokeAsync(ctx, addr, req("x", body), deadline, func(*codec.Command, error) {
+				t.Error("async: callback called though InvokeAsync returned an error")
+			})
+		}
+		if !errors.Is(err, cause) {
+			t.Fatalf("%s request waiting for room, its context cancelled: err = %v, want the cause", kind, err)
+		}
 	}
 }

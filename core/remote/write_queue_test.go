@@ -141,7 +141,7 @@ func TestWriteWaitingForRoomGoesOn(t *testing.T) {
 	finished := make(chan error, 1)        // the sender's outcome: nil once all its frames are queued
 	go func() {
 		for i := 0; i <= limit; i++ {
-			if _, err := cn.write(req("x", body), time.Now().Add(time.Minute), false, nil); err != nil {
+			if _, err := cn.write(context.Background(), req("x", body), time.Now().Add(time.Minute), false, nil); err != nil {
 				finished <- err
 				return
 			}
@@ -179,7 +179,7 @@ func TestWriteOnClosedConnQueuesNothing(t *testing.T) {
 	cn.close(ErrConnClosed)
 	r := req("x", []byte("body"))
 	pe := &pending{opaque: 7, conn: cn, req: r, start: time.Now(), deadline: time.Now().Add(time.Minute), ch: make(chan result, 1)}
-	registered, err := cn.write(r, pe.deadline, true, pe)
+	registered, err := cn.write(context.Background(), r, pe.deadline, true, pe)
 	if registered || !errors.Is(err, ErrConnClosed) {
 		t.Fatalf("write on a closed connection: registered %v, err %v; want false, ErrConnClosed", registered, err)
 	}
