@@ -178,20 +178,20 @@ func (cn *conn) write(ctx context.Context, c *codec.Command, deadline time.Time,
 			cn.wmu.Lock()
 			continue
 		}
-		if len(cn.wbuf) > 0 && len(cn.wbuf)+n > chunkSize && len(cn.free) == 0 {
-			// A new chunk is made (1 MiB zeroed) outside the lock, then the state is looked at
-			// again: the writer may have taken the queue meanwhile.
-			cn.wmu.Unlock()
-			chunk := make([]byte, 0, chunkSize)
-			cn.wmu.Lock()
-			cn.free = append(cn.free, chunk)
-			continue
+		if len(cn.wbuf) > 0 && len(cn.wbuf)+n > chunkSize {
+			if len(cn.free) == 0 {
+				// A new chunk is made (1 MiB zeroed) outside the lock, then the state is looked
+				// at again: the writer may have taken the queue meanwhile.
+				cn.wmu.Unlock()
+				chunk := make([]byte, 0, chunkSize)
+				cn.wmu.Lock()
+				cn.free = append(cn.free, chunk)
+				continue
+			}
+			cn.chunks = append(cn.chunks, cn.wbuf)
+			cn.wbuf = cn.freeChunk()
 		}
 		break
-	}
-	if len(cn.wbuf) > 0 && len(cn.wbuf)+n > chunkSize {
-		cn.chunks = append(cn.chunks, cn.wbuf)
-		cn.wbuf = cn.freeChunk()
 	}
 	at := len(cn.wbuf)
 	cn.wbuf = append(append(cn.wbuf, hdr...), body...)
@@ -201,22 +201,23 @@ func (cn *conn) write(ctx context.Context, c *codec.Command, deadline time.Time,
 			cn.wmu.Unlock()
 			return false, err
 		}
+		registered = true
 	}
 	cn.queued += n
 	cn.frames++
 	if cn.flushing {
 		cn.wmu.Unlock()
-		return p != nil, nil
+		return registered, nil
 	}
 	cn.flushing = true
 	if !direct {
 		cn.wmu.Unlock()
 		cn.kickWriter()
-		return p != nil, nil
+		return registered, nil
 	}
 	bufs := cn.takeQueued() // only this frame: the queue is empty while nobody flushes
 	cn.wmu.Unlock()
-	return p != nil, cn.flush(bufs, deadline, false)
+	return registered, cn.flush(bufs, deadline, false)
 }
 
 // headerBufs holds buffers for encoding frame headers outside the write lock.

@@ -198,12 +198,10 @@ func (c *call) deliver(res *message.SendResult, err error) {
 		c.fanOut(res, err) // an auto-batch request: every member's outcome comes through it
 		return
 	}
-	if c.inBatch { // a held message: its batch's fan-out gives its call back
-		c.cb(res, err)
-		return
-	}
 	c.cb(res, err)
-	p.reuseCall(c) // not reached when the callback panicked: the call is then dropped
+	if !c.inBatch { // a held message's call is given back by its batch's fan-out
+		p.reuseCall(c) // not reached when the callback panicked: the call is then dropped
+	}
 }
 
 // limiter bounds async sends in flight by count and bytes. A single message larger than the byte
