@@ -563,27 +563,26 @@ func TestProcessCloseStopped(t *testing.T) {
 	noProcessLeftPid(t, pid)
 }
 
-// TestHelperMiniHost is not a test: TestProcessHostKilled runs the test binary as a small host that
-// loads a plugin, prints its pid and waits to be killed.
-func TestHelperMiniHost(t *testing.T) {
-	path := os.Getenv("ROCKETSEND_MINIHOST_PLUGIN")
-	if path == "" {
-		t.Skip("helper process of TestProcessHostKilled")
-	}
+// miniHost is the small host TestProcessHostKilled runs: the test binary started again with
+// ROCKETSEND_MINIHOST_PLUGIN set, which TestMain hands here instead of running the tests. It loads
+// the plugin, prints its pid and waits to be killed.
+func miniHost(path string) int {
 	p, err := LoadProcess(context.Background(), path)
 	if err != nil {
-		t.Fatal(err)
+		fmt.Fprintln(os.Stderr, "mini host:", err)
+		return 1
 	}
 	fmt.Printf("pid %d\n", p.Stats().Pid)
 	time.Sleep(time.Minute) // bounded; the test kills this process long before
 	_ = p.Close(context.Background())
+	return 0
 }
 
 // TestProcessHostKilled: a host killed outright (SIGKILL) cannot stop its plugins; a plugin built
 // with guest.Serve notices that its parent is gone and exits.
 func TestProcessHostKilled(t *testing.T) {
 	path := faultProc(t)
-	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperMiniHost$", "-test.count=1")
+	cmd := exec.Command(os.Args[0], "-test.run=^$", "-test.count=1")
 	cmd.Env = append(os.Environ(), "ROCKETSEND_MINIHOST_PLUGIN="+path)
 	out, err := cmd.StdoutPipe()
 	if err != nil {

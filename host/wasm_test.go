@@ -30,6 +30,9 @@ var (
 )
 
 func TestMain(m *testing.M) {
+	if path := os.Getenv("ROCKETSEND_MINIHOST_PLUGIN"); path != "" {
+		os.Exit(miniHost(path)) // TestProcessHostKilled's child, not a test run
+	}
 	code := m.Run()
 	_ = ccache.Close(context.Background())
 	if guestDir != "" {
