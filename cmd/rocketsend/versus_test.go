@@ -55,14 +55,21 @@ type versusSample struct {
 // compression, 2 retries and a 10 s send timeout. Every message every client sent must be stored
 // (the topic's max offsets), or the test fails; nothing else decides pass or fail.
 //
-// It runs only with ROCKETSEND_VERSUS_JAVA=1. Knobs (environment): VERSUS_COUNT (30000 messages per
+// It runs with ROCKETSEND_VERSUS_JAVA=1, and as a smoke run under CI=true. Knobs (environment): VERSUS_COUNT (30000 messages per
 // client and round), VERSUS_SIZE (1024 B), VERSUS_INFLIGHT (512, async and the async floor),
 // VERSUS_SENDERS (4, sync and oneway; the sync floor keeps as many in flight), VERSUS_ROUNDS (3),
 // VERSUS_MODES (async,sync,oneway; VERSUS_MODE is read too), VERSUS_CLIENTS (every key of
 // versusClients) and VERSUS_PIN (1: the client alone on CPU 0, see versusPin).
 func TestVersusJava(t *testing.T) {
+	// Under CI=true without ROCKETSEND_VERSUS_JAVA=1 it is a smoke run (2 000 messages, one round,
+	// about half a minute): it measures nothing, but proves the harness, the Java witness and
+	// that every client's messages are stored.
+	countDef, roundsDef := 30000, 3
 	if os.Getenv("ROCKETSEND_VERSUS_JAVA") != "1" {
-		t.Skip("side-by-side benchmark: run with ROCKETSEND_VERSUS_JAVA=1 (make bench-java)")
+		if os.Getenv("CI") != "true" {
+			t.Skip("side-by-side benchmark: run with ROCKETSEND_VERSUS_JAVA=1 (make bench-java)")
+		}
+		countDef, roundsDef = 2000, 1
 	}
 	env := func(k string, def int) int {
 		if v, err := strconv.Atoi(os.Getenv(k)); err == nil && v > 0 {
@@ -78,8 +85,8 @@ func TestVersusJava(t *testing.T) {
 		}
 		return def
 	}
-	count, size, inflight := env("VERSUS_COUNT", 30000), env("VERSUS_SIZE", 1024), env("VERSUS_INFLIGHT", 512)
-	senders, rounds := env("VERSUS_SENDERS", 4), env("VERSUS_ROUNDS", 3)
+	count, size, inflight := env("VERSUS_COUNT", countDef), env("VERSUS_SIZE", 1024), env("VERSUS_INFLIGHT", 512)
+	senders, rounds := env("VERSUS_SENDERS", 4), env("VERSUS_ROUNDS", roundsDef)
 	var allClients []string
 	for _, c := range versusClients {
 		allClients = append(allClients, c.key)
