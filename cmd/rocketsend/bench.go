@@ -40,9 +40,10 @@ type benchOptions struct {
 	rate        float64       // most messages started per second (0: as fast as possible)
 	size        int
 	mode        string
-	batch       int // batch mode: messages per SendBatch
-	concurrency int // sync, oneway and batch: sending goroutines
-	inflight    int // async: most sends outstanding
+	batch       int           // batch mode: messages per SendBatch
+	concurrency int           // sync, oneway and batch: sending goroutines
+	inflight    int           // async: most sends outstanding
+	floorWork   time.Duration // floor: busy work per frame before it is written
 	warmup      int
 	timeout     time.Duration
 	// otherCPU, when set, reads another CPU counter in nanoseconds (the brokers', in
@@ -153,6 +154,7 @@ pipelined, on one connection per broker, the ceiling a producer is compared with
 	fl.IntVar(&f.batch, "batch", 16, "batch mode: messages per batch (one SendBatch, one latency)")
 	fl.IntVar(&f.concurrency, "concurrency", 8, "sync, oneway and batch: sending goroutines")
 	fl.IntVar(&f.inflight, "inflight", 1024, "async, auto-batch and floor: most sends outstanding at once")
+	fl.DurationVar(&f.floorWork, "floor-work", 0, "floor: busy work on the writer per frame before it writes it (a stand-in for a producer's own work per message, to see what a microsecond of client CPU costs on this machine)")
 	fl.IntVar(&f.warmup, "warmup", 500, "sync sends before the measured phase")
 	fl.IntVar(&f.queues, "queues", 4, "queues per broker when creating the topic")
 	fl.DurationVar(&f.timeout, "timeout", 10*time.Minute, "bound of the whole run")
@@ -190,6 +192,10 @@ func (o *benchOptions) check() error {
 		return usagef("bench: --batch %d must be at least 1", o.batch)
 	case o.warmup < 0:
 		return usagef("bench: --warmup must not be negative")
+	case o.floorWork < 0 || o.floorWork > time.Second:
+		return usagef("bench: --floor-work %v: want 0 to 1s", o.floorWork)
+	case o.floorWork > 0 && o.mode != "floor":
+		return usagef("bench: --floor-work is for --mode floor only")
 	}
 	return nil
 }

@@ -30,6 +30,8 @@ func TestBenchUsageErrors(t *testing.T) {
 		{[]string{"bench", "-n", "127.0.0.1:9", "--mode", "floor", "--inflight", "0"}, "--inflight must be at least 1"},
 		{[]string{"bench", "-n", "127.0.0.1:9", "--mode", "auto-batch", "--inflight", "0"}, "--inflight must be at least 1"},
 		{[]string{"bench", "-n", "127.0.0.1:9", "--mode", "sync", "--set", "auto_batch=maybe"}, "auto_batch"},
+		{[]string{"bench", "-n", "127.0.0.1:9", "--mode", "sync", "--floor-work", "5us"}, "--floor-work is for --mode floor only"},
+		{[]string{"bench", "-n", "127.0.0.1:9", "--mode", "floor", "--floor-work", "-1us"}, "want 0 to 1s"},
 		// Raw frames cannot carry what the producer adds besides the header.
 		{[]string{"bench", "-n", "127.0.0.1:9", "--mode", "floor", "--count", "10", "--set", "namespace=ns1"}, "does not sign (credentials), encrypt (tls) or prefix a namespace"},
 	} {
@@ -147,6 +149,19 @@ func TestBenchFloor(t *testing.T) {
 		if r.Stored == nil || r.Stored.Stored != 400 || r.Stored.Verdict != verdictOK {
 			t.Errorf("floor (%s) stored check: %+v", st, r.Stored)
 		}
+	}
+	// --floor-work runs between a frame's start and its write, so it is in every latency.
+	text, err := run(t, "", "bench", "-n", cl.NameServer(), "-t", uniqueTopic("rs_cmd_floor"), "--mode", "floor",
+		"--count", "100", "--inflight", "4", "--warmup", "5", "--floor-work", "2ms", "--json", "--no-progress")
+	if err != nil {
+		t.Fatalf("bench --mode floor --floor-work: %v\n%s", err, text)
+	}
+	var r benchResult
+	if err := json.Unmarshal([]byte(text), &r); err != nil {
+		t.Fatalf("bench --json: %v\n%s", err, text)
+	}
+	if r.Sent != 100 || r.Failed != 0 || r.P50Ms < 2 {
+		t.Errorf("floor with 2 ms of work per frame: sent %d, failed %d, p50 %.3f ms (want at least 2)", r.Sent, r.Failed, r.P50Ms)
 	}
 }
 

@@ -95,7 +95,7 @@ func floorRun(ctx, stop context.Context, p sender, o benchOptions, h floorHeader
 		writers.Add(1)
 		go func() {
 			defer writers.Done()
-			if err := floorWrite(runCtx, fc, m, frames, starts, sem); err != nil {
+			if err := floorWrite(runCtx, fc, m, frames, starts, sem, o.floorWork); err != nil {
 				abort(err)
 			}
 		}()
@@ -189,8 +189,10 @@ func floorFrames(o benchOptions, h floorHeader, targets []floorTarget) ([][]byte
 
 var errFloorDone = errors.New("floor: every response read")
 
-// floorWrite writes fc's frames, as many at once as the in-flight bound lets it (one writev).
-func floorWrite(ctx context.Context, fc *floorConn, m *meter, frames [][]byte, starts []atomic.Int64, sem chan struct{}) error {
+// floorWrite writes fc's frames, as many at once as the in-flight bound lets it (one writev),
+// after work (--floor-work) of busy waiting per frame.
+func floorWrite(ctx context.Context, fc *floorConn, m *meter, frames [][]byte, starts []atomic.Int64, sem chan struct{},
+	work time.Duration) error {
 	const most = 256 << 10 // bytes per write
 	more := func() bool {  // another in-flight slot, without waiting for one
 		select {
@@ -225,6 +227,10 @@ func floorWrite(ctx context.Context, fc *floorConn, m *meter, frames [][]byte, s
 		for _, i := range batch {
 			starts[i].Store(now)
 			vec = append(vec, frames[i])
+		}
+		if work > 0 { // after the start time is taken: a producer's own work counts in its latency
+			for t0, d := time.Now(), time.Duration(k)*work; time.Since(t0) < d; {
+			}
 		}
 		fc.written.Add(int64(len(batch)))
 		next += len(batch)
