@@ -30,6 +30,7 @@ type benchFlags struct {
 	plot       string
 	noProgress bool
 	queues     int
+	profiles   benchProfiles
 }
 
 // benchOptions is one benchmark run's load.
@@ -161,6 +162,9 @@ pipelined, on one connection per broker, the ceiling a producer is compared with
 	fl.BoolVar(&f.jsonOut, "json", false, "print the summary as JSON (for scripts): every figure of the text summary")
 	fl.StringVar(&f.plot, "plot", "", "write a latency and throughput plot (SVG) to this file")
 	fl.BoolVar(&f.noProgress, "no-progress", false, "no per-second lines and progress bar")
+	fl.StringVar(&f.profiles.cpu, "cpuprofile", "", "write a pprof CPU profile of the run to this file")
+	fl.StringVar(&f.profiles.mutex, "mutexprofile", "", "write a pprof profile of the run's lock contention to this file")
+	fl.StringVar(&f.profiles.mem, "memprofile", "", "write a pprof profile of the run's allocations to this file")
 	return c
 }
 
@@ -200,7 +204,7 @@ func (o *benchOptions) check() error {
 	return nil
 }
 
-func runBench(ctx context.Context, out, errOut io.Writer, f *benchFlags) error {
+func runBench(ctx context.Context, out, errOut io.Writer, f *benchFlags) (err error) {
 	if err := f.check(); err != nil {
 		return err
 	}
@@ -209,6 +213,15 @@ func runBench(ctx context.Context, out, errOut io.Writer, f *benchFlags) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, f.timeout)
 	defer cancel()
+	stopProfiles, err := f.profiles.start()
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if perr := stopProfiles(); err == nil {
+			err = perr
+		}
+	}()
 	var fh floorHeader
 	if f.mode == "floor" { // refused settings are refused before anything is created
 		var err error

@@ -6,6 +6,8 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -32,6 +34,7 @@ func TestBenchUsageErrors(t *testing.T) {
 		{[]string{"bench", "-n", "127.0.0.1:9", "--mode", "sync", "--set", "auto_batch=maybe"}, "auto_batch"},
 		{[]string{"bench", "-n", "127.0.0.1:9", "--mode", "sync", "--floor-work", "5us"}, "--floor-work is for --mode floor only"},
 		{[]string{"bench", "-n", "127.0.0.1:9", "--mode", "floor", "--floor-work", "-1us"}, "want 0 to 1s"},
+		{[]string{"bench", "-n", "127.0.0.1:9", "--mutexprofile", "/nonexistent-dir/mutex.out"}, "--mutexprofile"},
 		// Raw frames cannot carry what the producer adds besides the header.
 		{[]string{"bench", "-n", "127.0.0.1:9", "--mode", "floor", "--count", "10", "--set", "namespace=ns1"}, "does not sign (credentials), encrypt (tls) or prefix a namespace"},
 	} {
@@ -162,6 +165,27 @@ func TestBenchFloor(t *testing.T) {
 	}
 	if r.Sent != 100 || r.Failed != 0 || r.P50Ms < 2 {
 		t.Errorf("floor with 2 ms of work per frame: sent %d, failed %d, p50 %.3f ms (want at least 2)", r.Sent, r.Failed, r.P50Ms)
+	}
+}
+
+// TestBenchProfiles writes the three pprof profiles of a short sync run: each a gzipped profile.
+func TestBenchProfiles(t *testing.T) {
+	cl := rmqtest.Start(t)
+	dir := t.TempDir()
+	paths := map[string]string{"--cpuprofile": "cpu.out", "--mutexprofile": "mutex.out", "--memprofile": "mem.out"}
+	args := []string{"bench", "-n", cl.NameServer(), "-t", uniqueTopic("rs_cmd_prof"), "--mode", "sync", "--count", "200",
+		"--concurrency", "2", "--warmup", "5", "--no-progress"}
+	for flag, name := range paths {
+		args = append(args, flag, filepath.Join(dir, name))
+	}
+	if text, err := run(t, "", args...); err != nil {
+		t.Fatalf("bench with profiles: %v\n%s", err, text)
+	}
+	for flag, name := range paths {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil || len(b) < 2 || b[0] != 0x1f || b[1] != 0x8b {
+			t.Errorf("%s: %d bytes, err %v: want a gzipped pprof profile", flag, len(b), err)
+		}
 	}
 }
 
