@@ -1,12 +1,14 @@
 package send
 
 import (
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash/fnv"
 	"math"
 	"math/big"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -481,5 +483,43 @@ func BenchmarkSelectors(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// A topic's round-robin position is one for the whole producer, shared by every goroutine, where
+// Java keeps one per thread (ThreadLocalIndex, each thread starting at a random queue): sends from
+// eight goroutines in turn get eight consecutive queues of the route (docs/producer.md, "Where
+// rocketsend differs from Java, on purpose").
+func TestRoundRobinPositionSharedByGoroutines(t *testing.T) {
+	fc := newFakeCluster(t, "broker-a", "broker-b")
+	p := startFake(t, fc)
+	var route []message.MessageQueue // the route's order: by broker name, then queue id
+	for _, b := range []string{"broker-a", "broker-b"} {
+		for i := range fc.queues {
+			route = append(route, message.MessageQueue{Topic: "FakeTopic", BrokerName: b, QueueID: i})
+		}
+	}
+	var got []message.MessageQueue
+	for range len(route) {
+		done := make(chan struct{})
+		go func() { // a goroutine of its own for every send
+			defer close(done)
+			res, err := p.Send(context.Background(), msg("turn"))
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			got = append(got, res.Queue)
+		}()
+		<-done
+	}
+	if len(got) != len(route) {
+		t.Fatalf("%d of %d sends went through", len(got), len(route))
+	}
+	start := slices.Index(route, got[0])
+	for i, q := range got {
+		if want := route[(start+i)%len(route)]; start < 0 || q != want {
+			t.Fatalf("send %d went to %v, want %v: the goroutines do not share one position (all: %v)", i, q, want, got)
+		}
 	}
 }
