@@ -14,13 +14,14 @@ import (
 // scheduler's monitor thread with a futex call, which then polls every 20 µs for a while. The
 // socket is non-blocking, so neither call ever blocks: EAGAIN hands the wait back to the poller,
 // which honours the connection's deadlines as net.Conn does. Measured in docs/performance.md
-// ("Raw socket calls"). TLS and other connections keep net.Conn's methods.
+// ("Raw socket calls"). TLS and other connections keep net.Conn's methods; race-detector builds
+// make the same calls through syscall.Read and syscall.Write (rawsys_race_linux.go).
 
 // rawIO reads and writes one TCP connection through its syscall.RawConn. The connection's
 // reader goroutine is its only reader and the holder of the flusher's place its only writer, so
 // the fields the poller callbacks fill are never shared.
 type rawIO struct {
-	rc net.Conn // for error addresses
+	nc net.Conn // for the addresses of errors
 	sc syscall.RawConn
 
 	rbuf  []byte
@@ -44,7 +45,7 @@ func newRawIO(nc net.Conn) *rawIO {
 	if err != nil {
 		return nil
 	}
-	r := &rawIO{rc: nc, sc: sc}
+	r := &rawIO{nc: nc, sc: sc}
 	r.readF, r.wrF = r.read, r.write // bound once: a method value per call would allocate
 	return r
 }
@@ -125,5 +126,5 @@ func (r *rawIO) opError(op string, err error) error {
 	if oe, ok := err.(*net.OpError); ok {
 		err = oe.Err
 	}
-	return &net.OpError{Op: op, Net: "tcp", Source: r.rc.LocalAddr(), Addr: r.rc.RemoteAddr(), Err: err}
+	return &net.OpError{Op: op, Net: "tcp", Source: r.nc.LocalAddr(), Addr: r.nc.RemoteAddr(), Err: err}
 }
