@@ -44,7 +44,7 @@ type conn struct {
 	client *Client
 	addr   string
 	nc     net.Conn
-	raw    *rawIO // nc's raw reads and writes, nil where net.Conn's are used (rawio_linux.go)
+	rw     io.ReadWriter // nc's raw calls where it has them (rawio_linux.go), else nc
 
 	mu       sync.Mutex
 	pending  map[int32]*pending
@@ -70,7 +70,10 @@ func newConn(c *Client, addr string, nc net.Conn) *conn {
 	cn := &conn{client: c, addr: addr, nc: nc, pending: make(map[int32]*pending), done: make(chan struct{}),
 		kick: make(chan struct{}, 1)}
 	_, cn.tls = nc.(*tls.Conn)
-	cn.raw = newRawIO(nc)
+	cn.rw = nc
+	if r := newRawIO(nc); r != nil {
+		cn.rw = r
+	}
 	c.wg.Add(2)
 	go cn.readLoop()
 	go cn.writeLoop()
@@ -331,11 +334,7 @@ func (cn *conn) flush(bufs [][]byte, deadline time.Time, writer bool) error {
 			}
 			_ = cn.nc.SetWriteDeadline(wd)
 			var n int
-			if cn.raw != nil {
-				n, werr = cn.raw.Write(buf)
-			} else {
-				n, werr = cn.nc.Write(buf)
-			}
+			n, werr = cn.rw.Write(buf)
 			if werr != nil && handoff && errors.Is(werr, os.ErrDeadlineExceeded) {
 				// Only a direct caller has a deadline, and it writes one chunk (its frame).
 				// Not on the Client's WaitGroup: Close may already be waiting on it. The goroutine
@@ -428,11 +427,7 @@ func (cn *conn) isClosed() bool {
 func (cn *conn) readLoop() {
 	defer cn.client.wg.Done()
 	defer close(cn.done)
-	var src io.Reader = cn.nc
-	if cn.raw != nil {
-		src = cn.raw
-	}
-	br := bufio.NewReaderSize(src, cn.client.opts.readBufSize)
+	br := bufio.NewReaderSize(cn.rw, cn.client.opts.readBufSize)
 	var frame []byte
 	for {
 		cmd, err := readFrameInto(br, &frame, cn.client.opts.maxFrame)

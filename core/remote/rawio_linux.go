@@ -27,7 +27,6 @@ type rawIO struct {
 	rbuf  []byte
 	rn    int
 	rerr  syscall.Errno
-	reof  bool
 	wbuf  []byte
 	wn    int
 	werr  syscall.Errno
@@ -55,7 +54,7 @@ func (r *rawIO) read(fd uintptr) bool {
 		n, errno := sysRead(fd, r.rbuf)
 		switch errno {
 		case 0:
-			r.rn, r.reof = n, n == 0
+			r.rn = n // 0: the end of the stream (p is never empty)
 			return true
 		case syscall.EINTR:
 		case syscall.EAGAIN:
@@ -89,7 +88,7 @@ func (r *rawIO) Read(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
-	r.rbuf, r.rn, r.rerr, r.reof = p, 0, 0, false
+	r.rbuf, r.rn, r.rerr = p, 0, 0
 	err := r.sc.Read(r.readF)
 	r.rbuf = nil
 	switch {
@@ -97,7 +96,7 @@ func (r *rawIO) Read(p []byte) (int, error) {
 		return 0, r.opError("read", err)
 	case r.rerr != 0:
 		return 0, r.opError("read", os.NewSyscallError("read", r.rerr))
-	case r.reof:
+	case r.rn == 0:
 		return 0, io.EOF
 	}
 	return r.rn, nil

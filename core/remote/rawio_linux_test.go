@@ -56,7 +56,7 @@ func TestRawIOOnlyForTCP(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cn.raw == nil {
+	if _, raw := cn.rw.(*rawIO); !raw {
 		t.Error("the transport's TCP connection does not use the raw calls")
 	}
 	a, b := net.Pipe()
